@@ -1,0 +1,338 @@
+"""The `linespeed` command: parse, call the library, print. No logic lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.table import Table
+
+from linespeed.errors import LinespeedError, PlantFileError, VinError
+from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor
+from linespeed.ingest.files import ingest_files
+from linespeed.ingest.retry import retry_dead_letters
+from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
+from linespeed.plant.vin import describe_vin
+from linespeed.store.deadletters import list_dead_letters
+from linespeed.store.engine import connect, db_url_from_env, migrate, open_store
+from linespeed.store.plants import save_plant
+from linespeed.store.rebuild import rebuild as rebuild_projections
+from linespeed.trace.history import unit_history
+
+app = typer.Typer(
+    name="linespeed",
+    help="Production tracking and ramp-up for EV assembly plants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+plant_app = typer.Typer(help="Check plant files (master data).", no_args_is_help=True)
+vin_app = typer.Typer(help="Check VINs (ISO 3779 / 49 CFR 565).", no_args_is_help=True)
+deadletters_app = typer.Typer(
+    help="List refused events, or retry them: `linespeed deadletters [--json] [--all]`.",
+    invoke_without_command=True,
+)
+app.add_typer(plant_app, name="plant")
+app.add_typer(vin_app, name="vin")
+app.add_typer(deadletters_app, name="deadletters")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="LINESPEED_DB",
+        help="Database URL (default sqlite:///linespeed.db).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(json.dumps(msgspec.to_builtins(value), indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def init(
+    plant: Annotated[
+        Path | None, typer.Option("--plant", help="Plant file to load (default: bundled plant).")
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create or migrate the database and load a plant file as a new revision.
+
+    Example: linespeed init --plant plants/yz1.yaml --db sqlite:///yz1.db
+    """
+    source = plant or DEFAULT_PLANT_PATH
+    loaded = load_plant(source)
+    url = db_url_from_env(db)
+    engine = connect(url)
+    migrate(engine)
+    revision, created = save_plant(engine, loaded, str(source))
+    result = {"database": url, "plant": loaded.plant, "revision": revision, "created": created}
+    if json_output:
+        _print_json(result)
+    else:
+        what = "new revision" if created else "unchanged, revision"
+        out.print(f"{url}: plant {loaded.plant} ({what} {revision})")
+
+
+@plant_app.command("check")
+def plant_check(
+    file: Annotated[Path, typer.Argument(help="Plant YAML file.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Validate a plant file; every problem names its file, line and field.
+
+    Example: linespeed plant check plants/yz1.yaml
+    """
+    try:
+        plant = load_plant(file)
+    except PlantFileError as error:
+        if json_output:
+            _print_json({"valid": False, "problems": error.problems})
+        else:
+            for problem in error.problems:
+                err.print(str(problem), markup=False)
+        raise typer.Exit(1) from None
+    summary = {
+        "valid": True,
+        "plant": plant.plant,
+        "lines": len(plant.lines),
+        "stations": len(plant.stations_by_id),
+        "models": len(plant.models),
+        "bom_parts": sum(len(model.parts) for model in plant.models),
+    }
+    if json_output:
+        _print_json(summary)
+    else:
+        out.print(
+            f"{file}: plant {plant.plant} is valid: {summary['lines']} line(s), "
+            f"{summary['stations']} stations, {summary['models']} models, "
+            f"{summary['bom_parts']} BOM lines"
+        )
+
+
+@vin_app.command("check")
+def vin_check(
+    vins: Annotated[list[str], typer.Argument(help="One or more VINs.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Check VINs: length, characters and the check digit; exit 1 if any is invalid.
+
+    Example: linespeed vin check --json 1M8GDM9AXKP042788
+    """
+    results: list[dict[str, Any]] = []
+    for vin in vins:
+        try:
+            parts = describe_vin(vin)
+        except VinError as error:
+            results.append(
+                {"vin": vin, "valid": False, "reason": error.code, "detail": error.message}
+            )
+        else:
+            results.append({"vin": vin, "valid": True, **msgspec.to_builtins(parts)})
+    all_valid = all(result["valid"] for result in results)
+    if json_output:
+        _print_json({"valid": all_valid, "vins": results})
+    else:
+        for result in results:
+            if result["valid"]:
+                out.print(f"{result['vin']}: valid")
+            else:
+                out.print(f"{result['vin']}: invalid ({result['reason']}): {result['detail']}")
+    if not all_valid:
+        raise typer.Exit(1)
+
+
+@app.command()
+def ingest(
+    files: Annotated[list[Path], typer.Argument(help="JSONL or CSV event files.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Events per transaction.")
+    ] = DEFAULT_BATCH_SIZE,
+) -> None:
+    """Ingest event files (JSONL, or CSV with a header of field names); idempotent by event id.
+
+    Example: linespeed ingest line-2025-06-30.jsonl --json
+    """
+    engine = open_store(db)
+    total = sum(path.stat().st_size for path in files if path.is_file())
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        DownloadColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task("ingest", total=total)
+        report = ingest_files(
+            Ingestor(engine),
+            files,
+            batch_size=batch_size,
+            progress=lambda done: progress.advance(task, done),
+        )
+    if json_output:
+        _print_json(report.as_dict())
+        return
+    out.print(
+        f"accepted {report.accepted}, duplicates {report.duplicates}, rejected {report.rejected}"
+    )
+    for reason, count in sorted(report.reasons.items()):
+        out.print(f"  {reason}: {count}")
+
+
+@app.command()
+def unit(
+    vin: Annotated[str, typer.Argument(help="The car's VIN.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Show a car's full history: stations, parts, inspections, defects, status.
+
+    Example: linespeed unit LSPA1S7E8SB000001
+    """
+    history = unit_history(open_store(db), vin)
+    if json_output:
+        _print_json(history)
+        return
+    out.print(
+        f"[bold]{history.vin}[/] {history.model} {history.color} on {history.line}: "
+        f"{history.status.replace('_', ' ')}; start #{history.start_seq}"
+        + (f", completion #{history.completion_seq}" if history.completion_seq else "")
+        + f"; plant revision {history.plant_revision}"
+    )
+    stations = Table("station", "started", "completed", "result", title="stations")
+    for visit in history.stations:
+        stations.add_row(
+            visit.station, _time(visit.started_at), _time(visit.completed_at), visit.result
+        )
+    out.print(stations)
+    parts = Table(
+        "station", "part", "serial", "lot", "supplier", "installed", "removed", title="parts"
+    )
+    for part in history.parts:
+        parts.add_row(
+            part.station,
+            part.part,
+            part.serial or "",
+            part.lot or "",
+            part.supplier or "",
+            _time(part.installed_at),
+            _time(part.removed_at),
+        )
+    out.print(parts)
+    if history.inspections:
+        checks = Table("station", "check", "result", "value", "recorded", title="inspections")
+        for check in history.inspections:
+            value = "" if check.value is None else f"{check.value:g}"
+            checks.add_row(
+                check.station, check.check, check.result, value, _time(check.recorded_at)
+            )
+        out.print(checks)
+    if history.defects:
+        found = Table(
+            "defect", "station", "code", "severity", "opened", "closed", "action", title="defects"
+        )
+        for defect in history.defects:
+            found.add_row(
+                defect.defect,
+                defect.station,
+                defect.code,
+                defect.severity,
+                _time(defect.opened_at),
+                _time(defect.closed_at),
+                defect.action or "open",
+            )
+        out.print(found)
+
+
+def _time(value: Any) -> str:
+    return "" if value is None else value.isoformat(timespec="seconds")
+
+
+@deadletters_app.callback()
+def deadletters(
+    ctx: typer.Context,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
+) -> None:
+    """List refused events with their reason (open ones unless --all).
+
+    Example: linespeed deadletters --json
+    """
+    ctx.obj = db
+    if ctx.invoked_subcommand is not None:
+        return
+    letters = list_dead_letters(open_store(db), None if show_all else "open")
+    if json_output:
+        _print_json(letters)
+        return
+    table = Table("id", "received", "source", "reason", "detail", "status", title="dead letters")
+    for letter in letters:
+        table.add_row(
+            str(letter.id),
+            _time(letter.received_at),
+            letter.source,
+            letter.reason,
+            letter.detail,
+            letter.status,
+        )
+    out.print(table)
+
+
+@deadletters_app.command("retry")
+def deadletters_retry(
+    ctx: typer.Context,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run open dead letters through ingest again; those now accepted are resolved.
+
+    Example: linespeed deadletters retry --json
+    """
+    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj)))
+    if json_output:
+        _print_json({"retried": report.retried, **report.as_dict()})
+    else:
+        out.print(
+            f"retried {report.retried}: accepted {report.accepted}, duplicates {report.duplicates}, "
+            f"still refused {report.rejected}"
+        )
+
+
+@app.command()
+def rebuild(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Recompute every projection from the event log alone (events are never re-validated).
+
+    Example: linespeed rebuild --db sqlite:///yz1.db
+    """
+    replayed = rebuild_projections(open_store(db))
+    if json_output:
+        _print_json({"replayed": replayed})
+    else:
+        out.print(f"rebuilt projections from {replayed} events")
+
+
+def main() -> None:
+    """Entry point of the `linespeed` command: prints linespeed errors and exits 1."""
+    try:
+        app()
+    except LinespeedError as error:
+        err.print(f"error: {error.message}", markup=False)
+        sys.exit(1)

@@ -1,0 +1,97 @@
+"""The JSON codec for events: decode with precise refusals, encode canonically."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Final
+
+import msgspec
+
+from linespeed.events.reasons import EventRejectedError
+from linespeed.events.types import BaseEvent, Event
+
+_decoder: Final = msgspec.json.Decoder(Event)
+_encoder: Final = msgspec.json.Encoder()
+_any_decoder: Final = msgspec.json.Decoder()
+_PATH = re.compile(r" - at `\$\.?([^`]*)`$")
+_TYPE_MISMATCH = re.compile(r"^Expected `[^`]+`, got `")
+_FIELD = re.compile(r"field `([^`]+)`")
+
+
+def decode_event(payload: bytes | str) -> Event:
+    """Decode one JSON event object with its timestamps normalised to UTC.
+
+    Raises EventRejectedError with a reason code (json.malformed, event.not_object,
+    kind.unknown, field.missing, field.type, field.invalid, field.unknown,
+    ts.invalid, ts.no_offset) naming the field at fault.
+    """
+    try:
+        event = _decoder.decode(payload)
+    except msgspec.ValidationError as error:
+        raise _rejection(str(error)) from None
+    except msgspec.DecodeError as error:
+        raise EventRejectedError("json.malformed", str(error)) from None
+    return _to_utc(event)
+
+
+def encode_event(event: Event) -> bytes:
+    """The canonical JSON of an event: fixed field order, timestamps in UTC."""
+    return _encoder.encode(event)
+
+
+def peek_id(payload: bytes | str) -> str | None:
+    """The `id` of a payload that may not decode as an event, if it has a string one."""
+    try:
+        value = _any_decoder.decode(payload)
+    except msgspec.DecodeError:
+        return None
+    if isinstance(value, dict) and isinstance(value.get("id"), str):
+        return str(value["id"])
+    return None
+
+
+def _to_utc(event: Event) -> Event:
+    changes: dict[str, datetime] = {}
+    for name in ("ts", "started_at"):
+        value = getattr(event, name, None)
+        if value is None:
+            continue
+        if value.tzinfo is None:
+            raise EventRejectedError(
+                "ts.no_offset", f"{name} {value.isoformat()} has no UTC offset", field=name
+            )
+        if value.utcoffset():
+            changes[name] = value.astimezone(UTC)
+        elif value.tzinfo is not UTC:
+            changes[name] = value.replace(tzinfo=UTC)
+    return msgspec.structs.replace(event, **changes) if changes else event
+
+
+def _rejection(message: str) -> EventRejectedError:
+    path_match = _PATH.search(message)
+    field = path_match.group(1) if path_match else None
+    text = _PATH.sub("", message)
+    if field == "kind" and text.startswith("Invalid value"):
+        value = text.removeprefix("Invalid value ")
+        return EventRejectedError("kind.unknown", f"kind: unknown event kind {value}", field="kind")
+    if text.startswith("Object missing required field"):
+        missing = _FIELD.search(text)
+        name = missing.group(1) if missing else field
+        return EventRejectedError("field.missing", f"missing required field {name!r}", field=name)
+    if text.startswith("Object contains unknown field"):
+        unknown = _FIELD.search(text)
+        name = unknown.group(1) if unknown else field
+        return EventRejectedError("field.unknown", f"unknown field {name!r}", field=name)
+    if text.startswith("Expected `object`") and not field:
+        return EventRejectedError("event.not_object", text)
+    if "RFC3339" in text:
+        return EventRejectedError("ts.invalid", f"{field}: not an RFC 3339 date-time", field=field)
+    if _TYPE_MISMATCH.match(text):
+        return EventRejectedError("field.type", f"{field}: {text}", field=field)
+    return EventRejectedError("field.invalid", f"{field}: {text}", field=field)
+
+
+def is_event(value: object) -> bool:
+    """Whether `value` is a decoded event structure."""
+    return isinstance(value, BaseEvent)

@@ -1,0 +1,343 @@
+"""The unit state machine's rules: what must hold for each event to be accepted.
+
+What an accepted event does to a car's state is in `linespeed.store.projector`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cached_property
+from typing import Final, Literal
+
+from linespeed.errors import VinError
+from linespeed.events.reasons import EventRejectedError
+from linespeed.events.types import (
+    DefectClosed,
+    DefectOpened,
+    Event,
+    InspectionRecorded,
+    PartInstalled,
+    StationCompleted,
+    StationEntered,
+    StationState,
+    UnitCompleted,
+    UnitScrapped,
+    UnitShipped,
+    UnitStarted,
+)
+from linespeed.plant.model import Line, Plant, Station
+from linespeed.plant.vin import model_for_vin, validate_vin
+
+UnitStatus = Literal["in_production", "completed", "scrapped", "shipped"]
+SerialOwner = Callable[[str, str], "str | None"]
+"""Looks up which car (VIN) holds a serial of a part now, if any."""
+
+
+@dataclass(slots=True)
+class UnitState:
+    """What the rules need to know about one car; the store keeps it in its projections."""
+
+    vin: str
+    model: str
+    color: str
+    line: str
+    revision: int
+    start_seq: int
+    started_at: datetime
+    status: UnitStatus = "in_production"
+    last_index: int = -1
+    done_mask: int = 0
+    open_defects: dict[str, str] = field(default_factory=dict)
+    defects: set[str] = field(default_factory=set)
+    serials: dict[str, str] = field(default_factory=dict)
+    completion_seq: int | None = None
+    completed_at: datetime | None = None
+    scrapped_at: datetime | None = None
+    shipped_at: datetime | None = None
+
+
+class LineRules:
+    """Precomputed flow facts of one line in one plant revision."""
+
+    def __init__(self, line: Line) -> None:
+        self.line = line
+        self.index = line.station_index
+        self.mandatory_mask = sum(
+            1 << i for i, station in enumerate(line.stations) if not station.optional
+        )
+
+    def first_missing(self, done_mask: int, before_index: int | None = None) -> Station | None:
+        """The first mandatory station not in `done_mask` (before `before_index` if given)."""
+        wanted = self.mandatory_mask
+        if before_index is not None:
+            wanted &= (1 << before_index) - 1
+        missing = wanted & ~done_mask
+        if not missing:
+            return None
+        return self.line.stations[(missing & -missing).bit_length() - 1]
+
+
+class PlantRules:
+    """One plant revision with the lookups the rules use on every event."""
+
+    def __init__(self, revision: int, plant: Plant) -> None:
+        self.revision = revision
+        self.plant = plant
+
+    @cached_property
+    def lines(self) -> dict[str, LineRules]:
+        """Flow facts by line id."""
+        return {line.id: LineRules(line) for line in self.plant.lines}
+
+    def station(self, station_id: str, line_id: str) -> tuple[Station, int]:
+        """The station and its flow index on `line_id`.
+
+        Raises EventRejectedError station.unknown or station.wrong_line.
+        """
+        station = self.plant.stations_by_id.get(station_id)
+        if station is None:
+            raise EventRejectedError(
+                "station.unknown",
+                f"station {station_id!r} is not in plant revision {self.revision}",
+                field="station",
+            )
+        index = self.lines[line_id].index.get(station_id)
+        if index is None:
+            owner = self.plant.line_of_station[station_id].id
+            raise EventRejectedError(
+                "station.wrong_line",
+                f"station {station_id!r} is on line {owner!r}, not {line_id!r}",
+                field="station",
+            )
+        return station, index
+
+
+_CLOSED_STATUS_REASON: Final[dict[str, str]] = {
+    "completed": "unit.completed",
+    "scrapped": "unit.scrapped",
+    "shipped": "unit.shipped",
+}
+
+
+def check_event(
+    event: Event,
+    unit: UnitState | None,
+    current: PlantRules,
+    unit_rules: PlantRules | None,
+    serial_owner: SerialOwner,
+) -> None:
+    """Check one event against the car's state and the plant revision it runs under.
+
+    `current` is the plant revision new cars start under; `unit_rules` the revision of
+    the car's own start (None when `unit` is None). Raises EventRejectedError with the
+    reason code of the first rule the event breaks.
+    """
+    if event.line is not None and event.line not in current.lines:
+        raise EventRejectedError(
+            "line.unknown", f"line {event.line!r} is not in the plant", field="line"
+        )
+    if isinstance(event, StationState):
+        line_id = (
+            event.line
+            or current.plant.line_of_station.get(event.station, current.plant.lines[0]).id
+        )
+        current.station(event.station, line_id)
+        return
+    if isinstance(event, UnitStarted):
+        _check_start(event, unit, current)
+        return
+    if unit is None or unit_rules is None:
+        _check_vin(event.vin)
+        raise EventRejectedError("unit.unknown", f"car {event.vin} was never started", field="vin")
+    if event.line is not None and event.line != unit.line:
+        raise EventRejectedError(
+            "station.wrong_line",
+            f"car {unit.vin} runs on line {unit.line!r}, not {event.line!r}",
+            field="line",
+        )
+    if unit.status != "in_production" and not (
+        isinstance(event, UnitShipped) and unit.status == "completed"
+    ):
+        raise EventRejectedError(
+            _CLOSED_STATUS_REASON[unit.status],
+            f"car {unit.vin} is already {unit.status.replace('_', ' ')}; {_kind(event)} refused",
+        )
+    line_rules = unit_rules.lines[unit.line]
+    if isinstance(event, UnitShipped):
+        if unit.status != "completed":
+            raise EventRejectedError("unit.not_completed", f"car {unit.vin} is not completed yet")
+    elif isinstance(event, UnitCompleted):
+        _check_completion(unit, line_rules)
+    elif isinstance(event, DefectClosed):
+        if event.station is not None:
+            unit_rules.station(event.station, unit.line)
+        if event.defect not in unit.open_defects:
+            raise EventRejectedError(
+                "defect.not_open",
+                f"defect {event.defect!r} is not open on car {unit.vin}",
+                field="defect",
+            )
+    else:
+        _check_station_event(event, unit, unit_rules, line_rules, serial_owner)
+
+
+def _check_vin(vin: str) -> None:
+    try:
+        validate_vin(vin)
+    except VinError as error:
+        raise EventRejectedError(error.code, error.message, field="vin") from None
+
+
+def _check_start(event: UnitStarted, unit: UnitState | None, current: PlantRules) -> None:
+    _check_vin(event.vin)
+    plant = current.plant
+    model = plant.models_by_id.get(event.model)
+    if model is None:
+        raise EventRejectedError(
+            "model.unknown", f"model {event.model!r} is not in the plant", field="model"
+        )
+    if event.color not in model.colors:
+        raise EventRejectedError(
+            "color.unknown",
+            f"colour {event.color!r} is not offered for model {model.id!r}",
+            field="color",
+        )
+    if event.line is None and len(plant.lines) > 1:
+        raise EventRejectedError(
+            "field.missing", "line is required: the plant has several lines", field="line"
+        )
+    try:
+        vin_model = model_for_vin(plant, event.vin)
+    except VinError as error:
+        raise EventRejectedError(error.code, error.message, field="vin") from None
+    if vin_model.id != model.id:
+        raise EventRejectedError(
+            "vin.model_mismatch",
+            f"VIN {event.vin} carries descriptor {vin_model.vds!r} of model {vin_model.id!r}, "
+            f"not {model.id!r}",
+            field="vin",
+        )
+    if unit is not None:
+        raise EventRejectedError(
+            "unit.duplicate",
+            f"car {event.vin} was already started (start #{unit.start_seq})",
+            field="vin",
+        )
+
+
+def _check_completion(unit: UnitState, line_rules: LineRules) -> None:
+    missing = line_rules.first_missing(unit.done_mask)
+    if missing is not None:
+        raise EventRejectedError(
+            "unit.missed_station",
+            f"car {unit.vin} never completed mandatory station {missing.id!r}",
+        )
+    if unit.open_defects:
+        raise EventRejectedError(
+            "unit.open_defect",
+            f"car {unit.vin} has open defect(s) {', '.join(sorted(unit.open_defects))}",
+        )
+
+
+def _check_station_event(
+    event: StationEntered
+    | StationCompleted
+    | PartInstalled
+    | InspectionRecorded
+    | DefectOpened
+    | UnitScrapped,
+    unit: UnitState,
+    unit_rules: PlantRules,
+    line_rules: LineRules,
+    serial_owner: SerialOwner,
+) -> None:
+    station, index = unit_rules.station(event.station, unit.line)
+    if isinstance(event, StationCompleted | StationEntered):
+        if index <= unit.last_index:
+            passed = line_rules.line.stations[unit.last_index].id
+            raise EventRejectedError(
+                "station.out_of_order",
+                f"car {unit.vin} already completed {passed!r}, at or after {station.id!r} in flow",
+                field="station",
+            )
+        missing = line_rules.first_missing(unit.done_mask, index)
+        if missing is not None:
+            raise EventRejectedError(
+                "station.missed",
+                f"car {unit.vin} reached {station.id!r} without completing mandatory station "
+                f"{missing.id!r}",
+                field="station",
+            )
+        if isinstance(event, StationCompleted) and station.gate and unit.open_defects:
+            raise EventRejectedError(
+                "gate.open_defect",
+                f"car {unit.vin} cannot pass gate {station.id!r} with open defect(s) "
+                f"{', '.join(sorted(unit.open_defects))}",
+                field="station",
+            )
+    elif isinstance(event, PartInstalled):
+        _check_part(event, unit, unit_rules, index, serial_owner)
+    elif isinstance(event, InspectionRecorded):
+        if event.check not in station.checks:
+            raise EventRejectedError(
+                "check.unknown",
+                f"station {station.id!r} has no check {event.check!r}",
+                field="check",
+            )
+    elif isinstance(event, DefectOpened) and event.defect in unit.defects:
+        raise EventRejectedError(
+            "defect.duplicate",
+            f"defect {event.defect!r} is already recorded on car {unit.vin}",
+            field="defect",
+        )
+
+
+def _check_part(
+    event: PartInstalled,
+    unit: UnitState,
+    unit_rules: PlantRules,
+    index: int,
+    serial_owner: SerialOwner,
+) -> None:
+    bom_part = unit_rules.plant.models_by_id[unit.model].bom_at(event.station).get(event.part)
+    if bom_part is None:
+        raise EventRejectedError(
+            "part.not_in_bom",
+            f"part {event.part!r} is not in the BOM of model {unit.model!r} "
+            f"at station {event.station!r}",
+            field="part",
+        )
+    if index <= unit.last_index:
+        raise EventRejectedError(
+            "part.station_passed",
+            f"car {unit.vin} has already left station {event.station!r}",
+            field="station",
+        )
+    if bom_part.serialized:
+        if event.serial is None:
+            raise EventRejectedError(
+                "part.serial_missing",
+                f"part {event.part!r} is serialized: serial is required",
+                field="serial",
+            )
+        owner = serial_owner(event.part, event.serial)
+        if owner is not None and owner != unit.vin:
+            raise EventRejectedError(
+                "part.serial_in_use",
+                f"serial {event.serial!r} of part {event.part!r} is already in car {owner}",
+                field="serial",
+            )
+    elif event.lot is None:
+        raise EventRejectedError(
+            "part.lot_missing", f"part {event.part!r} is lot-tracked: lot is required", field="lot"
+        )
+
+
+def _kind(event: Event) -> str:
+    return str(type(event).__struct_config__.tag)
+
+
+def rules_by_revision(plants: Mapping[int, Plant]) -> dict[int, PlantRules]:
+    """Rules for each plant revision, by revision number."""
+    return {revision: PlantRules(revision, plant) for revision, plant in plants.items()}

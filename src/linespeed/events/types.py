@@ -1,0 +1,152 @@
+"""The event kinds of contract 2 as typed, immutable structures."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final, Literal, TypeAlias
+
+import msgspec
+
+EventId = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+StationResult = Literal["ok", "nok"]
+CheckResult = Literal["pass", "fail"]
+Severity = Literal["minor", "major", "critical"]
+DefectAction = Literal["repaired", "accepted"]
+StationStateName = Literal["running", "starved", "blocked", "down", "planned-stop", "changeover"]
+
+
+class BaseEvent(
+    msgspec.Struct,
+    tag_field="kind",
+    forbid_unknown_fields=True,
+    frozen=True,
+    kw_only=True,
+    omit_defaults=True,
+):
+    """Fields every event carries: the producer's `id`, `ts` with a UTC offset, the `line`."""
+
+    id: EventId
+    ts: datetime
+    line: Text | None = None
+
+
+class UnitEvent(BaseEvent, frozen=True, kw_only=True):
+    """An event about one car."""
+
+    vin: Text
+
+
+class UnitStarted(UnitEvent, frozen=True, kw_only=True, tag="unit.started"):
+    """A car enters the line; it is given the next start sequence number."""
+
+    model: Text
+    color: Text
+
+
+class StationEntered(UnitEvent, frozen=True, kw_only=True, tag="station.entered"):
+    """A car is at a station (optional, for live WIP)."""
+
+    station: Text
+
+
+class StationCompleted(UnitEvent, frozen=True, kw_only=True, tag="station.completed"):
+    """A car leaves a station."""
+
+    station: Text
+    started_at: datetime | None = None
+    result: StationResult
+
+
+class PartInstalled(UnitEvent, frozen=True, kw_only=True, tag="part.installed"):
+    """Genealogy: a part (by serial or lot) went into the car at a station."""
+
+    station: Text
+    part: Text
+    serial: Text | None = None
+    lot: Text | None = None
+    supplier: Text | None = None
+
+
+class InspectionRecorded(UnitEvent, frozen=True, kw_only=True, tag="inspection.recorded"):
+    """A check at a station, passed or failed, with an optional measured value."""
+
+    station: Text
+    check: Text
+    result: CheckResult
+    value: float | None = None
+
+
+class DefectOpened(UnitEvent, frozen=True, kw_only=True, tag="defect.opened"):
+    """A defect found on the car; it holds the car at the next quality gate."""
+
+    station: Text
+    defect: Text
+    code: Text
+    severity: Severity
+
+
+class DefectClosed(UnitEvent, frozen=True, kw_only=True, tag="defect.closed"):
+    """A defect repaired or accepted; `station` is where, if on the line."""
+
+    defect: Text
+    action: DefectAction
+    station: Text | None = None
+
+
+class UnitScrapped(UnitEvent, frozen=True, kw_only=True, tag="unit.scrapped"):
+    """The car leaves production."""
+
+    station: Text
+    reason: Text
+
+
+class UnitCompleted(UnitEvent, frozen=True, kw_only=True, tag="unit.completed"):
+    """The car rolls off the line; it is given the next completion number."""
+
+
+class UnitShipped(UnitEvent, frozen=True, kw_only=True, tag="unit.shipped"):
+    """The car leaves the plant."""
+
+    destination: Text | None = None
+
+
+class StationState(BaseEvent, frozen=True, kw_only=True, tag="station.state"):
+    """A station changes state: running, starved, blocked, down, planned-stop, changeover."""
+
+    station: Text
+    state: StationStateName
+    reason: Text | None = None
+
+
+Event: TypeAlias = (
+    UnitStarted
+    | StationEntered
+    | StationCompleted
+    | PartInstalled
+    | InspectionRecorded
+    | DefectOpened
+    | DefectClosed
+    | UnitScrapped
+    | UnitCompleted
+    | UnitShipped
+    | StationState
+)
+"""Any event of contract 2."""
+
+EVENT_TYPES: Final[tuple[type[BaseEvent], ...]] = (
+    UnitStarted,
+    StationEntered,
+    StationCompleted,
+    PartInstalled,
+    InspectionRecorded,
+    DefectOpened,
+    DefectClosed,
+    UnitScrapped,
+    UnitCompleted,
+    UnitShipped,
+    StationState,
+)
+
+KINDS: Final[tuple[str, ...]] = tuple(str(cls.__struct_config__.tag) for cls in EVENT_TYPES)
+"""Every event kind name, in contract order."""

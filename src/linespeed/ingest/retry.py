@@ -1,0 +1,31 @@
+"""Retrying dead letters through the one ingest path."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from linespeed.ingest.core import Ingestor, IngestReport, RawEvent, batched
+from linespeed.store.deadletters import list_dead_letters
+
+
+@dataclass
+class RetryReport(IngestReport):
+    """An ingest report for a retry, with how many dead letters were tried."""
+
+    retried: int = 0
+
+
+def retry_dead_letters(ingestor: Ingestor) -> RetryReport:
+    """Ingest every open dead letter again, oldest first.
+
+    Those accepted (or found already stored) are marked resolved; the rest stay open
+    with their new reason and one more attempt counted.
+    """
+    letters = list_dead_letters(ingestor.engine, "open")
+    report = RetryReport(retried=len(letters))
+    items = (
+        RawEvent(letter.raw.encode(), letter.source, dead_letter_id=letter.id) for letter in letters
+    )
+    for batch in batched(items):
+        report.add(ingestor.ingest(batch))
+    return report

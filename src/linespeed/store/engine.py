@@ -1,0 +1,121 @@
+"""Opening a store: engine set-up (SQLite in WAL mode, PostgreSQL), migrations, write locks."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Final
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError, OperationalError
+
+from linespeed.errors import StoreError
+
+DEFAULT_DB_URL: Final = "sqlite:///linespeed.db"
+MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
+_BEGIN: Final = "linespeed.begin"
+
+
+def db_url_from_env(url: str | None = None) -> str:
+    """The database URL to use: `url` if given, else LINESPEED_DB, else the SQLite default."""
+    return url or os.environ.get("LINESPEED_DB") or DEFAULT_DB_URL
+
+
+def connect(url: str) -> Engine:
+    """An engine for `url` (SQLite in WAL mode with full sync, or PostgreSQL).
+
+    Raises StoreError if the URL is malformed or names an unsupported database.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(f"database URL {url!r} is not a valid URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:" and not Path(database).parent.exists():
+            raise StoreError(f"database {url!r}: folder {Path(database).parent} does not exist")
+        engine = create_engine(parsed, connect_args={"timeout": 60})
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+        return engine
+    if backend == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True)
+    raise StoreError(f"database URL {url!r}: only sqlite and postgresql are supported")
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the driver, decide when transactions begin (so writers can
+    # take the write lock up front with BEGIN IMMEDIATE).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def _sqlite_on_begin(connection: Connection) -> None:
+    connection.exec_driver_sql(connection.info.pop(_BEGIN, "BEGIN"))
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """A transaction that holds the database's write lock from its start; all or nothing."""
+    with engine.connect() as connection:
+        if engine.dialect.name == "sqlite":
+            connection.info[_BEGIN] = "BEGIN IMMEDIATE"
+        with connection.begin():
+            yield connection
+
+
+def _alembic_config(connection: Connection) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def migrate(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest migration.
+
+    Raises StoreError if the database cannot be reached or migrated.
+    """
+    try:
+        with engine.begin() as connection:
+            command.upgrade(_alembic_config(connection), "head")
+    except OperationalError as error:
+        raise StoreError(f"cannot migrate database {engine.url!r}: {error.orig}") from None
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the database exists and its schema is at the newest migration."""
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+        head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()
+    return current is not None and current == head
+
+
+def open_store(url: str | None = None) -> Engine:
+    """An engine on an initialised, up-to-date store.
+
+    Raises StoreError if the database was never set up with `linespeed init` or its
+    schema is older than this linespeed (run `linespeed init` to migrate).
+    """
+    engine = connect(db_url_from_env(url))
+    try:
+        current = is_current(engine)
+    except OperationalError as error:
+        raise StoreError(f"cannot open database {engine.url!r}: {error.orig}") from None
+    if not current:
+        raise StoreError(
+            f"database {engine.url!r} is not initialised or not up to date: run `linespeed init`"
+        )
+    return engine

@@ -1,0 +1,68 @@
+"""Master data in the store: numbered plant revisions."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+
+from sqlalchemy import Connection, Engine, func, select
+
+from linespeed.errors import StoreError
+from linespeed.plant.model import Plant
+from linespeed.store.schema import plant_revisions
+
+
+def save_plant(engine: Engine, plant: Plant, source: str) -> tuple[int, bool]:
+    """Store `plant` as a new revision unless it equals the newest one.
+
+    Returns (revision, created). Raises StoreError if the store holds another plant.
+    """
+    document = plant.model_dump_json()
+    digest = hashlib.sha256(document.encode()).hexdigest()
+    with engine.begin() as connection:
+        newest = connection.execute(
+            select(plant_revisions.c.revision, plant_revisions.c.plant_id, plant_revisions.c.sha256)
+            .order_by(plant_revisions.c.revision.desc())
+            .limit(1)
+        ).first()
+        if newest is not None:
+            if newest.plant_id != plant.plant:
+                raise StoreError(
+                    f"this database holds plant {newest.plant_id!r}; "
+                    f"it cannot load plant {plant.plant!r} (use another database)"
+                )
+            if newest.sha256 == digest:
+                return int(newest.revision), False
+        revision = 1 if newest is None else int(newest.revision) + 1
+        connection.execute(
+            plant_revisions.insert().values(
+                revision=revision,
+                plant_id=plant.plant,
+                source=source,
+                sha256=digest,
+                loaded_at=datetime.now(UTC),
+                document=document,
+            )
+        )
+    return revision, True
+
+
+def load_plants(connection: Connection) -> dict[int, Plant]:
+    """Every plant revision in the store, by revision number.
+
+    Raises StoreError if the store holds no plant yet.
+    """
+    rows = connection.execute(
+        select(plant_revisions.c.revision, plant_revisions.c.document).order_by(
+            plant_revisions.c.revision
+        )
+    ).all()
+    if not rows:
+        raise StoreError("the database holds no plant: run `linespeed init [--plant FILE]`")
+    return {int(row.revision): Plant.model_validate_json(row.document) for row in rows}
+
+
+def current_revision(connection: Connection) -> int | None:
+    """The newest plant revision number, or None when no plant is loaded."""
+    value = connection.execute(select(func.max(plant_revisions.c.revision))).scalar()
+    return None if value is None else int(value)

@@ -1,0 +1,470 @@
+"""Projections: what accepted events do to cars, parts, defects and stations, written in batches.
+
+The same code serves live ingest and `linespeed rebuild`, so both give the same tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Final, TypeVar
+
+from sqlalchemy import Connection, and_, bindparam, func, select, tuple_
+
+from linespeed.events.rules import PlantRules, UnitState, rules_by_revision
+from linespeed.events.types import (
+    DefectClosed,
+    DefectOpened,
+    Event,
+    InspectionRecorded,
+    PartInstalled,
+    StationCompleted,
+    StationEntered,
+    StationState,
+    UnitCompleted,
+    UnitScrapped,
+    UnitShipped,
+    UnitStarted,
+)
+from linespeed.plant.model import Plant
+from linespeed.store.schema import (
+    defects,
+    events,
+    inspections,
+    installed_parts,
+    station_states,
+    station_visits,
+    units,
+)
+
+SerialKey = tuple[str, str]
+_T = TypeVar("_T")
+_CHUNK: Final = 400
+_MAX_CACHED_UNITS: Final = 200_000
+_CAR_FIELDS: Final = (
+    "current_station",
+    "last_station",
+    "scrap_station",
+    "scrap_reason",
+    "destination",
+)
+
+
+@dataclass(slots=True)
+class _CarRow:
+    state: UnitState
+    current_station: str | None = None
+    last_station: str | None = None
+    scrap_station: str | None = None
+    scrap_reason: str | None = None
+    destination: str | None = None
+
+
+@dataclass
+class _Writes:
+    events: list[dict[str, Any]] = field(default_factory=list)
+    new_vins: set[str] = field(default_factory=set)
+    touched_vins: set[str] = field(default_factory=set)
+    visits: list[dict[str, Any]] = field(default_factory=list)
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    parts_removed: list[dict[str, Any]] = field(default_factory=list)
+    inspections: list[dict[str, Any]] = field(default_factory=list)
+    defects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
+    defects_closed: list[dict[str, Any]] = field(default_factory=list)
+    states: dict[str, dict[str, Any]] = field(default_factory=dict)
+    state_rows: list[dict[str, Any]] = field(default_factory=list)
+    states_ended: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Projector:
+    """Applies accepted events to the projections and keeps the car states the rules read.
+
+    Use inside one write transaction: `begin`, then `unit`/`serial_owner`/`apply` per
+    event, then `flush`. Its caches survive between transactions only while no other
+    writer has added events in between.
+    """
+
+    def __init__(self, plants: dict[int, Plant], *, log_events: bool = True) -> None:
+        """`log_events=False` replays events already in the log (rebuild)."""
+        self.rules: dict[int, PlantRules] = rules_by_revision(plants)
+        self.current_revision = max(plants)
+        self._cars: dict[str, _CarRow] = {}
+        self._serials: dict[SerialKey, str | None] = {}
+        self._last_seq: int | None = None
+        self._next_seq = 1
+        self._next_start = 1
+        self._next_completion = 1
+        self._writes = _Writes()
+        self._log_events = log_events
+
+    def begin(
+        self, connection: Connection, vins: Iterable[str], serials: Iterable[SerialKey]
+    ) -> None:
+        """Read what the coming events need: counters, and the cars and serials not cached."""
+        last_seq = connection.execute(select(func.max(events.c.seq))).scalar() or 0
+        if last_seq != self._last_seq or len(self._cars) > _MAX_CACHED_UNITS:
+            self._cars.clear()
+            self._serials.clear()
+        self._next_seq = last_seq + 1
+        self._next_start = (
+            connection.execute(select(func.max(units.c.start_seq))).scalar() or 0
+        ) + 1
+        self._next_completion = (
+            connection.execute(select(func.max(units.c.completion_seq))).scalar() or 0
+        ) + 1
+        self._load_cars(connection, {vin for vin in vins if vin not in self._cars})
+        self._load_serials(connection, {key for key in serials if key not in self._serials})
+        self._writes = _Writes()
+
+    def unit(self, vin: str) -> UnitState | None:
+        """The state of car `vin`, or None if it was never started."""
+        car = self._cars.get(vin)
+        return None if car is None else car.state
+
+    def serial_owner(self, part: str, serial: str) -> str | None:
+        """The car that holds this serial of `part` now, if any (scrapped cars hold none)."""
+        return self._serials.get((part, serial))
+
+    def apply(self, event: Event, body: str, revision: int) -> None:
+        """Record an accepted event: its log row and what it changes in the projections."""
+        writes = self._writes
+        if self._log_events:
+            writes.events.append(
+                {
+                    "seq": self._next_seq,
+                    "event_id": event.id,
+                    "kind": type(event).__struct_config__.tag,
+                    "ts": event.ts,
+                    "vin": getattr(event, "vin", None),
+                    "revision": revision,
+                    "body": body,
+                }
+            )
+            self._next_seq += 1
+        if isinstance(event, StationState):
+            self._apply_station_state(event, revision)
+            return
+        if isinstance(event, UnitStarted):
+            self._start(event, revision)
+            return
+        car = self._cars[event.vin]
+        writes.touched_vins.add(event.vin)
+        self._apply_to_car(event, car)
+
+    def _start(self, event: UnitStarted, revision: int) -> None:
+        plant = self.rules[revision].plant
+        state = UnitState(
+            vin=event.vin,
+            model=event.model,
+            color=event.color,
+            line=event.line or plant.lines[0].id,
+            revision=revision,
+            start_seq=self._next_start,
+            started_at=event.ts,
+        )
+        self._next_start += 1
+        self._cars[event.vin] = _CarRow(state)
+        self._writes.new_vins.add(event.vin)
+
+    def _apply_to_car(self, event: Event, car: _CarRow) -> None:
+        state, writes = car.state, self._writes
+        if isinstance(event, StationCompleted):
+            index = self.rules[state.revision].lines[state.line].index[event.station]
+            state.done_mask |= 1 << index
+            state.last_index = index
+            car.last_station = event.station
+            car.current_station = None
+            writes.visits.append(
+                {
+                    "vin": state.vin,
+                    "station": event.station,
+                    "started_at": event.started_at,
+                    "completed_at": event.ts,
+                    "result": event.result,
+                }
+            )
+        elif isinstance(event, StationEntered):
+            car.current_station = event.station
+        elif isinstance(event, PartInstalled):
+            self._install(event, car)
+        elif isinstance(event, InspectionRecorded):
+            writes.inspections.append(
+                {
+                    "vin": state.vin,
+                    "station": event.station,
+                    "check": event.check,
+                    "result": event.result,
+                    "value": event.value,
+                    "recorded_at": event.ts,
+                }
+            )
+        elif isinstance(event, DefectOpened):
+            state.defects.add(event.defect)
+            state.open_defects[event.defect] = event.station
+            writes.defects[(state.vin, event.defect)] = {
+                "vin": state.vin,
+                "defect": event.defect,
+                "station": event.station,
+                "code": event.code,
+                "severity": event.severity,
+                "opened_at": event.ts,
+                "closed_at": None,
+                "action": None,
+                "closed_station": None,
+            }
+        elif isinstance(event, DefectClosed):
+            state.open_defects.pop(event.defect, None)
+            closing = {
+                "closed_at": event.ts,
+                "action": event.action,
+                "closed_station": event.station,
+            }
+            pending = writes.defects.get((state.vin, event.defect))
+            if pending is not None:
+                pending.update(closing)
+            else:
+                writes.defects_closed.append(
+                    {"b_vin": state.vin, "b_defect": event.defect, **closing}
+                )
+        elif isinstance(event, UnitScrapped):
+            state.status = "scrapped"
+            state.scrapped_at = event.ts
+            car.scrap_station, car.scrap_reason = event.station, event.reason
+            car.current_station = None
+            for part, serial in state.serials.items():
+                self._serials[(part, serial)] = None
+        elif isinstance(event, UnitCompleted):
+            state.status = "completed"
+            state.completed_at = event.ts
+            state.completion_seq = self._next_completion
+            self._next_completion += 1
+            car.current_station = None
+        elif isinstance(event, UnitShipped):
+            state.status = "shipped"
+            state.shipped_at = event.ts
+            car.destination = event.destination
+
+    def _install(self, event: PartInstalled, car: _CarRow) -> None:
+        state, writes = car.state, self._writes
+        if event.serial is not None:
+            previous = state.serials.get(event.part)
+            if previous is not None:
+                self._serials[(event.part, previous)] = None
+                self._remove_part(state.vin, event.part, event.ts)
+            state.serials[event.part] = event.serial
+            self._serials[(event.part, event.serial)] = state.vin
+        supplier = event.supplier
+        if supplier is None:
+            bom_part = (
+                self.rules[state.revision].plant.models_by_id[state.model].bom_at(event.station)
+            )
+            supplier = bom_part[event.part].supplier if event.part in bom_part else None
+        writes.parts.append(
+            {
+                "vin": state.vin,
+                "station": event.station,
+                "part": event.part,
+                "serial": event.serial,
+                "lot": event.lot,
+                "supplier": supplier,
+                "installed_at": event.ts,
+                "removed_at": None,
+            }
+        )
+
+    def _remove_part(self, vin: str, part: str, removed_at: datetime) -> None:
+        for row in self._writes.parts:
+            if row["vin"] == vin and row["part"] == part and row["removed_at"] is None:
+                row["removed_at"] = removed_at
+                return
+        self._writes.parts_removed.append({"b_vin": vin, "b_part": part, "removed_at": removed_at})
+
+    def _apply_station_state(self, event: StationState, revision: int) -> None:
+        plant = self.rules[revision].plant
+        line = event.line or plant.line_of_station[event.station].id
+        writes = self._writes
+        pending = writes.states.get(event.station)
+        if pending is not None:
+            pending["ended_at"] = event.ts
+        else:
+            writes.states_ended.append({"b_station": event.station, "ended_at": event.ts})
+        row = {
+            "station": event.station,
+            "line": line,
+            "state": event.state,
+            "reason": event.reason,
+            "started_at": event.ts,
+            "ended_at": None,
+        }
+        writes.states[event.station] = row
+        writes.state_rows.append(row)
+
+    def flush(self, connection: Connection) -> int:
+        """Write everything applied since `begin`; returns the number of events written."""
+        writes = self._writes
+        if writes.events:
+            connection.execute(events.insert(), writes.events)
+        if writes.new_vins:
+            connection.execute(units.insert(), [self._unit_row(vin) for vin in writes.new_vins])
+        updated = writes.touched_vins - writes.new_vins
+        if updated:
+            rows = [{"b_vin": vin, **self._unit_changes(vin)} for vin in updated]
+            connection.execute(
+                units.update().where(units.c.vin == bindparam("b_vin")),
+                rows,
+            )
+        if writes.visits:
+            connection.execute(station_visits.insert(), writes.visits)
+        if writes.parts_removed:
+            connection.execute(
+                installed_parts.update().where(
+                    and_(
+                        installed_parts.c.vin == bindparam("b_vin"),
+                        installed_parts.c.part == bindparam("b_part"),
+                        installed_parts.c.removed_at.is_(None),
+                    )
+                ),
+                writes.parts_removed,
+            )
+        if writes.parts:
+            connection.execute(installed_parts.insert(), writes.parts)
+        if writes.inspections:
+            connection.execute(inspections.insert(), writes.inspections)
+        if writes.defects_closed:
+            connection.execute(
+                defects.update().where(
+                    and_(
+                        defects.c.vin == bindparam("b_vin"),
+                        defects.c.defect == bindparam("b_defect"),
+                    )
+                ),
+                writes.defects_closed,
+            )
+        if writes.defects:
+            connection.execute(defects.insert(), list(writes.defects.values()))
+        if writes.states_ended:
+            connection.execute(
+                station_states.update().where(
+                    and_(
+                        station_states.c.station == bindparam("b_station"),
+                        station_states.c.ended_at.is_(None),
+                    )
+                ),
+                writes.states_ended,
+            )
+        if writes.state_rows:
+            connection.execute(station_states.insert(), writes.state_rows)
+        written = len(writes.events)
+        self._last_seq = self._next_seq - 1
+        self._writes = _Writes()
+        return written
+
+    def forget(self) -> None:
+        """Drop every cache (after a rolled-back transaction)."""
+        self._cars.clear()
+        self._serials.clear()
+        self._last_seq = None
+        self._writes = _Writes()
+
+    def _unit_row(self, vin: str) -> dict[str, Any]:
+        state = self._cars[vin].state
+        return {
+            "vin": vin,
+            "model": state.model,
+            "color": state.color,
+            "line": state.line,
+            "revision": state.revision,
+            "start_seq": state.start_seq,
+            "started_at": state.started_at,
+            **self._unit_changes(vin),
+        }
+
+    def _unit_changes(self, vin: str) -> dict[str, Any]:
+        car = self._cars[vin]
+        state = car.state
+        return {
+            "status": state.status,
+            "completion_seq": state.completion_seq,
+            "completed_at": state.completed_at,
+            "scrapped_at": state.scrapped_at,
+            "shipped_at": state.shipped_at,
+            "current_station": car.current_station,
+            "last_station": car.last_station,
+            "scrap_station": car.scrap_station,
+            "scrap_reason": car.scrap_reason,
+            "destination": car.destination,
+        }
+
+    def _load_cars(self, connection: Connection, vins: set[str]) -> None:
+        for chunk in _chunks(sorted(vins)):
+            for row in connection.execute(select(units).where(units.c.vin.in_(chunk))):
+                state = UnitState(
+                    vin=row.vin,
+                    model=row.model,
+                    color=row.color,
+                    line=row.line,
+                    revision=row.revision,
+                    start_seq=row.start_seq,
+                    started_at=row.started_at,
+                    status=row.status,
+                    completion_seq=row.completion_seq,
+                    completed_at=row.completed_at,
+                    scrapped_at=row.scrapped_at,
+                    shipped_at=row.shipped_at,
+                )
+                self._cars[row.vin] = _CarRow(
+                    state,
+                    **{name: getattr(row, name) for name in _CAR_FIELDS},
+                )
+            loaded = [vin for vin in chunk if vin in self._cars]
+            if not loaded:
+                continue
+            visits = select(station_visits.c.vin, station_visits.c.station).where(
+                station_visits.c.vin.in_(loaded)
+            )
+            for vin, station in connection.execute(visits):
+                state = self._cars[vin].state
+                index = self.rules[state.revision].lines[state.line].index[station]
+                state.done_mask |= 1 << index
+                state.last_index = max(state.last_index, index)
+            recorded = select(
+                defects.c.vin, defects.c.defect, defects.c.station, defects.c.closed_at
+            )
+            for vin, defect, station, closed_at in connection.execute(
+                recorded.where(defects.c.vin.in_(loaded))
+            ):
+                state = self._cars[vin].state
+                state.defects.add(defect)
+                if closed_at is None:
+                    state.open_defects[defect] = station
+            held = select(
+                installed_parts.c.vin, installed_parts.c.part, installed_parts.c.serial
+            ).where(
+                installed_parts.c.vin.in_(loaded),
+                installed_parts.c.serial.is_not(None),
+                installed_parts.c.removed_at.is_(None),
+            )
+            for vin, part, serial in connection.execute(held):
+                self._cars[vin].state.serials[part] = serial
+
+    def _load_serials(self, connection: Connection, keys: set[SerialKey]) -> None:
+        for key in keys:
+            self._serials[key] = None
+        for chunk in _chunks(sorted(keys)):
+            query = (
+                select(installed_parts.c.part, installed_parts.c.serial, installed_parts.c.vin)
+                .join(units, units.c.vin == installed_parts.c.vin)
+                .where(
+                    tuple_(installed_parts.c.part, installed_parts.c.serial).in_(chunk),
+                    installed_parts.c.removed_at.is_(None),
+                    units.c.status != "scrapped",
+                )
+            )
+            for part, serial, vin in connection.execute(query):
+                self._serials[(part, serial)] = vin
+
+
+def _chunks(items: list[_T]) -> Iterable[list[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start : start + _CHUNK]

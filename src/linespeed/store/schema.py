@@ -1,0 +1,206 @@
+"""The database schema (SQLAlchemy Core): the event log, projections, master data, dead letters."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeEngine
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """An aware UTC timestamp: `timestamptz` on PostgreSQL, fixed-width ISO text on SQLite.
+
+    The SQLite text ("2025-06-30T01:41:07.120000Z") sorts in time order.
+    """
+
+    impl = String(27)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        """Native timestamptz on PostgreSQL, text elsewhere."""
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(String(27))
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> Any:
+        """Store aware datetimes in UTC."""
+        if value is None or dialect.name == "postgresql":
+            return value
+        return utc_text(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        """Read back an aware UTC datetime."""
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return value.astimezone(UTC)
+        return datetime.fromisoformat(value)
+
+
+def utc_text(value: datetime) -> str:
+    """The fixed-width UTC text form of an aware datetime (what SQLite stores)."""
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
+metadata = MetaData()
+
+plant_revisions = Table(
+    "plant_revisions",
+    metadata,
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("plant_id", String(64), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Column("document", Text, nullable=False),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("event_id", String(128), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("ts", UtcDateTime, nullable=False),
+    Column("vin", String(17)),
+    Column("revision", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    UniqueConstraint("event_id", name="uq_events_event_id"),
+    Index("ix_events_vin", "vin"),
+    Index("ix_events_ts", "ts"),
+)
+
+units = Table(
+    "units",
+    metadata,
+    Column("vin", String(17), primary_key=True),
+    Column("model", String(64), nullable=False),
+    Column("color", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("start_seq", Integer, nullable=False),
+    Column("completion_seq", Integer),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("completed_at", UtcDateTime),
+    Column("scrapped_at", UtcDateTime),
+    Column("shipped_at", UtcDateTime),
+    Column("current_station", String(64)),
+    Column("last_station", String(64)),
+    Column("scrap_station", String(64)),
+    Column("scrap_reason", Text),
+    Column("destination", Text),
+    UniqueConstraint("start_seq", name="uq_units_start_seq"),
+    UniqueConstraint("completion_seq", name="uq_units_completion_seq"),
+    Index("ix_units_status", "status"),
+    Index("ix_units_completed_at", "completed_at"),
+)
+
+station_visits = Table(
+    "station_visits",
+    metadata,
+    Column("vin", String(17), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("started_at", UtcDateTime),
+    Column("completed_at", UtcDateTime, nullable=False),
+    Column("result", String(8), nullable=False),
+    Index("ix_station_visits_vin", "vin"),
+    Index("ix_station_visits_station_completed_at", "station", "completed_at"),
+)
+
+installed_parts = Table(
+    "installed_parts",
+    metadata,
+    Column("vin", String(17), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("part", String(200), nullable=False),
+    Column("serial", String(200)),
+    Column("lot", String(200)),
+    Column("supplier", String(200)),
+    Column("installed_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime),
+    Index("ix_installed_parts_vin", "vin"),
+    Index("ix_installed_parts_part_lot", "part", "lot"),
+    Index("ix_installed_parts_part_serial", "part", "serial"),
+)
+
+inspections = Table(
+    "inspections",
+    metadata,
+    Column("vin", String(17), nullable=False),
+    Column("station", String(64), nullable=False),
+    Column("check", String(200), nullable=False),
+    Column("result", String(8), nullable=False),
+    Column("value", Float),
+    Column("recorded_at", UtcDateTime, nullable=False),
+    Index("ix_inspections_vin", "vin"),
+    Index("ix_inspections_station_recorded_at", "station", "recorded_at"),
+)
+
+defects = Table(
+    "defects",
+    metadata,
+    Column("vin", String(17), primary_key=True),
+    Column("defect", String(200), primary_key=True),
+    Column("station", String(64), nullable=False),
+    Column("code", String(200), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    Column("action", String(16)),
+    Column("closed_station", String(64)),
+    Index("ix_defects_opened_at", "opened_at"),
+)
+
+station_states = Table(
+    "station_states",
+    metadata,
+    Column("station", String(64), nullable=False),
+    Column("line", String(64), nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("reason", Text),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("ended_at", UtcDateTime),
+    Index("ix_station_states_station_started_at", "station", "started_at"),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("raw", Text, nullable=False),
+    Column("raw_sha256", String(64), nullable=False),
+    Column("event_id", String(200)),
+    Column("reason", String(64), nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    Index("ix_dead_letters_status", "status"),
+    Index("ix_dead_letters_raw_sha256", "raw_sha256"),
+)
+
+PROJECTIONS = (units, station_visits, installed_parts, inspections, defects, station_states)
+"""The tables derived from `events` alone, rebuilt by `linespeed rebuild`."""

@@ -1,0 +1,1 @@
+"""Genealogy and history: what is in a car, and which cars hold a part."""
