@@ -284,6 +284,20 @@ BAD_FILES = [
         "YAML syntax error: mapping values are not allowed here",
         id="yaml-syntax",
     ),
+    pytest.param(
+        edit("name: Yizhuang phase 1", "name: !!python/name:os.system ''"),
+        2,
+        "name",
+        "cannot read ''",
+        id="python-tag-scalar",
+    ),
+    pytest.param(
+        edit("colors: [", "colors: !set ["),
+        8,
+        "models[0].colors",
+        "tag '!set' is not allowed here",
+        id="custom-tag-list",
+    ),
     pytest.param("", 1, "", "the file is empty", id="empty-file"),
     pytest.param("# nothing yet\n", 1, "", "the file is empty", id="comments-only"),
     pytest.param("- plant: yz1\n", 1, "", "must be a mapping", id="list-not-mapping"),
@@ -391,7 +405,10 @@ def test_bad_file_reports_line_field_and_value(
 
 
 def test_break_inside_a_long_break_overlaps_it() -> None:
-    breaks = '[{start: "11:00", end: "12:00"}, {start: "11:10", end: "11:20"}, {start: "11:30", end: "11:40"}]'
+    breaks = (
+        '[{start: "11:00", end: "12:00"}, {start: "11:10", end: "11:20"}, '
+        '{start: "11:30", end: "11:40"}]'
+    )
     problems = problems_of(edit('[{start: "11:00", end: "11:30"}]', breaks))
     assert [(p.line, p.field, p.message) for p in problems] == [
         (21, "shifts[0].breaks[1]", "break 11:10-11:20 overlaps break 11:00-12:00"),

@@ -30,7 +30,7 @@ def decode_event(payload: bytes | str) -> Event:
         event = _decoder.decode(payload)
     except msgspec.ValidationError as error:
         raise _rejection(str(error)) from None
-    except msgspec.DecodeError as error:
+    except (msgspec.DecodeError, UnicodeDecodeError) as error:
         raise EventRejectedError("json.malformed", str(error)) from None
     return _to_utc(event)
 
@@ -44,7 +44,7 @@ def peek_id(payload: bytes | str) -> str | None:
     """The `id` of a payload that may not decode as an event, if it has a string one."""
     try:
         value = _any_decoder.decode(payload)
-    except msgspec.DecodeError:
+    except (msgspec.DecodeError, UnicodeDecodeError):
         return None
     if isinstance(value, dict) and isinstance(value.get("id"), str):
         return str(value["id"])

@@ -32,6 +32,7 @@ FieldPath: TypeAlias = tuple[str | int, ...]
 """Where a value sits in the plant file, e.g. ('lines', 0, 'stations', 3, 'cycle_s')."""
 
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 _NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _VIN_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
@@ -79,17 +80,20 @@ def parse_plant(text: str, source: str) -> Plant:
     problems = list(tree.problems)
     plant: Plant | None = None
     try:
-        plant = Plant.model_validate(_as_tuples(data), strict=True)  # no "70" or yes for numbers
+        plant = Plant.model_validate(_as_tuples(data), strict=True)  # strict: "70" is no number
     except ValidationError as error:
-        for detail in error.errors():
-            message = _describe(detail)
-            if message is not None:
-                problems.append(tree.problem(tuple(detail["loc"]), message))
-    reported = {problem.field for problem in problems}
-    problems += [p for p in _cross_checks(data, tree) if p.field not in reported]
+        found = [(tuple(detail["loc"]), _describe(detail)) for detail in error.errors()]
+        problems += _new(problems, [tree.problem(loc, text) for loc, text in found if text])
+    problems += _new(problems, list(_cross_checks(data, tree)))
     if problems or plant is None:
         raise PlantFileError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
     return plant
+
+
+def _new(known: list[FileProblem], found: list[FileProblem]) -> list[FileProblem]:
+    """The problems of `found` at a field that has no problem in `known` yet."""
+    reported = {problem.field for problem in known}
+    return [problem for problem in found if problem.field not in reported]
 
 
 def _as_tuples(value: Any) -> Any:
@@ -162,6 +166,8 @@ class _Tree:
             return None
         if isinstance(node, yaml.ScalarNode):
             return self._scalar(node, path)
+        if node.tag not in _COLLECTION_TAGS:
+            self.problems.append(self.problem(path, f"tag {node.tag!r} is not allowed here"))
         self._open.add(id(node))
         try:
             if isinstance(node, yaml.MappingNode):
@@ -448,8 +454,8 @@ def _check_timezone(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
     """The plant's time zone must be an IANA zone name such as Asia/Shanghai."""
     timezone = _text(data, "timezone")
     if timezone is not None and timezone not in _iana_zones():
-        message = f"{timezone!r} is not an IANA time zone such as 'Asia/Shanghai'"
-        yield tree.problem(("timezone",), message + _close(timezone, _iana_zones()))
+        hint = _close(timezone, _iana_zones()) or " such as 'Asia/Shanghai'"
+        yield tree.problem(("timezone",), f"{timezone!r} is not an IANA time zone{hint}")
 
 
 def _minutes(value: Any) -> int | None:

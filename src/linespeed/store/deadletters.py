@@ -65,14 +65,15 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
     if not fresh:
         return
     digests = {id(item): hashlib.sha256(item.raw).hexdigest() for item in fresh}
-    known = set(
-        connection.execute(
+    known = {
+        (digest, reason)
+        for digest, reason in connection.execute(
             select(dead_letters.c.raw_sha256, dead_letters.c.reason).where(
                 dead_letters.c.status == "open",
                 dead_letters.c.raw_sha256.in_(set(digests.values())),
             )
-        ).tuples()
-    )
+        )
+    }
     rows = []
     for item in fresh:
         key = (digests[id(item)], item.reason)
