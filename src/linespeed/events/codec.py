@@ -27,6 +27,8 @@ def decode_event(payload: bytes | str) -> Event:
     ts.invalid, ts.no_offset) naming the field at fault.
     """
     try:
+        if isinstance(payload, bytes):
+            payload.decode()  # msgspec does not check that strings are valid UTF-8
         event = _decoder.decode(payload)
     except msgspec.ValidationError as error:
         raise _rejection(str(error)) from None

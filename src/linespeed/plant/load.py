@@ -262,7 +262,11 @@ def _describe(error: ErrorDetails) -> str | None:
             return f'must be a time of day "HH:MM" from 00:00 to 23:59, got {got}'
         return f"must be an id of lower-case letters, digits and hyphens, got {got}"
     if kind == "string_too_short":
-        return f"must have at least {ctx['min_length']} characters, got {got}"
+        return (
+            f"must not be empty, got {got}"
+            if ctx["min_length"] == 1
+            else (f"must have at least {ctx['min_length']} characters, got {got}")
+        )
     if kind == "string_too_long":
         return f"must have at most {ctx['max_length']} characters, got {got}"
     if kind == "too_short":
