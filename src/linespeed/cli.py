@@ -103,7 +103,7 @@ def plant_check(
             _print_json({"valid": False, "problems": error.problems})
         else:
             for problem in error.problems:
-                err.print(str(problem), markup=False)
+                err.print(str(problem), markup=False, soft_wrap=True)
         raise typer.Exit(1) from None
     summary = {
         "valid": True,
@@ -334,5 +334,5 @@ def main() -> None:
     try:
         app()
     except LinespeedError as error:
-        err.print(f"error: {error.message}", markup=False)
+        err.print(f"error: {error.message}", markup=False, soft_wrap=True)
         sys.exit(1)
