@@ -19,9 +19,22 @@ $(VENV)/.dev: $(BIN)/linespeed
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
+EXAMPLES := src/linespeed/data
 demo: $(BIN)/linespeed
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	$(BIN)/linespeed demo --db $(DEMO_DB) --out $(DEMO_DIR)
+	@echo "== load the bundled default plant into a new SQLite store"
+	$(BIN)/linespeed init --db $(DEMO_DB)
+	$(BIN)/linespeed plant check src/linespeed/plant/default.yaml
+	@echo "== ingest a shift of line events, then a file of bad ones"
+	$(BIN)/linespeed ingest --db $(DEMO_DB) $(EXAMPLES)/example-events.jsonl $(EXAMPLES)/example-bad-events.jsonl
+	@echo "== the same files again: nothing new is stored"
+	$(BIN)/linespeed ingest --db $(DEMO_DB) --json $(EXAMPLES)/example-events.jsonl
+	@echo "== what happened to the first car"
+	$(BIN)/linespeed unit --db $(DEMO_DB) LSPA1S7E8SB000001
+	@echo "== refused events, each with its reason"
+	$(BIN)/linespeed deadletters --db $(DEMO_DB)
+	@echo "== projections rebuilt from the event log alone"
+	$(BIN)/linespeed rebuild --db $(DEMO_DB)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench

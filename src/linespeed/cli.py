@@ -283,17 +283,14 @@ def deadletters(
     if json_output:
         _print_json(letters)
         return
-    table = Table("id", "received", "source", "reason", "detail", "status", title="dead letters")
+    if not letters:
+        out.print("no dead letters" if show_all else "no open dead letters")
     for letter in letters:
-        table.add_row(
-            str(letter.id),
-            _time(letter.received_at),
-            letter.source,
-            letter.reason,
-            letter.detail,
-            letter.status,
+        out.print(
+            f"#{letter.id} [bold]{letter.reason}[/] {letter.source} "
+            f"({letter.status}, received {_time(letter.received_at)}, {letter.attempts} retries)"
         )
-    out.print(table)
+        out.print(f"    {letter.detail}", markup=False, soft_wrap=True)
 
 
 @deadletters_app.command("retry")
@@ -311,8 +308,8 @@ def deadletters_retry(
         _print_json({"retried": report.retried, **report.as_dict()})
     else:
         out.print(
-            f"retried {report.retried}: accepted {report.accepted}, duplicates {report.duplicates}, "
-            f"still refused {report.rejected}"
+            f"retried {report.retried}: accepted {report.accepted}, "
+            f"duplicates {report.duplicates}, still refused {report.rejected}"
         )
 
 
