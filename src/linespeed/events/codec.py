@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Final
 
 import msgspec
 
 from linespeed.events.reasons import EventRejectedError
-from linespeed.events.types import BaseEvent, Event
+from linespeed.events.types import BaseEvent, Event, StationCompleted
 
 _decoder: Final = msgspec.json.Decoder(Event)
 _encoder: Final = msgspec.json.Encoder()
@@ -54,20 +54,26 @@ def peek_id(payload: bytes | str) -> str | None:
 
 
 def _to_utc(event: Event) -> Event:
-    changes: dict[str, datetime] = {}
-    for name in ("ts", "started_at"):
-        value = getattr(event, name, None)
-        if value is None:
-            continue
-        if value.tzinfo is None:
+    ts = event.ts
+    if ts.tzinfo is None:
+        raise EventRejectedError(
+            "ts.no_offset", f"ts {ts.isoformat()} has no UTC offset", field="ts"
+        )
+    started_at = event.started_at if isinstance(event, StationCompleted) else None
+    if started_at is not None:
+        if started_at.tzinfo is None:
             raise EventRejectedError(
-                "ts.no_offset", f"{name} {value.isoformat()} has no UTC offset", field=name
+                "ts.no_offset",
+                f"started_at {started_at.isoformat()} has no UTC offset",
+                field="started_at",
             )
-        if value.utcoffset():
-            changes[name] = value.astimezone(UTC)
-        elif value.tzinfo is not UTC:
-            changes[name] = value.replace(tzinfo=UTC)
-    return msgspec.structs.replace(event, **changes) if changes else event
+        if started_at.tzinfo is not UTC:
+            started_at = started_at.astimezone(UTC)
+            ts = ts.astimezone(UTC)
+            return msgspec.structs.replace(event, ts=ts, started_at=started_at)
+    if ts.tzinfo is not UTC:
+        return msgspec.structs.replace(event, ts=ts.astimezone(UTC))
+    return event
 
 
 def _rejection(message: str) -> EventRejectedError:

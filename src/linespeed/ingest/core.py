@@ -16,6 +16,7 @@ from linespeed.events.codec import decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
 from linespeed.events.rules import check_event
 from linespeed.events.types import Event, PartInstalled, UnitEvent
+from linespeed.store.bulk import stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
@@ -23,7 +24,7 @@ from linespeed.store.projector import Projector
 from linespeed.store.schema import events
 
 DEFAULT_BATCH_SIZE: Final = 5_000
-_ID_CHUNK: Final = 400
+_ID_CHUNK: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
 
 
@@ -128,7 +129,7 @@ class Ingestor:
     def _projector_for(self, connection: Any) -> Projector:
         revision = current_revision(connection)
         if self._projector is None or self._projector.current_revision != revision:
-            self._projector = Projector(load_plants(connection))
+            self._projector = Projector(load_plants(connection), stamp_for(self.engine.dialect))
         return self._projector
 
     def _check_and_apply(

@@ -18,6 +18,7 @@ CSV_REQUIRED_COLUMNS: Final = ("id", "ts", "kind")
 CSV_COLUMNS: Final = frozenset(
     {"kind"} | {name for cls in EVENT_TYPES for name in cls.__struct_fields__}
 )
+_PROGRESS_STEP: Final = 1 << 20
 _CSV_NUMBERS: Final = frozenset({"value"})
 _encoder: Final = msgspec.json.Encoder()
 
@@ -34,13 +35,18 @@ def read_jsonl(path: Path, progress: ProgressCallback | None = None) -> Iterator
         handle = path.open("rb")
     except OSError as error:
         raise InputFileError(str(path), f"cannot read: {error.strerror}") from None
+    unreported = 0
     with handle:
         for number, line in enumerate(handle, start=1):
-            if progress is not None:
-                progress(len(line))
+            unreported += len(line)
+            if progress is not None and unreported >= _PROGRESS_STEP:
+                progress(unreported)
+                unreported = 0
             payload = line.strip()
             if payload:
                 yield RawEvent(payload, f"{path}:{number}")
+    if progress is not None and unreported:
+        progress(unreported)
 
 
 def read_csv(path: Path, progress: ProgressCallback | None = None) -> Iterator[RawEvent]:

@@ -28,6 +28,7 @@ from linespeed.events.types import (
     UnitStarted,
 )
 from linespeed.plant.model import Plant
+from linespeed.store.bulk import Stamp, insert_rows
 from linespeed.store.schema import (
     defects,
     events,
@@ -63,13 +64,13 @@ class _CarRow:
 
 @dataclass
 class _Writes:
-    events: list[dict[str, Any]] = field(default_factory=list)
+    events: list[tuple[Any, ...]] = field(default_factory=list)
     new_vins: set[str] = field(default_factory=set)
     touched_vins: set[str] = field(default_factory=set)
-    visits: list[dict[str, Any]] = field(default_factory=list)
-    parts: list[dict[str, Any]] = field(default_factory=list)
+    visits: list[tuple[Any, ...]] = field(default_factory=list)
+    parts: list[list[Any]] = field(default_factory=list)
     parts_removed: list[dict[str, Any]] = field(default_factory=list)
-    inspections: list[dict[str, Any]] = field(default_factory=list)
+    inspections: list[tuple[Any, ...]] = field(default_factory=list)
     defects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     defects_closed: list[dict[str, Any]] = field(default_factory=list)
     states: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -85,8 +86,9 @@ class Projector:
     writer has added events in between.
     """
 
-    def __init__(self, plants: dict[int, Plant], *, log_events: bool = True) -> None:
-        """`log_events=False` replays events already in the log (rebuild)."""
+    def __init__(self, plants: dict[int, Plant], stamp: Stamp, *, log_events: bool = True) -> None:
+        """`stamp` converts timestamps for the driver; `log_events=False` replays the log."""
+        self._stamp = stamp
         self.rules: dict[int, PlantRules] = rules_by_revision(plants)
         self.current_revision = max(plants)
         self._cars: dict[str, _CarRow] = {}
@@ -131,15 +133,15 @@ class Projector:
         writes = self._writes
         if self._log_events:
             writes.events.append(
-                {
-                    "seq": self._next_seq,
-                    "event_id": event.id,
-                    "kind": type(event).__struct_config__.tag,
-                    "ts": event.ts,
-                    "vin": getattr(event, "vin", None),
-                    "revision": revision,
-                    "body": body,
-                }
+                (
+                    self._next_seq,
+                    event.id,
+                    type(event).__struct_config__.tag,
+                    self._stamp(event.ts),
+                    getattr(event, "vin", None),
+                    revision,
+                    body,
+                )
             )
             self._next_seq += 1
         if isinstance(event, StationState):
@@ -175,14 +177,15 @@ class Projector:
             state.last_index = index
             car.last_station = event.station
             car.current_station = None
+            started_at = event.started_at
             writes.visits.append(
-                {
-                    "vin": state.vin,
-                    "station": event.station,
-                    "started_at": event.started_at,
-                    "completed_at": event.ts,
-                    "result": event.result,
-                }
+                (
+                    state.vin,
+                    event.station,
+                    None if started_at is None else self._stamp(started_at),
+                    self._stamp(event.ts),
+                    event.result,
+                )
             )
         elif isinstance(event, StationEntered):
             car.current_station = event.station
@@ -190,14 +193,14 @@ class Projector:
             self._install(event, car)
         elif isinstance(event, InspectionRecorded):
             writes.inspections.append(
-                {
-                    "vin": state.vin,
-                    "station": event.station,
-                    "check": event.check,
-                    "result": event.result,
-                    "value": event.value,
-                    "recorded_at": event.ts,
-                }
+                (
+                    state.vin,
+                    event.station,
+                    event.check,
+                    event.result,
+                    event.value,
+                    self._stamp(event.ts),
+                )
             )
         elif isinstance(event, DefectOpened):
             state.defects.add(event.defect)
@@ -261,22 +264,22 @@ class Projector:
             )
             supplier = bom_part[event.part].supplier if event.part in bom_part else None
         writes.parts.append(
-            {
-                "vin": state.vin,
-                "station": event.station,
-                "part": event.part,
-                "serial": event.serial,
-                "lot": event.lot,
-                "supplier": supplier,
-                "installed_at": event.ts,
-                "removed_at": None,
-            }
+            [
+                state.vin,
+                event.station,
+                event.part,
+                event.serial,
+                event.lot,
+                supplier,
+                self._stamp(event.ts),
+                None,
+            ]
         )
 
     def _remove_part(self, vin: str, part: str, removed_at: datetime) -> None:
         for row in self._writes.parts:
-            if row["vin"] == vin and row["part"] == part and row["removed_at"] is None:
-                row["removed_at"] = removed_at
+            if row[0] == vin and row[2] == part and row[7] is None:
+                row[7] = self._stamp(removed_at)
                 return
         self._writes.parts_removed.append({"b_vin": vin, "b_part": part, "removed_at": removed_at})
 
@@ -303,8 +306,7 @@ class Projector:
     def flush(self, connection: Connection) -> int:
         """Write everything applied since `begin`; returns the number of events written."""
         writes = self._writes
-        if writes.events:
-            connection.execute(events.insert(), writes.events)
+        insert_rows(connection, events, writes.events)
         if writes.new_vins:
             connection.execute(units.insert(), [self._unit_row(vin) for vin in writes.new_vins])
         updated = writes.touched_vins - writes.new_vins
@@ -314,8 +316,7 @@ class Projector:
                 units.update().where(units.c.vin == bindparam("b_vin")),
                 rows,
             )
-        if writes.visits:
-            connection.execute(station_visits.insert(), writes.visits)
+        insert_rows(connection, station_visits, writes.visits)
         if writes.parts_removed:
             connection.execute(
                 installed_parts.update().where(
@@ -327,10 +328,8 @@ class Projector:
                 ),
                 writes.parts_removed,
             )
-        if writes.parts:
-            connection.execute(installed_parts.insert(), writes.parts)
-        if writes.inspections:
-            connection.execute(inspections.insert(), writes.inspections)
+        insert_rows(connection, installed_parts, writes.parts)
+        insert_rows(connection, inspections, writes.inspections)
         if writes.defects_closed:
             connection.execute(
                 defects.update().where(

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy import Engine, func, select
 
 from linespeed.events.types import Event, PartInstalled, UnitEvent
+from linespeed.store.bulk import stamp_for
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import load_plants
 from linespeed.store.projector import Projector
@@ -26,7 +27,7 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
     (events done, events in all).
     """
     with write_transaction(engine) as connection:
-        projector = Projector(load_plants(connection), log_events=False)
+        projector = Projector(load_plants(connection), stamp_for(engine.dialect), log_events=False)
         total = connection.execute(select(func.count()).select_from(events)).scalar() or 0
         for table in reversed(PROJECTIONS):
             connection.execute(table.delete())

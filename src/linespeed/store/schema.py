@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import msgspec
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -57,7 +58,11 @@ def utc_text(value: datetime) -> str:
     """The fixed-width UTC text form of an aware datetime (what SQLite stores)."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    text = _encode_datetime(value)[1:-2].decode()  # RFC 3339 without quotes and "Z"
+    return text + ".000000Z" if len(text) == 19 else text + "Z"
+
+
+_encode_datetime = msgspec.json.Encoder().encode
 
 
 metadata = MetaData()

@@ -1,0 +1,43 @@
+"""Bulk inserts through the database driver, for the hot path of ingest."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Dialect, Table
+
+from linespeed.store.schema import utc_text
+
+Stamp = Callable[[datetime], Any]
+"""Turns an aware datetime into what the driver stores for a UtcDateTime column."""
+
+
+def stamp_for(dialect: Dialect) -> Stamp:
+    """How timestamps are passed to this database's driver (text on SQLite, native elsewhere)."""
+    if dialect.name == "sqlite":
+        return utc_text
+    return _native
+
+
+def _native(value: datetime) -> datetime:
+    return value
+
+
+def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+    """Insert rows given as sequences in the table's column order, in one executemany.
+
+    Values go to the driver as they are: timestamps must already be passed through
+    `stamp_for(dialect)`.
+    """
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    columns = ", ".join(quote(column.name) for column in table.columns)
+    markers = ", ".join([marker] * len(table.columns))
+    connection.exec_driver_sql(
+        f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})",
+        [tuple(row) for row in rows],
+    )
