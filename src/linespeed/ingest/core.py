@@ -10,21 +10,19 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine
 
 from linespeed.events.codec import decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
 from linespeed.events.rules import check_event
 from linespeed.events.types import Event, PartInstalled, UnitEvent
-from linespeed.store.bulk import stamp_for
+from linespeed.store.bulk import select_in, stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
-from linespeed.store.schema import events
 
 DEFAULT_BATCH_SIZE: Final = 5_000
-_ID_CHUNK: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
 
 
@@ -202,14 +200,9 @@ def _decode(item: RawEvent) -> Event | EventRejectedError:
         return error
 
 
-def _stored_bodies(connection: Any, event_ids: list[str]) -> dict[str, str]:
-    bodies: dict[str, str] = {}
-    unique = sorted(set(event_ids))
-    for start in range(0, len(unique), _ID_CHUNK):
-        chunk = unique[start : start + _ID_CHUNK]
-        query = select(events.c.event_id, events.c.body).where(events.c.event_id.in_(chunk))
-        bodies.update((event_id, body) for event_id, body in connection.execute(query))
-    return bodies
+def _stored_bodies(connection: Connection, event_ids: list[str]) -> dict[str, str]:
+    sql = "SELECT event_id, body FROM events WHERE event_id IN ({values})"
+    return dict(select_in(connection, sql, sorted(set(event_ids))))
 
 
 def batched(items: Iterable[RawEvent], size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[RawEvent]]:

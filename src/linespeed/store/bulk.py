@@ -10,6 +10,8 @@ from sqlalchemy import Connection, Dialect, Table
 
 from linespeed.store.schema import utc_text
 
+_IN_CHUNK = 5_000
+
 Stamp = Callable[[datetime], Any]
 """Turns an aware datetime into what the driver stores for a UtcDateTime column."""
 
@@ -41,3 +43,17 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[An
         f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})",
         [tuple(row) for row in rows],
     )
+
+
+def select_in(connection: Connection, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
+    """Rows of `sql`, whose `{values}` placeholder is filled with `values` in chunks.
+
+    Runs through the driver without per-statement compilation; values come back raw.
+    """
+    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    found: list[tuple[Any, ...]] = []
+    for start in range(0, len(values), _IN_CHUNK):
+        chunk = tuple(values[start : start + _IN_CHUNK])
+        query = sql.format(values=", ".join([marker] * len(chunk)))
+        found.extend(tuple(row) for row in connection.exec_driver_sql(query, chunk))
+    return found

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
-from sqlalchemy import Connection, and_, bindparam, func, select, tuple_
+from sqlalchemy import Connection, and_, bindparam, func, select
 
 from linespeed.events.rules import PlantRules, UnitState, rules_by_revision
 from linespeed.events.types import (
@@ -28,7 +28,7 @@ from linespeed.events.types import (
     UnitStarted,
 )
 from linespeed.plant.model import Plant
-from linespeed.store.bulk import Stamp, insert_rows
+from linespeed.store.bulk import Stamp, insert_rows, select_in
 from linespeed.store.schema import (
     defects,
     events,
@@ -40,6 +40,10 @@ from linespeed.store.schema import (
 )
 
 SerialKey = tuple[str, str]
+_HELD_SERIALS: Final = (
+    "SELECT p.part, p.serial, p.vin FROM installed_parts p JOIN units u ON u.vin = p.vin"
+    " WHERE p.serial IN ({values}) AND p.removed_at IS NULL AND u.status <> 'scrapped'"
+)
 _T = TypeVar("_T")
 _CHUNK: Final = 400
 _MAX_CACHED_UNITS: Final = 200_000
@@ -450,17 +454,9 @@ class Projector:
     def _load_serials(self, connection: Connection, keys: set[SerialKey]) -> None:
         for key in keys:
             self._serials[key] = None
-        for chunk in _chunks(sorted(keys)):
-            query = (
-                select(installed_parts.c.part, installed_parts.c.serial, installed_parts.c.vin)
-                .join(units, units.c.vin == installed_parts.c.vin)
-                .where(
-                    tuple_(installed_parts.c.part, installed_parts.c.serial).in_(chunk),
-                    installed_parts.c.removed_at.is_(None),
-                    units.c.status != "scrapped",
-                )
-            )
-            for part, serial, vin in connection.execute(query):
+        held = select_in(connection, _HELD_SERIALS, sorted({serial for _, serial in keys}))
+        for part, serial, vin in held:
+            if (part, serial) in keys:
                 self._serials[(part, serial)] = vin
 
 

@@ -91,8 +91,6 @@ events = Table(
     Column("revision", Integer, nullable=False),
     Column("body", Text, nullable=False),
     UniqueConstraint("event_id", name="uq_events_event_id"),
-    Index("ix_events_vin", "vin"),
-    Index("ix_events_ts", "ts"),
 )
 
 units = Table(
@@ -146,7 +144,7 @@ installed_parts = Table(
     Column("removed_at", UtcDateTime),
     Index("ix_installed_parts_vin", "vin"),
     Index("ix_installed_parts_part_lot", "part", "lot"),
-    Index("ix_installed_parts_part_serial", "part", "serial"),
+    Index("ix_installed_parts_serial_part", "serial", "part"),
 )
 
 inspections = Table(

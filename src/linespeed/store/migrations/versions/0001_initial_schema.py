@@ -71,10 +71,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("event_id", name="uq_events_event_id"),
     )
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.create_index("ix_events_ts", ["ts"], unique=False)
-        batch_op.create_index("ix_events_vin", ["vin"], unique=False)
-
     op.create_table(
         "inspections",
         sa.Column("vin", sa.String(length=17), nullable=False),
@@ -103,7 +99,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("installed_parts", schema=None) as batch_op:
         batch_op.create_index("ix_installed_parts_part_lot", ["part", "lot"], unique=False)
-        batch_op.create_index("ix_installed_parts_part_serial", ["part", "serial"], unique=False)
+        batch_op.create_index("ix_installed_parts_serial_part", ["serial", "part"], unique=False)
         batch_op.create_index("ix_installed_parts_vin", ["vin"], unique=False)
 
     op.create_table(
@@ -199,10 +195,6 @@ def downgrade() -> None:
         batch_op.drop_index("ix_inspections_station_recorded_at")
 
     op.drop_table("inspections")
-    with op.batch_alter_table("events", schema=None) as batch_op:
-        batch_op.drop_index("ix_events_vin")
-        batch_op.drop_index("ix_events_ts")
-
     op.drop_table("events")
     with op.batch_alter_table("defects", schema=None) as batch_op:
         batch_op.drop_index("ix_defects_opened_at")
