@@ -15,8 +15,8 @@ import typer
 from linespeed import cli
 from linespeed.plant.load import DEFAULT_PLANT_PATH
 from linespeed.plant.model import Plant
-from linespeed.store.engine import open_store
 from linespeed.store.deadletters import list_dead_letters
+from linespeed.store.engine import open_store
 from linespeed.trace.history import unit_history
 from tests.ingest.line import event, start, vin
 

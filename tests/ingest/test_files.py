@@ -122,7 +122,7 @@ def test_missing_file_is_named_before_anything_is_ingested(
 ) -> None:
     good = tmp_path / "good.jsonl"
     _write_jsonl(good, plant, cars=1)
-    with pytest.raises(InputFileError, match="nope.jsonl: no such file"):
+    with pytest.raises(InputFileError, match=r"nope\.jsonl: no such file"):
         ingest_files(Ingestor(engine), [good, tmp_path / "nope.jsonl"])
     assert _count(engine, events) == 0
 
