@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import typer
@@ -216,10 +218,14 @@ def unit(
         + (f", completion #{history.completion_seq}" if history.completion_seq else "")
         + f"; plant revision {history.plant_revision}"
     )
-    stations = Table("station", "started", "completed", "result", title="stations")
+    zone = history.timezone
+    stations = Table("station", "started", "completed", "result", title=f"stations ({zone})")
     for visit in history.stations:
         stations.add_row(
-            visit.station, _time(visit.started_at), _time(visit.completed_at), visit.result
+            visit.station,
+            _time(visit.started_at, zone),
+            _time(visit.completed_at, zone),
+            visit.result,
         )
     out.print(stations)
     parts = Table(
@@ -232,8 +238,8 @@ def unit(
             part.serial or "",
             part.lot or "",
             part.supplier or "",
-            _time(part.installed_at),
-            _time(part.removed_at),
+            _time(part.installed_at, zone),
+            _time(part.removed_at, zone),
         )
     out.print(parts)
     if history.inspections:
@@ -241,7 +247,7 @@ def unit(
         for check in history.inspections:
             value = "" if check.value is None else f"{check.value:g}"
             checks.add_row(
-                check.station, check.check, check.result, value, _time(check.recorded_at)
+                check.station, check.check, check.result, value, _time(check.recorded_at, zone)
             )
         out.print(checks)
     if history.defects:
@@ -254,15 +260,18 @@ def unit(
                 defect.station,
                 defect.code,
                 defect.severity,
-                _time(defect.opened_at),
-                _time(defect.closed_at),
+                _time(defect.opened_at, zone),
+                _time(defect.closed_at, zone),
                 defect.action or "open",
             )
         out.print(found)
 
 
-def _time(value: Any) -> str:
-    return "" if value is None else value.isoformat(timespec="seconds")
+def _time(value: datetime | None, zone: str | None = None) -> str:
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(zone)) if zone else value
+    return local.isoformat(sep=" ", timespec="seconds")
 
 
 @deadletters_app.callback()

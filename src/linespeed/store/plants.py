@@ -66,3 +66,11 @@ def current_revision(connection: Connection) -> int | None:
     """The newest plant revision number, or None when no plant is loaded."""
     value = connection.execute(select(func.max(plant_revisions.c.revision))).scalar()
     return None if value is None else int(value)
+
+
+def plant_timezone(connection: Connection, revision: int) -> str:
+    """The IANA time zone of the plant in `revision`."""
+    document = connection.execute(
+        select(plant_revisions.c.document).where(plant_revisions.c.revision == revision)
+    ).scalar_one()
+    return Plant.model_validate_json(document).timezone

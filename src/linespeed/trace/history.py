@@ -9,6 +9,7 @@ from sqlalchemy import Engine, select
 
 from linespeed.errors import NotFoundError
 from linespeed.plant.vin import validate_vin
+from linespeed.store.plants import plant_timezone
 from linespeed.store.schema import defects, inspections, installed_parts, station_visits, units
 
 
@@ -62,7 +63,7 @@ class Defect:
 
 @dataclass(frozen=True)
 class UnitHistory:
-    """Everything recorded about one car."""
+    """Everything recorded about one car; times are UTC, `timezone` is the plant's."""
 
     vin: str
     model: str
@@ -70,6 +71,7 @@ class UnitHistory:
     line: str
     status: str
     plant_revision: int
+    timezone: str
     start_seq: int
     completion_seq: int | None
     started_at: datetime
@@ -121,6 +123,7 @@ def unit_history(engine: Engine, vin: str) -> UnitHistory:
             line=row.line,
             status=row.status,
             plant_revision=row.revision,
+            timezone=plant_timezone(connection, row.revision),
             start_seq=row.start_seq,
             completion_seq=row.completion_seq,
             started_at=row.started_at,
