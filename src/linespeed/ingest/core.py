@@ -10,6 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
+import msgspec
 from sqlalchemy import Connection, Engine
 
 from linespeed.events.codec import decode_event, encode_event, peek_id
@@ -26,8 +27,7 @@ DEFAULT_BATCH_SIZE: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
 
 
-@dataclass(frozen=True, slots=True)
-class RawEvent:
+class RawEvent(msgspec.Struct, frozen=True):
     """One payload as it arrived, and where from (`file:line`, a topic, a request)."""
 
     payload: bytes
@@ -37,8 +37,7 @@ class RawEvent:
     """A (reason, detail) the source already found, such as a CSV row that does not parse."""
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(msgspec.Struct, frozen=True):
     """What became of one payload."""
 
     status: OutcomeStatus

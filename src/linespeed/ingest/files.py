@@ -36,6 +36,7 @@ def read_jsonl(path: Path, progress: ProgressCallback | None = None) -> Iterator
     except OSError as error:
         raise InputFileError(str(path), f"cannot read: {error.strerror}") from None
     unreported = 0
+    prefix = f"{path}:"
     with handle:
         for number, line in enumerate(handle, start=1):
             unreported += len(line)
@@ -44,7 +45,7 @@ def read_jsonl(path: Path, progress: ProgressCallback | None = None) -> Iterator
                 unreported = 0
             payload = line.strip()
             if payload:
-                yield RawEvent(payload, f"{path}:{number}")
+                yield RawEvent(payload, prefix + str(number))
     if progress is not None and unreported:
         progress(unreported)
 

@@ -41,7 +41,7 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[An
     markers = ", ".join([marker] * len(table.columns))
     connection.exec_driver_sql(
         f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})",
-        [tuple(row) for row in rows],
+        rows,
     )
 
 

@@ -59,6 +59,7 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=FULL")
     cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.execute("PRAGMA cache_size=-131072")  # 128 MiB: index inserts stay in memory
     cursor.close()
 
 
