@@ -332,7 +332,7 @@ class Projector:
                 ),
                 writes.parts_removed,
             )
-        insert_rows(connection, installed_parts, writes.parts)
+        insert_rows(connection, installed_parts, [tuple(row) for row in writes.parts])
         insert_rows(connection, inspections, writes.inspections)
         if writes.defects_closed:
             connection.execute(
