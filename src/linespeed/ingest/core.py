@@ -15,7 +15,7 @@ from sqlalchemy import Connection, Engine
 
 from linespeed.events.codec import decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
-from linespeed.events.rules import check_event
+from linespeed.events.rules import PlantRules, check_event
 from linespeed.events.types import Event, PartInstalled, UnitEvent
 from linespeed.store.bulk import select_in, stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
@@ -123,7 +123,7 @@ class Ingestor:
             raise
         return outcomes
 
-    def _projector_for(self, connection: Any) -> Projector:
+    def _projector_for(self, connection: Connection) -> Projector:
         revision = current_revision(connection)
         if self._projector is None or self._projector.current_revision != revision:
             self._projector = Projector(load_plants(connection), stamp_for(self.engine.dialect))
@@ -178,7 +178,9 @@ class Ingestor:
         return outcomes, rejections
 
 
-def _check_one(event: Event, body: str, source: str, projector: Projector, current: Any) -> Outcome:
+def _check_one(
+    event: Event, body: str, source: str, projector: Projector, current: PlantRules
+) -> Outcome:
     unit = projector.unit(event.vin) if isinstance(event, UnitEvent) else None
     unit_rules = projector.rules[unit.revision] if unit is not None else None
     try:
