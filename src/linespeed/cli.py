@@ -44,8 +44,9 @@ app.add_typer(plant_app, name="plant")
 app.add_typer(vin_app, name="vin")
 app.add_typer(deadletters_app, name="deadletters")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+# No markup: VINs, payloads and file names from users are printed as they are.
+out = Console(highlight=False, markup=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
 
 DbOption = Annotated[
     str | None,
@@ -77,10 +78,10 @@ def init(
     """
     source = plant or DEFAULT_PLANT_PATH
     loaded = load_plant(source)
-    url = db_url_from_env(db)
-    engine = connect(url)
+    engine = connect(db_url_from_env(db))
     migrate(engine)
     revision, created = save_plant(engine, loaded, str(source))
+    url = engine.url.render_as_string(hide_password=True)
     result = {"database": url, "plant": loaded.plant, "revision": revision, "created": created}
     if json_output:
         _print_json(result)
@@ -105,7 +106,7 @@ def plant_check(
             _print_json({"valid": False, "problems": error.problems})
         else:
             for problem in error.problems:
-                err.print(str(problem), markup=False, soft_wrap=True)
+                err.print(str(problem))
         raise typer.Exit(1) from None
     summary = {
         "valid": True,
@@ -213,7 +214,7 @@ def unit(
         _print_json(history)
         return
     out.print(
-        f"[bold]{history.vin}[/] {history.model} {history.color} on {history.line}: "
+        f"{history.vin} {history.model} {history.color} on {history.line}: "
         f"{history.status.replace('_', ' ')}; start #{history.start_seq}"
         + (f", completion #{history.completion_seq}" if history.completion_seq else "")
         + f"; plant revision {history.plant_revision}"
@@ -285,7 +286,7 @@ def deadletters(
 
     Example: linespeed deadletters --json
     """
-    ctx.obj = db
+    ctx.obj = {"db": db, "json": json_output}
     if ctx.invoked_subcommand is not None:
         return
     letters = list_dead_letters(open_store(db), None if show_all else "open")
@@ -296,10 +297,10 @@ def deadletters(
         out.print("no dead letters" if show_all else "no open dead letters")
     for letter in letters:
         out.print(
-            f"#{letter.id} [bold]{letter.reason}[/] {letter.source} "
-            f"({letter.status}, received {_time(letter.received_at)}, {letter.attempts} retries)"
+            f"#{letter.id} {letter.reason} {letter.source} ({letter.status}, "
+            f"received {_time(letter.received_at)}, retried {letter.attempts} times)"
         )
-        out.print(f"    {letter.detail}", markup=False, soft_wrap=True)
+        out.print(f"    {letter.detail}")
 
 
 @deadletters_app.command("retry")
@@ -312,13 +313,18 @@ def deadletters_retry(
 
     Example: linespeed deadletters retry --json
     """
-    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj)))
-    if json_output:
-        _print_json({"retried": report.retried, **report.as_dict()})
+    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj["db"])))
+    if json_output or ctx.obj["json"]:
+        _print_json({"retried": report.retried, "skipped": report.skipped, **report.as_dict()})
     else:
         out.print(
             f"retried {report.retried}: accepted {report.accepted}, "
             f"duplicates {report.duplicates}, still refused {report.rejected}"
+            + (
+                f"; skipped {report.skipped} CSV rows (fix the file, ingest it again)"
+                if report.skipped
+                else ""
+            )
         )
 
 
@@ -340,5 +346,5 @@ def main() -> None:
     try:
         app()
     except LinespeedError as error:
-        err.print(f"error: {error.message}", markup=False, soft_wrap=True)
+        err.print(f"error: {error.message}")
         sys.exit(1)

@@ -162,10 +162,11 @@ def test_deadletters_list_and_retry_resolves_what_now_fits(
         == 1
     )
 
-    retried = run("deadletters", "retry", "--json")
+    retried = run("deadletters", "--json", "retry")
 
     assert retried.json() == {
         "retried": 1,
+        "skipped": 0,
         "accepted": 1,
         "duplicates": 0,
         "rejected": 0,

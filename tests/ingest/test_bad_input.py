@@ -19,7 +19,7 @@ Case = Callable[[Plant, dict[str, Any]], "dict[str, Any] | bytes"]
 def _setup(plant: Plant) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """A line with cars in every state; returns the events and named facts about them."""
     car_a, car_b, car_c = vin(plant, "s7", 1), vin(plant, "x9", 2), vin(plant, "s7", 3)
-    car_d, car_e, car_f, car_g = (vin(plant, "s7", n) for n in (4, 5, 6, 7))
+    car_d, car_e, car_f, car_g, car_h = (vin(plant, "s7", n) for n in (4, 5, 6, 7, 8))
     start_a = start(plant, "s7", 1)
     events = [
         start_a,
@@ -53,6 +53,8 @@ def _setup(plant: Plant) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             code="scratch",
             severity="minor",
         ),
+        start(plant, "s7", 8),
+        *through(plant, car_h, "ga-030"),
         start(plant, "s7", 7),
         *through(plant, car_g, "paint-080"),
         event(
@@ -72,6 +74,7 @@ def _setup(plant: Plant) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         "e": car_e,
         "f": car_f,
         "g": car_g,
+        "h": car_h,
         "start_a": start_a,
     }
     return events, facts
@@ -181,12 +184,12 @@ CASES: dict[str, tuple[Case, str]] = {
         "part.serial_missing",
     ),
     "lot part without lot": (
-        lambda p, f: event("part.installed", vin=f["a"], station="body-050", part="ROF-1301"),
+        lambda p, f: event("part.installed", vin=f["b"], station="ga-030", part="IPM-3001"),
         "part.lot_missing",
     ),
     "serial already in another car": (
         lambda p, f: event(
-            "part.installed", vin=f["a"], station="ga-030", part="VCU-4101", serial="VCU-B"
+            "part.installed", vin=f["h"], station="ga-030", part="VCU-4101", serial="VCU-B"
         ),
         "part.serial_in_use",
     ),
@@ -195,6 +198,18 @@ CASES: dict[str, tuple[Case, str]] = {
             "part.installed", vin=f["a"], station="body-010", part="FLR-1101", lot="L2"
         ),
         "part.station_passed",
+    ),
+    "part at a station not reached yet": (
+        lambda p, f: event(
+            "part.installed", vin=f["a"], station="ga-030", part="VCU-4101", serial="VCU-A"
+        ),
+        "station.missed",
+    ),
+    "inspection at a station not reached yet": (
+        lambda p, f: event(
+            "inspection.recorded", vin=f["a"], station="eol-060", check="rain-test", result="pass"
+        ),
+        "station.missed",
     ),
     "unknown check": (
         lambda p, f: event(

@@ -192,3 +192,65 @@ def test_killed_ingest_loses_nothing_committed_and_rerun_completes(
         )
     assert len(set(ids)) == n
     assert seqs == list(range(1, 61))
+
+
+NINE = "2025-06-30T09:00:00+08:00"
+
+
+def test_csv_rows_that_do_not_parse_keep_their_id_and_are_not_retried(
+    engine: Engine, plant: Plant, tmp_path: Path
+) -> None:
+    from linespeed.ingest.retry import retry_dead_letters
+    from linespeed.store.deadletters import list_dead_letters
+    from tests.ingest.line import vin
+
+    car = vin(plant, "s7", 1)
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        b"\xef\xbb\xbfid,ts,kind,vin,station,check,result,value\n"
+        + f"r1,{NINE},inspection.recorded,{car},body-100,dimensional-check,pass,nan\n".encode()
+        + f"r2,{NINE},inspection.recorded,{car},body-100,dimensional-check,pass,1e400\n".encode()
+        + b"r3,2025-06-30T09:00:00+08:00,unit.completed,LSPA1S7E8SB00\xff001,,,,\n"
+    )
+
+    report = ingest_files(Ingestor(engine), [path])
+
+    assert report.as_dict()["reasons"] == {"csv.row": 3}
+    letters = list_dead_letters(engine)
+    assert [letter.event_id for letter in letters] == ["r1", "r2", "r3"]
+    assert "not a finite number" in letters[0].detail
+    assert "not UTF-8" in letters[2].detail
+    retried = retry_dead_letters(Ingestor(engine))
+    assert (retried.retried, retried.skipped) == (0, 3)
+    assert [letter.reason for letter in list_dead_letters(engine)] == ["csv.row"] * 3
+
+
+def test_a_bad_header_in_a_later_file_stops_before_anything_is_ingested(
+    engine: Engine, plant: Plant, tmp_path: Path
+) -> None:
+    good = tmp_path / "good.jsonl"
+    _write_jsonl(good, plant, cars=1)
+    bad = tmp_path / "later.csv"
+    bad.write_text("id,ts,kind,colour\n")
+    with pytest.raises(InputFileError, match=r"later\.csv:1: unknown column"):
+        ingest_files(Ingestor(engine), [good, bad])
+    assert _count(engine, events) == 0
+
+
+def test_a_payload_refused_again_for_another_reason_keeps_one_open_letter(
+    engine: Engine, plant: Plant
+) -> None:
+    from linespeed.store.deadletters import list_dead_letters
+    from tests.conftest import ingest
+    from tests.ingest.line import event, start, vin
+
+    car = vin(plant, "s7", 1)
+    ship = event("unit.shipped", vin=car)
+    assert ingest(engine, [ship])[0].reason == "unit.unknown"
+    assert ingest(engine, [ship])[0].reason == "unit.unknown"
+    assert len(list_dead_letters(engine)) == 1
+    ingest(engine, [start(plant, "s7", 1)])
+    assert ingest(engine, [ship])[0].reason == "unit.not_completed"
+
+    (letter,) = list_dead_letters(engine)
+    assert letter.reason == "unit.not_completed"

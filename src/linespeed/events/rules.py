@@ -261,14 +261,7 @@ def _check_station_event(
                 f"car {unit.vin} already completed {passed!r}, at or after {station.id!r} in flow",
                 field="station",
             )
-        missing = line_rules.first_missing(unit.done_mask, index)
-        if missing is not None:
-            raise EventRejectedError(
-                "station.missed",
-                f"car {unit.vin} reached {station.id!r} without completing mandatory station "
-                f"{missing.id!r}",
-                field="station",
-            )
+        _check_reached(unit, line_rules, station, index)
         if isinstance(event, StationCompleted) and station.gate and unit.open_defects:
             raise EventRejectedError(
                 "gate.open_defect",
@@ -277,19 +270,31 @@ def _check_station_event(
                 field="station",
             )
     elif isinstance(event, PartInstalled):
-        _check_part(event, unit, unit_rules, index, serial_owner)
-    elif isinstance(event, InspectionRecorded):
-        if event.check not in station.checks:
+        _check_part(event, unit, unit_rules, line_rules, index, serial_owner)
+    else:
+        _check_reached(unit, line_rules, station, index)
+        if isinstance(event, InspectionRecorded) and event.check not in station.checks:
             raise EventRejectedError(
                 "check.unknown",
                 f"station {station.id!r} has no check {event.check!r}",
                 field="check",
             )
-    elif isinstance(event, DefectOpened) and event.defect in unit.defects:
+        if isinstance(event, DefectOpened) and event.defect in unit.defects:
+            raise EventRejectedError(
+                "defect.duplicate",
+                f"defect {event.defect!r} is already recorded on car {unit.vin}",
+                field="defect",
+            )
+
+
+def _check_reached(unit: UnitState, line_rules: LineRules, station: Station, index: int) -> None:
+    missing = line_rules.first_missing(unit.done_mask, index)
+    if missing is not None:
         raise EventRejectedError(
-            "defect.duplicate",
-            f"defect {event.defect!r} is already recorded on car {unit.vin}",
-            field="defect",
+            "station.missed",
+            f"car {unit.vin} has not reached {station.id!r}: mandatory station "
+            f"{missing.id!r} was never completed",
+            field="station",
         )
 
 
@@ -297,6 +302,7 @@ def _check_part(
     event: PartInstalled,
     unit: UnitState,
     unit_rules: PlantRules,
+    line_rules: LineRules,
     index: int,
     serial_owner: SerialOwner,
 ) -> None:
@@ -308,6 +314,7 @@ def _check_part(
             f"at station {event.station!r}",
             field="part",
         )
+    _check_reached(unit, line_rules, unit_rules.plant.stations_by_id[event.station], index)
     if index <= unit.last_index:
         raise EventRejectedError(
             "part.station_passed",

@@ -35,6 +35,8 @@ class RawEvent(msgspec.Struct, frozen=True):
     dead_letter_id: int | None = None
     refusal: tuple[str, str] | None = None
     """A (reason, detail) the source already found, such as a CSV row that does not parse."""
+    event_id: str | None = None
+    """The event id the source read, when the payload is not JSON (a refused CSV row)."""
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -142,7 +144,11 @@ class Ingestor:
         for item, event in zip(batch, decoded, strict=True):
             if isinstance(event, EventRejectedError):
                 outcome = Outcome(
-                    "rejected", peek_id(item.payload), item.source, event.code, event.detail
+                    "rejected",
+                    item.event_id or peek_id(item.payload),
+                    item.source,
+                    event.code,
+                    event.detail,
                 )
             else:
                 body = encode_event(event).decode()

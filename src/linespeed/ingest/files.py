@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -54,20 +55,13 @@ def read_csv(path: Path, progress: ProgressCallback | None = None) -> Iterator[R
     """The events of a CSV file with a header of event field names, one per row.
 
     Empty cells are absent fields; `value` is read as a number. A row with the wrong
-    number of cells or a bad number becomes a payload refused with reason `csv.row`.
-    Raises InputFileError if the file cannot be opened or its header is not valid.
+    number of cells, a bad number or bytes that are not UTF-8 becomes a payload refused
+    with reason `csv.row`. Raises InputFileError if the file cannot be opened or its
+    header is not valid.
     """
-    try:
-        handle = path.open("r", encoding="utf-8", newline="")
-    except OSError as error:
-        raise InputFileError(str(path), f"cannot read: {error.strerror}") from None
-    with handle:
+    with _open_csv(path) as handle:
         reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise InputFileError(str(path), "empty file: a CSV header is required", line=1)
-        header = [name.strip() for name in header]
-        _check_header(path, header)
+        header = _read_header(path, reader)
         for row in reader:
             number = reader.line_num
             if progress is not None:
@@ -77,7 +71,19 @@ def read_csv(path: Path, progress: ProgressCallback | None = None) -> Iterator[R
             yield _csv_event(header, row, f"{path}:{number}")
 
 
-def _check_header(path: Path, header: list[str]) -> None:
+def _open_csv(path: Path) -> io.TextIOWrapper:
+    try:
+        # utf-8-sig: spreadsheet programs often start CSV files with a byte-order mark
+        return path.open("r", encoding="utf-8-sig", errors="surrogateescape", newline="")
+    except OSError as error:
+        raise InputFileError(str(path), f"cannot read: {error.strerror}") from None
+
+
+def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
+    header = next(reader, None)
+    if header is None:
+        raise InputFileError(str(path), "empty file: a CSV header is required", line=1)
+    header = [name.strip() for name in header]
     unknown = [name for name in header if name not in CSV_COLUMNS]
     if unknown:
         raise InputFileError(
@@ -89,30 +95,60 @@ def _check_header(path: Path, header: list[str]) -> None:
     duplicated = sorted({name for name in header if header.count(name) > 1})
     if duplicated:
         raise InputFileError(str(path), f"column(s) {', '.join(duplicated)} repeated", line=1)
+    return header
 
 
 def _csv_event(header: list[str], row: list[str], source: str) -> RawEvent:
+    event_id = row[header.index("id")].strip() if len(row) == len(header) else None
     if len(row) != len(header):
-        return _csv_refusal(row, source, f"{len(row)} cells for {len(header)} columns")
+        return _csv_refusal(row, source, f"{len(row)} cells for {len(header)} columns", None)
     event: dict[str, object] = {}
     for name, cell in zip(header, row, strict=True):
         text = cell.strip()
         if not text:
             continue
+        try:
+            text.encode()
+        except UnicodeEncodeError:
+            return _csv_refusal(row, source, f"{name}: not UTF-8 text", event_id)
         if name in _CSV_NUMBERS:
             try:
-                event[name] = float(text)
+                number = float(text)
             except ValueError:
-                return _csv_refusal(row, source, f"{name}: {text!r} is not a number")
+                number = math.nan
+            if not math.isfinite(number):
+                return _csv_refusal(
+                    row, source, f"{name}: {text!r} is not a finite number", event_id
+                )
+            event[name] = number
         else:
             event[name] = text
     return RawEvent(_encoder.encode(event), source)
 
 
-def _csv_refusal(row: list[str], source: str, detail: str) -> RawEvent:
+def _csv_refusal(row: list[str], source: str, detail: str, event_id: str | None) -> RawEvent:
     text = io.StringIO()
     csv.writer(text, lineterminator="").writerow(row)
-    return RawEvent(text.getvalue().encode(), source, refusal=("csv.row", detail))
+    payload = text.getvalue().encode("utf-8", errors="surrogateescape")
+    return RawEvent(payload, source, refusal=("csv.row", detail), event_id=event_id or None)
+
+
+def check_readable(path: Path) -> None:
+    """Check that an event file exists, can be read and (for CSV) has a valid header.
+
+    Raises InputFileError naming the file and what is wrong.
+    """
+    if not path.is_file():
+        raise InputFileError(str(path), "no such file")
+    if path.suffix.lower() == ".csv":
+        with _open_csv(path) as handle:
+            _read_header(path, csv.reader(handle))
+        return
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as error:
+        raise InputFileError(str(path), f"cannot read: {error.strerror}") from None
 
 
 def read_events(path: Path, progress: ProgressCallback | None = None) -> Iterator[RawEvent]:
@@ -134,11 +170,11 @@ def ingest_files(
 ) -> IngestReport:
     """Ingest event files in order, one transaction per batch.
 
-    Raises InputFileError for a missing or unreadable file before anything is ingested.
+    Raises InputFileError for a missing or unreadable file, or a CSV file with a bad
+    header, before anything is ingested.
     """
     for path in paths:
-        if not path.is_file():
-            raise InputFileError(str(path), "no such file")
+        check_readable(path)
     report = IngestReport()
     for path in paths:
         for batch in batched(read_events(path, progress), batch_size):

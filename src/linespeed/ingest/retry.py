@@ -7,22 +7,28 @@ from dataclasses import dataclass
 from linespeed.ingest.core import Ingestor, IngestReport, RawEvent, batched
 from linespeed.store.deadletters import list_dead_letters
 
+NOT_RETRYABLE = frozenset({"csv.row"})
+
 
 @dataclass
 class RetryReport(IngestReport):
     """An ingest report for a retry, with how many dead letters were tried."""
 
     retried: int = 0
+    skipped: int = 0
+    """Letters that cannot succeed as they are (CSV rows that do not parse): fix the file."""
 
 
 def retry_dead_letters(ingestor: Ingestor) -> RetryReport:
     """Ingest every open dead letter again, oldest first.
 
     Those accepted (or found already stored) are marked resolved; the rest stay open
-    with their new reason and one more attempt counted.
+    with their new reason and one more attempt counted. CSV rows that did not parse
+    (`csv.row`) are skipped: they need the file fixed and ingested again.
     """
-    letters = list_dead_letters(ingestor.engine, "open")
-    report = RetryReport(retried=len(letters))
+    open_letters = list_dead_letters(ingestor.engine, "open")
+    letters = [letter for letter in open_letters if letter.reason not in NOT_RETRYABLE]
+    report = RetryReport(retried=len(letters), skipped=len(open_letters) - len(letters))
     items = (
         RawEvent(letter.raw.encode(), letter.source, dead_letter_id=letter.id) for letter in letters
     )

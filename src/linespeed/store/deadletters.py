@@ -48,7 +48,7 @@ def _text(raw: bytes) -> str:
 
 
 def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -> None:
-    """Store new rejections (an identical open one is not stored twice) and update retried ones."""
+    """Store new rejections and update retried ones; a payload has at most one open letter."""
     now = datetime.now(UTC)
     retried = [item for item in rejections if item.dead_letter_id is not None]
     fresh = [item for item in rejections if item.dead_letter_id is None]
@@ -65,10 +65,15 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
     if not fresh:
         return
     digests = {id(item): hashlib.sha256(item.raw).hexdigest() for item in fresh}
-    known = {
-        (digest, reason)
-        for digest, reason in connection.execute(
-            select(dead_letters.c.raw_sha256, dead_letters.c.reason).where(
+    open_letters = {
+        digest: (letter_id, reason, detail)
+        for letter_id, digest, reason, detail in connection.execute(
+            select(
+                dead_letters.c.id,
+                dead_letters.c.raw_sha256,
+                dead_letters.c.reason,
+                dead_letters.c.detail,
+            ).where(
                 dead_letters.c.status == "open",
                 dead_letters.c.raw_sha256.in_(set(digests.values())),
             )
@@ -76,24 +81,32 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
     }
     rows = []
     for item in fresh:
-        key = (digests[id(item)], item.reason)
-        if key in known:
-            continue
-        known.add(key)
-        rows.append(
-            {
-                "received_at": now,
-                "source": item.source,
-                "raw": _text(item.raw),
-                "raw_sha256": key[0],
-                "event_id": item.event_id,
-                "reason": item.reason,
-                "detail": item.detail,
-                "status": "open",
-                "attempts": 0,
-                "resolved_at": None,
-            }
-        )
+        digest = digests[id(item)]
+        known = open_letters.get(digest)
+        if known is None:
+            open_letters[digest] = (None, item.reason, item.detail)
+            rows.append(
+                {
+                    "received_at": now,
+                    "source": item.source,
+                    "raw": _text(item.raw),
+                    "raw_sha256": digest,
+                    "event_id": item.event_id,
+                    "reason": item.reason,
+                    "detail": item.detail,
+                    "status": "open",
+                    "attempts": 0,
+                    "resolved_at": None,
+                }
+            )
+        elif known[0] is not None and known[1:] != (item.reason, item.detail):
+            # The same payload refused again for another reason: keep one letter, newest reason.
+            connection.execute(
+                dead_letters.update()
+                .where(dead_letters.c.id == known[0])
+                .values(reason=item.reason, detail=item.detail)
+            )
+            open_letters[digest] = (known[0], item.reason, item.detail)
     if rows:
         connection.execute(dead_letters.insert(), rows)
 

@@ -111,6 +111,9 @@ def open_store(url: str | None = None) -> Engine:
     schema is older than this linespeed (run `linespeed init` to migrate).
     """
     engine = connect(db_url_from_env(url))
+    database = engine.url.database
+    if engine.dialect.name == "sqlite" and database and not Path(database).exists():
+        raise StoreError(f"no database at {database}: run `linespeed init` first")
     try:
         current = is_current(engine)
     except OperationalError as error:

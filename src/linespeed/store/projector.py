@@ -27,7 +27,7 @@ from linespeed.events.types import (
     UnitShipped,
     UnitStarted,
 )
-from linespeed.plant.model import Plant
+from linespeed.plant.model import BomPart, Plant
 from linespeed.store.bulk import Stamp, insert_rows, select_in
 from linespeed.store.schema import (
     defects,
@@ -254,7 +254,9 @@ class Projector:
 
     def _install(self, event: PartInstalled, car: _CarRow) -> None:
         state, writes = car.state, self._writes
-        if event.serial is not None:
+        bom_part = self._bom_part(state, event.station, event.part)
+        if event.serial is not None and bom_part is not None and bom_part.serialized:
+            # A serialized part installed again replaces the one the car held.
             previous = state.serials.get(event.part)
             if previous is not None:
                 self._serials[(event.part, previous)] = None
@@ -262,11 +264,8 @@ class Projector:
             state.serials[event.part] = event.serial
             self._serials[(event.part, event.serial)] = state.vin
         supplier = event.supplier
-        if supplier is None:
-            bom_part = (
-                self.rules[state.revision].plant.models_by_id[state.model].bom_at(event.station)
-            )
-            supplier = bom_part[event.part].supplier if event.part in bom_part else None
+        if supplier is None and bom_part is not None:
+            supplier = bom_part.supplier
         writes.parts.append(
             [
                 state.vin,
@@ -279,6 +278,9 @@ class Projector:
                 None,
             ]
         )
+
+    def _bom_part(self, state: UnitState, station: str, part: str) -> BomPart | None:
+        return self.rules[state.revision].plant.models_by_id[state.model].bom_at(station).get(part)
 
     def _remove_part(self, vin: str, part: str, removed_at: datetime) -> None:
         for row in self._writes.parts:
@@ -442,14 +444,20 @@ class Projector:
                 if closed_at is None:
                     state.open_defects[defect] = station
             held = select(
-                installed_parts.c.vin, installed_parts.c.part, installed_parts.c.serial
+                installed_parts.c.vin,
+                installed_parts.c.station,
+                installed_parts.c.part,
+                installed_parts.c.serial,
             ).where(
                 installed_parts.c.vin.in_(loaded),
                 installed_parts.c.serial.is_not(None),
                 installed_parts.c.removed_at.is_(None),
             )
-            for vin, part, serial in connection.execute(held):
-                self._cars[vin].state.serials[part] = serial
+            for vin, station, part, serial in connection.execute(held):
+                state = self._cars[vin].state
+                bom_part = self._bom_part(state, station, part)
+                if bom_part is not None and bom_part.serialized:
+                    state.serials[part] = serial
 
     def _load_serials(self, connection: Connection, keys: set[SerialKey]) -> None:
         for key in keys:

@@ -195,7 +195,7 @@ dead_letters = Table(
     Column("source", Text, nullable=False),
     Column("raw", Text, nullable=False),
     Column("raw_sha256", String(64), nullable=False),
-    Column("event_id", String(200)),
+    Column("event_id", Text),
     Column("reason", String(64), nullable=False),
     Column("detail", Text, nullable=False),
     Column("status", String(16), nullable=False),

@@ -26,7 +26,7 @@ def upgrade() -> None:
         sa.Column("source", sa.Text(), nullable=False),
         sa.Column("raw", sa.Text(), nullable=False),
         sa.Column("raw_sha256", sa.String(length=64), nullable=False),
-        sa.Column("event_id", sa.String(length=200), nullable=True),
+        sa.Column("event_id", sa.Text(), nullable=True),
         sa.Column("reason", sa.String(length=64), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
