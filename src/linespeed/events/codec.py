@@ -38,7 +38,10 @@ def decode_event(payload: bytes | str) -> Event:
 
 
 def encode_event(event: Event) -> bytes:
-    """The canonical JSON of an event: fixed field order, timestamps in UTC."""
+    """The canonical JSON of an event: fixed field order, defaults left out.
+
+    Decoded events carry UTC timestamps, so their encoding is the stored form.
+    """
     return _encoder.encode(event)
 
 
