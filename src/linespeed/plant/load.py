@@ -8,7 +8,6 @@ stations, VIN codes, time zone, shift breaks, milestone colour) are made here.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 import re
@@ -16,32 +15,18 @@ import zoneinfo
 from collections.abc import Hashable, Iterable, Iterator
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeAlias, get_args
-
-import yaml
-from pydantic import BaseModel, ValidationError
-from pydantic_core import ErrorDetails
+from typing import Any
 
 from linespeed.errors import FileProblem, PlantFileError
 from linespeed.plant.model import Plant
+from linespeed.yamlfile import FieldPath, YamlTree, did_you_mean, load_model
 
-DEFAULT_PLANT_PATH: Path = Path(__file__).parent / "default.yaml"
-"""The bundled default plant: one line of an EV plant near Beijing."""
-
-FieldPath: TypeAlias = tuple[str | int, ...]
-"""Where a value sits in the plant file, e.g. ('lines', 0, 'stations', 3, 'cycle_s')."""
-
-_MERGE_TAG = "tag:yaml.org,2002:merge"
-_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
-_NUMBER_TAGS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
 _VIN_ALPHABET = frozenset("0123456789ABCDEFGHJKLMNPRSTUVWXYZ")
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):([0-5][0-9])$")
 _DAY_MIN = 24 * 60
-_TYPE_NAMES = {"float_parsing": "a number", "float_type": "a number", "int_type": "a whole number"}
-_TYPE_NAMES |= {"int_parsing": "a whole number", "int_from_float": "a whole number"}
-_TYPE_NAMES |= {"bool_parsing": "true or false", "bool_type": "true or false"}
-_TYPE_NAMES |= {"tuple_type": "a list", "list_type": "a list", "dict_type": "a mapping of fields"}
-_TYPE_NAMES |= {"model_type": "a mapping of fields", "model_attributes_type": "a mapping of fields"}
+
+DEFAULT_PLANT_PATH: Path = Path(__file__).parent / "default.yaml"
+"""The bundled default plant: one line of an EV plant near Beijing."""
 
 
 def load_plant(path: str | os.PathLike[str]) -> Plant:
@@ -74,231 +59,12 @@ def parse_plant(text: str, source: str) -> Plant:
     that names the bad value. An empty file, a file that is not a mapping and a YAML syntax
     error each give one problem.
     """
-    root = _compose(text, source)
-    tree = _Tree(source)
-    data = tree.convert(root, (), root.start_mark.line + 1)
-    problems = list(tree.problems)
-    plant: Plant | None = None
-    try:
-        plant = Plant.model_validate(_as_tuples(data), strict=True)  # strict: "70" is no number
-    except ValidationError as error:
-        found = [(tuple(detail["loc"]), _describe(detail)) for detail in error.errors()]
-        problems += _new(problems, [tree.problem(loc, text) for loc, text in found if text])
-    problems += _new(problems, list(_cross_checks(data, tree)))
-    if problems or plant is None:
-        raise PlantFileError(sorted(problems, key=lambda p: (p.line or 0, p.field)))
-    return plant
-
-
-def _new(known: list[FileProblem], found: list[FileProblem]) -> list[FileProblem]:
-    """The problems of `found` at a field that has no problem in `known` yet."""
-    reported = {problem.field for problem in known}
-    return [problem for problem in found if problem.field not in reported]
-
-
-def _as_tuples(value: Any) -> Any:
-    """`value` with every list made a tuple, as strict validation wants for tuple fields."""
-    if isinstance(value, dict):
-        return {key: _as_tuples(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return tuple(_as_tuples(item) for item in value)
-    return value
+    return load_model(text, source, Plant, _cross_checks)
 
 
 def plant_to_yaml_dict(plant: Plant) -> dict[str, Any]:
     """The plant as plain data ready for `yaml.safe_dump`, leaving out default values."""
     return plant.model_dump(mode="json", exclude_defaults=True)
-
-
-def _compose(text: str, source: str) -> yaml.Node:
-    """Parse YAML text to its root node; raises PlantFileError if it is not one YAML mapping."""
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as error:
-        mark = error.problem_mark or error.context_mark
-        line = mark.line + 1 if mark is not None else None
-        message = f"YAML syntax error: {error.problem or error.context}"
-        if error.context and error.context_mark is not None and error.problem:
-            message += f" ({error.context} at line {error.context_mark.line + 1})"
-        raise PlantFileError([FileProblem(source, line, "", message)]) from None
-    except yaml.reader.ReaderError as error:
-        line = text[: error.position].count("\n") + 1
-        char = error.character
-        shown = f"U+{char:04X}" if isinstance(char, int) else repr(char)
-        message = f"character {shown} is not allowed in a YAML file"
-        raise PlantFileError([FileProblem(source, line, "", message)]) from None
-    if root is None:
-        message = "the file is empty; a plant file is a mapping with plant, name, timezone, ..."
-        raise PlantFileError([FileProblem(source, 1, "", message)])
-    if not isinstance(root, yaml.MappingNode):
-        kind = "a list" if isinstance(root, yaml.SequenceNode) else f"{root.value!r}"
-        message = f"a plant file must be a mapping (plant: ..., name: ...), not {kind}"
-        raise PlantFileError([FileProblem(source, root.start_mark.line + 1, "", message)])
-    return root
-
-
-class _Tree:
-    """Converts a YAML node tree to plain Python, keeping the line of every field."""
-
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.lines: dict[FieldPath, int] = {}
-        self.problems: list[FileProblem] = []
-        self._constructor = yaml.constructor.SafeConstructor()
-        self._open: set[int] = set()  # nodes being converted: catches aliases that loop
-
-    def line(self, path: FieldPath) -> int | None:
-        """The line of `path`, or of its nearest ancestor that has one."""
-        for end in range(len(path), -1, -1):
-            if path[:end] in self.lines:
-                return self.lines[path[:end]]
-        return None
-
-    def problem(self, path: FieldPath, message: str) -> FileProblem:
-        """A problem at `path`, located at its line."""
-        return FileProblem(self.source, self.line(path), _dotted(path), message)
-
-    def convert(self, node: yaml.Node, path: FieldPath, line: int) -> Any:
-        """The plain value of `node`, found at `path` on `line`."""
-        self.lines.setdefault(path, line)
-        if id(node) in self._open:
-            self.problems.append(self.problem(path, "an alias refers to a node that contains it"))
-            return None
-        if isinstance(node, yaml.ScalarNode):
-            return self._scalar(node, path)
-        if node.tag not in _COLLECTION_TAGS:
-            self.problems.append(self.problem(path, f"tag {node.tag!r} is not allowed here"))
-        self._open.add(id(node))
-        try:
-            if isinstance(node, yaml.MappingNode):
-                return self._mapping(node, path)
-            return [
-                self.convert(item, (*path, index), item.start_mark.line + 1)
-                for index, item in enumerate(node.value)
-            ]
-        finally:
-            self._open.discard(id(node))
-
-    def _scalar(self, node: yaml.ScalarNode, path: FieldPath) -> Any:
-        if node.tag in _NUMBER_TAGS and ":" in node.value:
-            return node.value  # YAML 1.1 reads 07:00 as a base-60 number; we mean a time of day
-        try:
-            return self._constructor.construct_object(node)
-        except yaml.MarkedYAMLError as error:
-            self.problems.append(self.problem(path, f"cannot read {node.value!r}: {error.problem}"))
-            return node.value
-
-    def _mapping(self, node: yaml.MappingNode, path: FieldPath) -> dict[str, Any]:
-        result: dict[str, Any] = {}
-        merges: list[yaml.Node] = []
-        for key_node, value_node in node.value:
-            line = key_node.start_mark.line + 1
-            if key_node.tag == _MERGE_TAG:
-                merges.append(value_node)
-            elif not isinstance(key_node, yaml.ScalarNode):
-                message = "a key must be plain text, not a list or mapping"
-                self.problems.append(FileProblem(self.source, line, _dotted(path), message))
-            elif key_node.value in result:
-                key_path = (*path, key_node.value)
-                message = (
-                    f"duplicate key {key_node.value!r} (first at line {self.lines.get(key_path)})"
-                )
-                self.problems.append(FileProblem(self.source, line, _dotted(key_path), message))
-            else:
-                result[key_node.value] = self.convert(value_node, (*path, key_node.value), line)
-        for merge in merges:  # `<<: *defaults` fills in the keys not given here
-            sources = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
-            for source in sources:
-                if not isinstance(source, yaml.MappingNode) or id(source) in self._open:
-                    self.problems.append(self.problem(path, "'<<' must merge another mapping"))
-                    continue
-                for key, value in self._mapping(source, path).items():
-                    result.setdefault(key, value)
-        return result
-
-
-def _dotted(path: FieldPath) -> str:
-    """'lines[0].stations[3].cycle_s' for ('lines', 0, 'stations', 3, 'cycle_s')."""
-    text = ""
-    for part in path:
-        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
-    return text
-
-
-def _show(value: Any) -> str:
-    """A bad value as a person reads it in a message."""
-    if value is None:
-        return "an empty value"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):
-        return "a mapping"
-    if isinstance(value, list | tuple):
-        return "a list"
-    return repr(value)
-
-
-def _describe(error: ErrorDetails) -> str | None:
-    """A readable message for one pydantic error, or None if it only echoes others."""
-    kind, ctx, value = error["type"], error.get("ctx", {}), error.get("input")
-    got = _show(value)
-    bounds = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<"}
-    bounds |= {"less_than_equal": "<="}
-    if kind in bounds:
-        limit = next(iter(ctx.values()))
-        limit = int(limit) if isinstance(limit, float) and limit.is_integer() else limit
-        return f"must be {bounds[kind]} {limit}, got {got}"
-    if kind == "missing":
-        return "is required but missing"
-    if kind == "extra_forbidden":
-        return _unknown_field(tuple(error["loc"]))
-    if kind in _TYPE_NAMES:
-        return f"must be {_TYPE_NAMES[kind]}, got {got}"
-    if kind == "string_type":
-        hint = " (put it in quotes)" if isinstance(value, int | float) else ""
-        return f"must be text, got {got}{hint}"
-    if kind == "string_pattern_mismatch":
-        if ":" in ctx["pattern"]:
-            return f'must be a time of day "HH:MM" from 00:00 to 23:59, got {got}'
-        return f"must be an id of lower-case letters, digits and hyphens, got {got}"
-    if kind == "string_too_short":
-        return (
-            f"must not be empty, got {got}"
-            if ctx["min_length"] == 1
-            else (f"must have at least {ctx['min_length']} characters, got {got}")
-        )
-    if kind == "string_too_long":
-        return f"must have at most {ctx['max_length']} characters, got {got}"
-    if kind == "too_short":
-        if isinstance(value, tuple) and len(value) >= ctx["min_length"]:
-            return None  # only some items are invalid, and those are reported
-        return f"must have at least {ctx['min_length']} item, got none"
-    return f"{error['msg'][:1].lower()}{error['msg'][1:]}, got {got}"
-
-
-def _unknown_field(loc: FieldPath) -> str:
-    """'unknown field ...' with the closest allowed name, found by walking the model."""
-    model: type[BaseModel] | None = Plant
-    for part in loc[:-1]:
-        if model is not None and isinstance(part, str):
-            field = model.model_fields.get(part)
-            model = _nested_model(field.annotation) if field is not None else None
-    message = f"unknown field {loc[-1]!r}"
-    if model is None:
-        return message
-    allowed = list(model.model_fields)
-    return message + (_close(str(loc[-1]), allowed) or f"; allowed here: {', '.join(allowed)}")
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    """The pydantic model inside an annotation like `tuple[Station, ...]`, if any."""
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        return annotation
-    for argument in get_args(annotation):
-        found = _nested_model(argument)
-        if found is not None:
-            return found
-    return None
 
 
 def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:
@@ -324,13 +90,7 @@ def _texts(data: Any, key: str, field: str | None = None) -> list[tuple[int, str
     return [(index, item.strip()) for index, item in items if isinstance(item, str)]
 
 
-def _close(value: str, choices: Iterable[str]) -> str:
-    """' (did you mean ...?)' for the closest choice, or ''."""
-    close = difflib.get_close_matches(value, list(choices), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
-
-
-def _cross_checks(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
+def _cross_checks(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     """Every problem pydantic cannot see: references, uniqueness, VIN codes, time, shifts."""
     yield from _check_lines(data, tree)
     yield from _check_models(data, tree)
@@ -340,7 +100,7 @@ def _cross_checks(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
 
 
 def _duplicates(
-    tree: _Tree, entries: Iterable[tuple[FieldPath, Hashable]], what: str, where: str = ""
+    tree: YamlTree, entries: Iterable[tuple[FieldPath, Hashable]], what: str, where: str = ""
 ) -> Iterator[FileProblem]:
     """A 'duplicate ...' problem for each value already seen, naming the first one's line."""
     first: dict[Hashable, FieldPath] = {}
@@ -352,7 +112,7 @@ def _duplicates(
             first[value] = path
 
 
-def _check_lines(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
+def _check_lines(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     """Unique line and station ids (stations across the plant), checks, finite times."""
     yield from _duplicates(
         tree, [(("lines", i, "id"), v) for i, v in _texts(data, "lines", "id")], "line id"
@@ -375,14 +135,14 @@ def _check_lines(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
     yield from _duplicates(tree, station_ids, "station id", " in the plant")
 
 
-def _finite(tree: _Tree, data: dict[str, Any], path: FieldPath) -> Iterator[FileProblem]:
+def _finite(tree: YamlTree, data: dict[str, Any], path: FieldPath) -> Iterator[FileProblem]:
     """A problem if the number at `path` (a key of `data`) is infinite (YAML `.inf`)."""
     value = data.get(str(path[-1]))
     if isinstance(value, float) and math.isinf(value):
         yield tree.problem(path, f"must be a finite number of seconds, got {value}")
 
 
-def _check_models(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
+def _check_models(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     """Model ids, colours, BOM parts and their stations, the milestone colour and counts."""
     yield from _duplicates(
         tree, [(("models", i, "id"), v) for i, v in _texts(data, "models", "id")], "model id"
@@ -407,7 +167,7 @@ def _check_models(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
         for j, station in _texts(model, "parts", "station"):
             if station_ids and station not in station_ids:
                 message = f"station {station!r} is not a station of any line"
-                message += _close(station, station_ids)
+                message += did_you_mean(station, station_ids)
                 yield tree.problem(("models", i, "parts", j, "station"), message)
     also = milestones.get("also") if isinstance(milestones, dict) else None
     if isinstance(also, list):
@@ -415,7 +175,7 @@ def _check_models(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
         yield from _duplicates(tree, counts, "milestone")
 
 
-def _check_vin(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
+def _check_vin(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     """VIN codes: wmi (3), plant_code (1) and each model's vds (5), in the VIN alphabet."""
     codes: list[tuple[FieldPath, str | None, int]] = [
         (("vin", "wmi"), _text(data.get("vin"), "wmi"), 3),
@@ -454,11 +214,11 @@ def _iana_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
 
 
-def _check_timezone(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
+def _check_timezone(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     """The plant's time zone must be an IANA zone name such as Asia/Shanghai."""
     timezone = _text(data, "timezone")
     if timezone is not None and timezone not in _iana_zones():
-        hint = _close(timezone, _iana_zones()) or " such as 'Asia/Shanghai'"
+        hint = did_you_mean(timezone, _iana_zones()) or " such as 'Asia/Shanghai'"
         yield tree.problem(("timezone",), f"{timezone!r} is not an IANA time zone{hint}")
 
 
@@ -468,7 +228,7 @@ def _minutes(value: Any) -> int | None:
     return int(match[1]) * 60 + int(match[2]) if match else None
 
 
-def _check_shifts(data: dict[str, Any], tree: _Tree) -> Iterator[FileProblem]:
+def _check_shifts(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     """Shifts have a length; breaks lie inside their shift and do not overlap.
 
     A shift (or break) whose end is before its start ends the next day.
