@@ -81,7 +81,7 @@ def test_default_plant_is_the_beijing_plant(default_plant: Plant) -> None:
     assert default_plant.timezone == "Asia/Shanghai"
     assert (default_plant.vin.wmi, default_plant.vin.plant_code) == ("LSP", "B")
     assert default_plant.vin.model_year == 2025
-    assert [shift.name for shift in default_plant.shifts] == ["A", "B"]
+    assert [shift.name for shift in default_plant.shifts] == ["A", "B", "C"]
     assert default_plant.milestones.every == 100_000
     assert default_plant.milestones.color == "milestone-gold"
 

@@ -1,0 +1,268 @@
+"""The event stream of a simulated run: contract-2 JSON lines in time order, as a line sends them.
+
+Events are built car by car in windows of cars, sorted by (time, car, step) and written out
+once no later car can have an earlier event. Timestamps are UTC with millisecond precision.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Final
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from linespeed.plant.vin import nth_vin
+from linespeed.sim.plan import gate_after
+from linespeed.sim.run import SimRun
+
+_WINDOW_CARS: Final = 4_000
+_json = msgspec.json.encode
+
+# kinds, in the order they are listed in a car's timeline
+(
+    STARTED,
+    PART,
+    INSPECTION,
+    OPENED,
+    CLOSED,
+    COMPLETED_STATION,
+    SCRAPPED,
+    COMPLETED,
+    SHIPPED,
+    STATE,
+) = range(10)
+
+
+@dataclass
+class _Window:
+    time_s: list[float]
+    car: list[int]
+    step: list[int]
+    body: list[str]
+
+
+def event_lines(run: SimRun, *, id_prefix: str | None = None) -> Iterator[bytes]:
+    """Every event of the run up to its cut-off, as JSON lines (no newline), in time order."""
+    prefix = id_prefix or f"sim-{run.seed}"
+    texts = _Texts(run)
+    states = _state_events(run, texts)
+    pending = _Window([], [], [], [])
+    counter = 0
+    first_start = run.start_s[:, 0]
+    cars = int(np.searchsorted(first_start, run.until_s, side="right"))
+    for begin in range(0, max(cars, 1), _WINDOW_CARS):
+        end = min(begin + _WINDOW_CARS, cars)
+        window = _cars_events(run, texts, begin, end)
+        horizon = float(first_start[end]) if end < cars else run.until_s
+        window = _concat(pending, window, _take(states, horizon))
+        order = np.lexsort(
+            (np.asarray(window.step), np.asarray(window.car), np.asarray(window.time_s))
+        )
+        times = np.asarray(window.time_s)[order]
+        ready = int(np.searchsorted(times, horizon, side="left" if end < cars else "right"))
+        stamps = texts.stamps(times[:ready])
+        for position in range(ready):
+            index = int(order[position])
+            counter += 1
+            yield _line(prefix, counter, stamps[position], window.body[index])
+        rest = order[ready:]
+        pending = _Window(
+            [window.time_s[i] for i in rest],
+            [window.car[i] for i in rest],
+            [window.step[i] for i in rest],
+            [window.body[i] for i in rest],
+        )
+
+
+def _line(prefix: str, counter: int, stamp: str, body: str) -> bytes:
+    kind, _, rest = body.partition("|")
+    return f'{{"kind":"{kind}","id":"{prefix}-{counter:010d}","ts":"{stamp}"{rest}}}'.encode()
+
+
+def _concat(*windows: _Window) -> _Window:
+    merged = _Window([], [], [], [])
+    for window in windows:
+        merged.time_s += window.time_s
+        merged.car += window.car
+        merged.step += window.step
+        merged.body += window.body
+    return merged
+
+
+def _take(states: _Window, horizon: float) -> _Window:
+    """The station-state events before `horizon`, removed from `states`."""
+    count = int(np.searchsorted(np.asarray(states.time_s), horizon, side="left"))
+    taken = _Window(
+        states.time_s[:count], states.car[:count], states.step[:count], states.body[:count]
+    )
+    del states.time_s[:count], states.car[:count], states.step[:count], states.body[:count]
+    return taken
+
+
+class _Texts:
+    """JSON fragments reused across events: VINs, stations, parts, timestamps."""
+
+    def __init__(self, run: SimRun) -> None:
+        self.run = run
+        plant = run.loaded.plant
+        self.line = _json(run.line.id).decode()
+        self.stations = [_json(station.id).decode() for station in run.line.stations]
+        self.origin = np.datetime64(
+            run.calendar.start_at.astimezone(UTC).replace(tzinfo=None), "ms"
+        )
+        self.models = plant.models
+        self.model_ids = [_json(model.id).decode() for model in plant.models]
+        self.colors = [[_json(color).decode() for color in model.colors] for model in plant.models]
+        index = {station.id: i for i, station in enumerate(run.line.stations)}
+        # per model: per station, the BOM lines installed there
+        self.bom = [
+            [[p for p in model.parts if index.get(p.station) == i] for i in range(len(index))]
+            for model in plant.models
+        ]
+        lots = run.loaded.scenario.lots
+        self.lot_size = {
+            p.part: lots.parts.get(p.part, lots.default) for m in plant.models for p in m.parts
+        }
+        self.counters: dict[str, int] = {}
+
+    def stamps(self, seconds: NDArray[np.float64]) -> list[str]:
+        """ISO-8601 UTC timestamps (ms) for seconds from time 0."""
+        moments = self.origin + np.round(seconds * 1000.0).astype("timedelta64[ms]")
+        return [text + "Z" for text in np.datetime_as_string(moments, unit="ms").tolist()]
+
+
+def _cars_events(run: SimRun, texts: _Texts, begin: int, end: int) -> _Window:
+    plan, line = run.plan, run.line
+    window = _Window([], [], [], [])
+    add_time, add_car, add_step, add_body = (
+        window.time_s.append,
+        window.car.append,
+        window.step.append,
+        window.body.append,
+    )
+    gates = gate_after(plan.checks, [station.gate for station in line.stations])
+    checks_at: dict[int, list[int]] = {}
+    for k, check in enumerate(plan.checks):
+        checks_at.setdefault(check.station, []).append(k)
+    last = len(line.stations) - 1
+    stations = last + 1
+    started_stamps = texts.stamps(run.start_s[begin:end].ravel())
+    for car in range(begin, end):
+        row = (car - begin) * stations
+        model_index = int(plan.model[car])
+        model = texts.models[model_index]
+        vin = nth_vin(run.loaded.plant, model.id, car + 1)
+        head = f',"line":{texts.line},"vin":"{vin}"'
+        start, complete = run.start_s[car], run.complete_s[car]
+
+        def emit(time_s: float, body: str, car: int = car) -> None:
+            add_step(len(window.time_s))  # position in the window: increasing within a car
+            add_time(time_s)
+            add_car(car)
+            add_body(body)
+
+        color = texts.colors[model_index][int(plan.color[car])]
+        emit(
+            float(start[0]),
+            f'unit.started|{head},"model":{texts.model_ids[model_index]},"color":{color}',
+        )
+        scrap = int(plan.scrap_at[car])
+        closing: dict[int, list[tuple[str, float]]] = {}
+        for station in range(last + 1):
+            s, c = float(start[station]), float(complete[station])
+            if plan.process_s[car, station] == 0.0 and line.stations[station].optional:
+                continue
+            at = f',"station":{texts.stations[station]}'
+            parts = texts.bom[model_index][station]
+            inspections = checks_at.get(station, [])
+            slots = len(parts) + len(inspections) + 1
+            tick = (c - s) / (slots + 1)
+            moment = s
+            for bom_part in parts:
+                moment += tick
+                count = texts.counters.get(bom_part.part, 0) + 1
+                texts.counters[bom_part.part] = count
+                if bom_part.serialized:
+                    trace = f',"serial":"{bom_part.part}-{count:08d}"'
+                else:
+                    lot = (count - 1) // texts.lot_size[bom_part.part] + 1
+                    trace = f',"lot":"{bom_part.part}-L{lot:05d}"'
+                supplier = (
+                    f',"supplier":{_json(bom_part.supplier).decode()}' if bom_part.supplier else ""
+                )
+                emit(
+                    moment,
+                    f'part.installed|{head}{at},"part":{_json(bom_part.part).decode()}{trace}{supplier}',
+                )
+            for k in inspections:
+                moment += tick
+                check = plan.checks[k]
+                failed = bool(plan.failed[car, k])
+                name = _json(check.name).decode()
+                result = "fail" if failed else "pass"
+                emit(moment, f'inspection.recorded|{head}{at},"check":{name},"result":"{result}"')
+                if failed:
+                    defect = f'"{vin}-{check.name}"'
+                    code = f'"{check.name}-out-of-spec"'
+                    emit(
+                        moment,
+                        f'defect.opened|{head}{at},"defect":{defect},"code":{code},"severity":"minor"',
+                    )
+                    closing.setdefault(gates[k], []).append((defect, moment + check.rework_s))
+            for defect, repaired in closing.pop(station, []):
+                # repaired in a bay beside the line; closed at the latest as the car leaves the gate
+                emit(
+                    min(repaired, c),
+                    f'defect.closed|{head},"defect":{defect},"action":"repaired"{at}',
+                )
+            if station == scrap:
+                emit(c, f'unit.scrapped|{head}{at},"reason":"damaged beyond repair"')
+                break
+            began = started_stamps[row + station]
+            emit(c, f'station.completed|{head}{at},"started_at":"{began}","result":"ok"')
+        else:
+            done = float(complete[last])
+            emit(done, f"unit.completed|{head}")
+            ship = done + float(plan.ship_delay_s[car])
+            destination = _json(run.loaded.scenario.shipping.destination).decode()
+            emit(ship, f'unit.shipped|{head},"destination":{destination}')
+    return window
+
+
+def _state_events(run: SimRun, texts: _Texts) -> _Window:
+    """Station states: planned stops and failures, with `running` when they end."""
+    window = _Window([], [], [], [])
+    planned = run.downtime.planned
+    for station, intervals in enumerate(run.downtime.down_intervals()):
+        at = f',"station":{texts.stations[station]}'
+        inside = np.searchsorted(planned[:, 0], intervals[:, 0], side="right") - 1
+        is_planned = (inside >= 0) & (planned[np.maximum(inside, 0), 1] > intervals[:, 0])
+        for (begin, end), planned_stop in zip(intervals.tolist(), is_planned.tolist(), strict=True):
+            if begin >= run.until_s:
+                break
+            if begin > 0:
+                state = (
+                    '"planned-stop","reason":"shift plan"'
+                    if planned_stop
+                    else '"down","reason":"failure"'
+                )
+                window.time_s.append(begin)
+                window.car.append(-1)
+                window.step.append(station)
+                window.body.append(f'station.state|,"line":{texts.line}{at},"state":{state}')
+            if end <= run.until_s:
+                window.time_s.append(end)
+                window.car.append(-1)
+                window.step.append(station)
+                window.body.append(f'station.state|,"line":{texts.line}{at},"state":"running"')
+    order = np.lexsort((np.asarray(window.step), np.asarray(window.time_s)))
+    return _Window(
+        [window.time_s[i] for i in order],
+        [window.car[i] for i in order],
+        [window.step[i] for i in order],
+        [window.body[i] for i in order],
+    )

@@ -1,0 +1,222 @@
+"""What the simulated line is asked to build and how long everything takes, sampled up front.
+
+Every random process draws from its own stream, seeded from the scenario's seed and the
+stream's name, in car order: a run is reproducible, and changing one process (say the
+defect rate of one check) leaves every other draw as it was.
+"""
+
+from __future__ import annotations
+
+import math
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from linespeed.plant.model import Line, Plant
+from linespeed.sim.calendar import WorkCalendar, merge_intervals
+from linespeed.sim.scenario import CycleTime, Scenario
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+BoolArray = NDArray[np.bool_]
+
+
+def stream(seed: int, name: str) -> np.random.Generator:
+    """The random stream `name` of a run seeded with `seed`."""
+    return np.random.default_rng(np.random.SeedSequence([seed, zlib.crc32(name.encode())]))
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check made on the line: where, what, how often it fails and the rework it takes."""
+
+    station: int
+    name: str
+    p_fail: float
+    rework_s: float
+    """Time to repair, off the line (in a repair bay); the defect must be closed by the gate."""
+
+
+@dataclass(frozen=True, eq=False)
+class CarPlan:
+    """N cars in start order: what each is, when it may start, and every sampled duration."""
+
+    model: IntArray
+    color: IntArray
+    release_s: FloatArray
+    process_s: FloatArray
+    """(N x M) seconds of work per station (0 where a car passes an optional station by)."""
+    failed: BoolArray
+    """(N x K) whether each car fails each of the line's K checks (`checks`)."""
+    checks: tuple[Check, ...]
+    scrap_at: IntArray
+    """The station where each car is scrapped, or -1."""
+    ship_delay_s: FloatArray
+
+
+@dataclass(frozen=True, eq=False)
+class Downtime:
+    """When each station cannot work: planned stops, and failures with their repair."""
+
+    planned: FloatArray
+    failures: tuple[FloatArray, ...]
+
+    def down_intervals(self) -> list[FloatArray]:
+        """Per station, the union of planned stops and its failures."""
+        return [merge_intervals(self.planned, failures) for failures in self.failures]
+
+
+def plan_cars(
+    plant: Plant, line: Line, scenario: Scenario, calendar: WorkCalendar, cars: int
+) -> CarPlan:
+    """Sample `cars` cars: model, colour, release time, work, failed checks, scrap, shipping."""
+    seed = scenario.seed
+    model, color = _mix(plant, scenario, cars)
+    release = release_times(scenario, calendar, cars)
+    release = _shortages(plant, scenario, calendar, release, model)
+    days = release / 86_400.0
+    stations = line.stations
+    process = np.empty((cars, len(stations)), dtype=np.float64)
+    for index, station in enumerate(stations):
+        setting = scenario.cycle_time.stations.get(station.id, scenario.cycle_time.default)
+        process[:, index] = _cycle_times(
+            stream(seed, f"cycle:{station.id}"), setting, station.cycle_s, days
+        )
+    checks = tuple(
+        Check(index, name, defect.p_fail, defect.rework_min * 60.0)
+        for index, station in enumerate(stations)
+        for name in station.checks
+        for defect in [scenario.defects.checks.get(name, scenario.defects.default)]
+    )
+    failed = np.zeros((cars, len(checks)), dtype=np.bool_)
+    for k, check in enumerate(checks):
+        failed[:, k] = (
+            stream(seed, f"defect:{stations[check.station].id}:{check.name}").random(cars)
+            < check.p_fail
+        )
+    scrap_at = _scrap(stream(seed, "scrap"), scenario.scrap.p, cars, len(stations))
+    for index, station in enumerate(stations):
+        if station.optional:
+            process[:, index] = 0.0  # simulated cars pass optional stations by
+    for car in np.flatnonzero(scrap_at >= 0):
+        process[car, scrap_at[car] + 1 :] = 0.0  # a scrapped car is taken off the line
+    mean_delay = scenario.shipping.delay_h * 3600.0
+    ship = stream(seed, "shipping").exponential(mean_delay, cars) if mean_delay else np.zeros(cars)
+    return CarPlan(model, color, release, process, failed, checks, scrap_at, ship)
+
+
+def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArray]:
+    models = plant.models
+    weights = np.array(
+        [scenario.mix.models.get(m.id, 0.0 if scenario.mix.models else 1.0) for m in models]
+    )
+    model = stream(scenario.seed, "mix:model").choice(
+        len(models), size=cars, p=weights / weights.sum()
+    )
+    color = np.zeros(cars, dtype=np.int64)
+    draws = stream(scenario.seed, "mix:color").random(cars)
+    for index, spec in enumerate(models):
+        given = scenario.mix.colors.get(spec.id, {})
+        shares = np.array(
+            [
+                given.get(c, 0.0) if given else float(c != plant.milestones.color)
+                for c in spec.colors
+            ]
+        )
+        if not shares.sum():
+            shares = np.ones(len(spec.colors))
+        edges = np.cumsum(shares / shares.sum())
+        mine = model == index
+        color[mine] = np.minimum(
+            np.searchsorted(edges, draws[mine], side="right"), len(spec.colors) - 1
+        )
+    return model.astype(np.int64), color
+
+
+def release_times(scenario: Scenario, calendar: WorkCalendar, cars: int) -> FloatArray:
+    """Planned start times: cars spaced 3600 / jph seconds of working time, by ramp step."""
+    sop = scenario.start_of_production
+    bounds = [(step.start - sop).days * 86_400.0 for step in scenario.ramp] + [math.inf]
+    work_bounds = calendar.to_work(np.array(bounds[:-1]))
+    work_bounds = np.append(work_bounds, math.inf)
+    releases: list[FloatArray] = []
+    made, position = 0, float(work_bounds[0])
+    for index, step in enumerate(scenario.ramp):
+        gap = 3600.0 / step.jph
+        position = max(position, float(work_bounds[index]))
+        room = work_bounds[index + 1] - position
+        count = cars - made if math.isinf(room) else min(cars - made, int(room // gap) + 1)
+        if count <= 0:
+            continue
+        releases.append(position + gap * np.arange(count, dtype=np.float64))
+        made += count
+        position += gap * count
+        if made >= cars:
+            break
+    return calendar.to_wall(np.concatenate(releases)[:cars])
+
+
+def _shortages(
+    plant: Plant, scenario: Scenario, calendar: WorkCalendar, release: FloatArray, model: IntArray
+) -> FloatArray:
+    """Release times pushed past part shortages for cars that need the missing part."""
+    release = release.copy()
+    for shortage in scenario.shortages:
+        start = (shortage.start - scenario.start_of_production).days * 86_400.0
+        end = start + shortage.hours * 3600.0
+        needs = np.array([any(p.part == shortage.part for p in m.parts) for m in plant.models])
+        hit = needs[model] & (release >= start) & (release < end)
+        release[hit] = end
+    return np.maximum.accumulate(release)  # a sequenced line keeps its order
+
+
+def _cycle_times(
+    rng: np.random.Generator, setting: CycleTime, cycle_s: float, days: FloatArray
+) -> FloatArray:
+    """Lognormal work times around the station's mean, slower early in the ramp (learning)."""
+    mean = (setting.mean_s or cycle_s) * (
+        1.0 + (setting.start_factor - 1.0) * np.power(0.5, days / setting.halflife_days)
+    )
+    sigma = math.sqrt(math.log1p(setting.cv**2))
+    normal = rng.standard_normal(len(days))
+    return np.asarray(mean * np.exp(sigma * normal - sigma**2 / 2.0), dtype=np.float64)
+
+
+def _scrap(rng: np.random.Generator, p: float, cars: int, stations: int) -> IntArray:
+    scrapped = rng.random(cars) < p
+    where = rng.integers(0, stations, cars)
+    return np.where(scrapped, where, -1).astype(np.int64)
+
+
+def gate_after(checks: tuple[Check, ...], gates: list[bool]) -> list[int]:
+    """For each check, the gate station where its defect is repaired (or the last station)."""
+    found = []
+    for check in checks:
+        later = [i for i in range(check.station, len(gates)) if gates[i]]
+        found.append(later[0] if later else len(gates) - 1)
+    return found
+
+
+def plan_downtime(line: Line, scenario: Scenario, calendar: WorkCalendar) -> Downtime:
+    """Planned stops of the line, and each station's failures over the whole calendar."""
+    failures = []
+    for station in line.stations:
+        setting = scenario.failures.stations.get(station.id, scenario.failures.default)
+        if setting is None:
+            failures.append(np.empty((0, 2), dtype=np.float64))
+            continue
+        rng = stream(scenario.seed, f"failure:{station.id}")
+        mtbf_s, mttr_s = setting.mtbf_h * 3600.0, setting.mttr_min * 60.0
+        expected = int(calendar.total_work_s / (mtbf_s + mttr_s) * 1.5) + 10
+        ups = rng.exponential(mtbf_s, expected)
+        repairs = rng.exponential(mttr_s, expected)
+        fail_at = np.cumsum(ups + np.concatenate(([0.0], repairs[:-1])))
+        keep = fail_at < calendar.total_work_s
+        start, end = (
+            calendar.to_wall(fail_at[keep]),
+            calendar.to_wall(fail_at[keep] + repairs[keep]),
+        )
+        failures.append(np.column_stack((start, end))[end > start])
+    return Downtime(calendar.off_intervals(), tuple(failures))

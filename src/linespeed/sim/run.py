@@ -1,0 +1,126 @@
+"""One simulation run: plan the cars, compute the line's times, and know where to stop."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from linespeed.errors import LinespeedError
+from linespeed.plant.model import Line
+from linespeed.sim.calendar import WorkCalendar
+from linespeed.sim.engine import line_times
+from linespeed.sim.plan import CarPlan, Downtime, plan_cars, plan_downtime, release_times
+from linespeed.sim.scenario import LoadedScenario
+
+FloatArray = NDArray[np.float64]
+_MARGIN_DAYS = 30
+
+
+@dataclass(frozen=True, eq=False)
+class SimRun:
+    """A simulated line: the plan, when each car started and finished each station, the cut-off."""
+
+    loaded: LoadedScenario
+    line: Line
+    seed: int
+    calendar: WorkCalendar
+    plan: CarPlan
+    downtime: Downtime
+    start_s: FloatArray
+    complete_s: FloatArray
+    until_s: float
+    """Nothing later than this (seconds from time 0) is part of the run."""
+
+    @property
+    def cars(self) -> int:
+        """Cars planned (some may not have started before the cut-off)."""
+        return len(self.plan.release_s)
+
+
+def simulate(
+    loaded: LoadedScenario,
+    *,
+    until_units: int | None = None,
+    days: float | None = None,
+    seed: int | None = None,
+) -> SimRun:
+    """Simulate the scenario until `until_units` cars are completed, or for `days` days.
+
+    Raises LinespeedError if neither or both are given, or if they are not positive.
+    """
+    if (until_units is None) == (days is None):
+        raise LinespeedError("give exactly one of --until-units and --days", code="sim.input")
+    if (until_units is not None and until_units <= 0) or (days is not None and days <= 0):
+        raise LinespeedError(
+            f"--until-units and --days must be > 0, got {until_units or days}", code="sim.input"
+        )
+    scenario = loaded.scenario
+    if seed is not None:
+        scenario = scenario.model_copy(update={"seed": seed})
+    loaded = LoadedScenario(scenario=scenario, plant=loaded.plant, source=loaded.source)
+    plant = loaded.plant
+    line = plant.lines_by_id[scenario.line] if scenario.line else plant.lines[0]
+    if until_units is not None:
+        cars = (
+            math.ceil(until_units / max(1e-9, 1.0 - scenario.scrap.p) * 1.01)
+            + 2 * len(line.stations)
+            + 50
+        )
+        calendar_days = _days_for(loaded, cars)
+    else:
+        calendar_days = math.ceil(days or 0) + _MARGIN_DAYS
+    calendar = WorkCalendar(plant, scenario, calendar_days)
+    if days is not None:
+        cars = _cars_released_by(loaded, calendar, days * 86_400.0)
+    plan = plan_cars(plant, line, scenario, calendar, cars)
+    downtime = plan_downtime(line, scenario, calendar)
+    buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
+    times = line_times(plan.process_s, buffers, plan.release_s, downtime.down_intervals())
+    last = times.complete_s[:, -1]
+    if until_units is not None:
+        completed = np.flatnonzero(plan.scrap_at < 0)
+        if len(completed) < until_units:
+            raise LinespeedError(
+                f"planned too few cars for {until_units} completions", code="sim.internal"
+            )
+        until_s = float(last[completed[until_units - 1]])
+    else:
+        until_s = float(days or 0) * 86_400.0
+    return SimRun(
+        loaded,
+        line,
+        scenario.seed,
+        calendar,
+        plan,
+        downtime,
+        times.start_s,
+        times.complete_s,
+        until_s,
+    )
+
+
+def _days_for(loaded: LoadedScenario, cars: int) -> int:
+    """Calendar days enough to release `cars` cars at the planned rates, with a margin."""
+    days = 120
+    while days < 40 * 366:
+        calendar = WorkCalendar(loaded.plant, loaded.scenario, days)
+        needed_work = _work_for(loaded, calendar, cars)
+        if needed_work < calendar.total_work_s * 0.9:
+            return days + _MARGIN_DAYS
+        days = int(days * 1.5)
+    raise LinespeedError(f"the ramp plan does not reach {cars} cars in 40 years", code="sim.input")
+
+
+def _work_for(loaded: LoadedScenario, calendar: WorkCalendar, cars: int) -> float:
+    release = release_times(loaded.scenario, calendar, cars)
+    return float(calendar.to_work(release[-1:])[0]) if len(release) else 0.0
+
+
+def _cars_released_by(loaded: LoadedScenario, calendar: WorkCalendar, until_s: float) -> int:
+    top_jph = max(step.jph for step in loaded.scenario.ramp)
+    upper = int(calendar.total_work_s / 3600.0 * top_jph) + 10
+    release = release_times(loaded.scenario, calendar, upper)
+    return int(np.searchsorted(release, until_s, side="left")) or 1

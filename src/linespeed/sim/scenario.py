@@ -1,0 +1,299 @@
+"""The scenario file: what the simulator needs beyond the plant file (contract in docs/scenario.md).
+
+A scenario names a plant file and adds cycle-time distributions, failures, the shift pattern
+over time, the ramp plan, defect and scrap rates, supplier lot sizes, the model and colour
+mix, the start of production and the seed. Every problem names its file, line and field.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field
+
+from linespeed.errors import FileProblem, ScenarioFileError
+from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
+from linespeed.plant.model import Id, Plant
+from linespeed.yamlfile import YamlTree, did_you_mean, load_model
+
+DEFAULT_SCENARIO_PATH = Path(__file__).parent / "default-scenario.yaml"
+"""The bundled scenario: the default plant from start of production to 300,000 cars."""
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[Weekday, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Positive = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class CycleTime(_Frozen):
+    """A station's processing time: lognormal, mean from the plant's cycle_s unless given."""
+
+    mean_s: Positive | None = None
+    cv: float = Field(default=0.05, ge=0, le=2, allow_inf_nan=False)
+    start_factor: float = Field(default=1.0, ge=1, le=10, allow_inf_nan=False)
+    """How much slower than `mean_s` the station runs at start of production."""
+    halflife_days: Positive = 60
+    """Days for the extra time at start of production to halve (learning curve)."""
+
+
+class CycleTimes(_Frozen):
+    """Cycle-time distributions: a default, and overrides by station id."""
+
+    default: CycleTime = CycleTime()
+    stations: dict[Id, CycleTime] = {}
+
+
+class Failure(_Frozen):
+    """Random stops of a station: exponential time between failures and to repair (working time)."""
+
+    mtbf_h: Positive
+    mttr_min: Positive
+
+
+class Failures(_Frozen):
+    """Failure rates: a default (none when omitted), and overrides by station id."""
+
+    default: Failure | None = None
+    stations: dict[Id, Failure] = {}
+
+
+class ShiftPeriod(_Frozen):
+    """From a date on, which of the plant's shifts run on which weekdays."""
+
+    start: date = Field(alias="from")
+    shifts: tuple[str, ...] = Field(min_length=1)
+    days: tuple[Weekday, ...] = Field(default=("mon", "tue", "wed", "thu", "fri"), min_length=1)
+
+
+class RampStep(_Frozen):
+    """From a date on, the planned rate in jobs per hour of working time."""
+
+    start: date = Field(alias="from")
+    jph: Positive
+
+
+class Defect(_Frozen):
+    """How often a check fails, and the rework it takes at the next quality gate."""
+
+    p_fail: Probability = 0.0
+    rework_min: float = Field(default=10.0, ge=0, allow_inf_nan=False)
+
+
+class Defects(_Frozen):
+    """Defect rates: a default for every check, and overrides by check name."""
+
+    default: Defect = Defect()
+    checks: dict[Id, Defect] = {}
+
+
+class Scrap(_Frozen):
+    """The share of cars scrapped, at a station drawn uniformly along the line."""
+
+    p: Probability = 0.0
+
+
+class Lots(_Frozen):
+    """Supplier lot sizes of lot-tracked parts: a default, and overrides by part number."""
+
+    default: int = Field(default=1000, gt=0)
+    parts: dict[str, Annotated[int, Field(gt=0)]] = {}
+
+
+class Mix(_Frozen):
+    """Shares of models, and of colours per model (default: even over non-milestone colours)."""
+
+    models: dict[Id, Positive] = {}
+    colors: dict[Id, dict[Id, Positive]] = {}
+
+
+class Shipping(_Frozen):
+    """Hours from completion to shipping (mean of an exponential delay), and the destination."""
+
+    delay_h: float = Field(default=8.0, ge=0, allow_inf_nan=False)
+    destination: str = "yard"
+
+
+class Shortage(_Frozen):
+    """A part missing for a while: no car that needs it is started until it is back."""
+
+    part: str
+    start: date = Field(alias="from")
+    hours: Positive
+
+
+class Scenario(_Frozen):
+    """A simulation scenario for one line of a plant."""
+
+    scenario: Id
+    plant: str | None = None
+    """The plant file, relative to the scenario file; the bundled default plant if omitted."""
+    line: Id | None = None
+    seed: int = Field(ge=0)
+    start_of_production: date
+    shift_pattern: tuple[ShiftPeriod, ...] = Field(min_length=1)
+    ramp: tuple[RampStep, ...] = Field(min_length=1)
+    cycle_time: CycleTimes = CycleTimes()
+    failures: Failures = Failures()
+    defects: Defects = Defects()
+    scrap: Scrap = Scrap()
+    lots: Lots = Lots()
+    mix: Mix = Mix()
+    shipping: Shipping = Shipping()
+    shortages: tuple[Shortage, ...] = ()
+
+
+class LoadedScenario(BaseModel):
+    """A validated scenario with its plant."""
+
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    scenario: Scenario
+    plant: Plant
+    source: str
+
+
+def load_scenario(path: str | os.PathLike[str]) -> LoadedScenario:
+    """Read a scenario file and the plant it names, and check one against the other.
+
+    Raises ScenarioFileError listing every problem (file, line, field), or PlantFileError
+    if the plant file it names is invalid.
+    """
+    file = os.fspath(path)
+    try:
+        text = Path(file).read_text(encoding="utf-8-sig")
+    except OSError as error:
+        raise ScenarioFileError(
+            [FileProblem(file, None, "", f"cannot be read: {error.strerror or error}")]
+        ) from None
+    plant_path = _plant_path(text, file)
+
+    def cross_checks(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
+        yield from _check_against_plant(data, tree, plant_path)
+
+    scenario = load_model(
+        text, file, Scenario, cross_checks, error=ScenarioFileError, what="scenario"
+    )
+    return LoadedScenario(scenario=scenario, plant=load_plant(plant_path), source=file)
+
+
+def _plant_path(text: str, file: str) -> Path:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError:
+        raw = None
+    name = raw.get("plant") if isinstance(raw, dict) else None
+    if not isinstance(name, str):
+        return DEFAULT_PLANT_PATH
+    return (Path(file).parent / name).resolve()
+
+
+def _check_against_plant(
+    data: dict[str, Any], tree: YamlTree, plant_path: Path
+) -> Iterator[FileProblem]:
+    try:
+        plant = load_plant(plant_path)
+    except Exception:  # the plant's own problems are reported when it is loaded
+        if data.get("plant") is not None and not plant_path.exists():
+            yield tree.problem(("plant",), f"plant file {str(plant_path)!r} does not exist")
+        return
+    lines = {line.id: line for line in plant.lines}
+    line_id = data.get("line") or plant.lines[0].id
+    if line_id not in lines:
+        yield tree.problem(
+            ("line",),
+            f"line {line_id!r} is not in plant {plant.plant!r}" + did_you_mean(str(line_id), lines),
+        )
+        return
+    stations = {station.id for station in lines[line_id].stations}
+    checks = {check for station in lines[line_id].stations for check in station.checks}
+    parts = {bom.part for model in plant.models for bom in model.parts}
+    shifts = {shift.name for shift in plant.shifts}
+    for section in ("cycle_time", "failures"):
+        overrides = (data.get(section) or {}).get("stations") or {}
+        for station in overrides if isinstance(overrides, dict) else ():
+            if station not in stations:
+                message = f"station {station!r} is not on line {line_id!r}" + did_you_mean(
+                    str(station), stations
+                )
+                yield tree.problem((section, "stations", station), message)
+    for check in (data.get("defects") or {}).get("checks") or {}:
+        if check not in checks:
+            yield tree.problem(
+                ("defects", "checks", check),
+                f"check {check!r} is not made on line {line_id!r}"
+                + did_you_mean(str(check), checks),
+            )
+    for part in (data.get("lots") or {}).get("parts") or {}:
+        if part not in parts:
+            yield tree.problem(
+                ("lots", "parts", part),
+                f"part {part!r} is in no BOM of the plant" + did_you_mean(str(part), parts),
+            )
+    for index, shortage in enumerate(data.get("shortages") or []):
+        if isinstance(shortage, dict) and shortage.get("part") not in parts:
+            yield tree.problem(
+                ("shortages", index, "part"),
+                f"part {shortage.get('part')!r} is in no BOM of the plant",
+            )
+    for index, period in enumerate(data.get("shift_pattern") or []):
+        for k, name in enumerate(period.get("shifts") or [] if isinstance(period, dict) else []):
+            if name not in shifts:
+                known = ", ".join(sorted(shifts)) or "none"
+                message = f"shift {name!r} is not a shift of the plant ({known})"
+                yield tree.problem(("shift_pattern", index, "shifts", k), message)
+    yield from _check_dates(data, tree)
+    yield from _check_mix(data, tree, plant)
+
+
+def _check_dates(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
+    sop = data.get("start_of_production")
+    for section in ("shift_pattern", "ramp"):
+        previous: Any = None
+        for index, step in enumerate(data.get(section) or []):
+            start = step.get("from") if isinstance(step, dict) else None
+            if not isinstance(start, date):
+                continue
+            if index == 0 and isinstance(sop, date) and start > sop:
+                message = (
+                    f"the first period starts {start}, after start_of_production {sop}: "
+                    "nothing is planned before it"
+                )
+                yield tree.problem((section, index, "from"), message)
+            if previous is not None and start <= previous:
+                yield tree.problem(
+                    (section, index, "from"),
+                    f"dates must increase: {start} is not after {previous}",
+                )
+            previous = start
+
+
+def _check_mix(data: dict[str, Any], tree: YamlTree, plant: Plant) -> Iterator[FileProblem]:
+    mix = data.get("mix") or {}
+    if not isinstance(mix, dict):
+        return
+    for model in mix.get("models") or {}:
+        if model not in plant.models_by_id:
+            yield tree.problem(
+                ("mix", "models", model),
+                f"model {model!r} is not in the plant"
+                + did_you_mean(str(model), plant.models_by_id),
+            )
+    for model, colors in (mix.get("colors") or {}).items():
+        if model not in plant.models_by_id:
+            yield tree.problem(("mix", "colors", model), f"model {model!r} is not in the plant")
+            continue
+        for color in colors or {}:
+            if color not in plant.models_by_id[model].colors:
+                yield tree.problem(
+                    ("mix", "colors", model, color),
+                    f"colour {color!r} is not offered for model {model!r}",
+                )
