@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -12,15 +14,26 @@ from zoneinfo import ZoneInfo
 import msgspec
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 
 from linespeed.errors import LinespeedError, PlantFileError, VinError
 from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor
 from linespeed.ingest.files import ingest_files
+from linespeed.ingest.lines import ingest_lines
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 from linespeed.plant.vin import describe_vin
+from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
+from linespeed.sim.run import simulate as simulate_run
+from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.deadletters import list_dead_letters
 from linespeed.store.engine import connect, db_url_from_env, migrate, open_store
 from linespeed.store.plants import save_plant
@@ -326,6 +339,88 @@ def deadletters_retry(
                 else ""
             )
         )
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario file (default: the bundled scenario).")
+    ] = None,
+    until_units: Annotated[
+        int | None, typer.Option("--until-units", help="Stop when N cars are completed.")
+    ] = None,
+    days: Annotated[float | None, typer.Option("--days", help="Simulate D days.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the events to this JSONL file ('-': stdout)."),
+    ] = None,
+    into_db: Annotated[
+        bool, typer.Option("--into-db", help="Ingest the events into the database.")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Override the scenario's seed.")
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Simulate a scenario's line and emit its events in time order, to a file or the database.
+
+    Example: linespeed simulate --until-units 300000 --into-db
+    """
+    if (out is None) == (not into_db):
+        raise LinespeedError("give exactly one of --out FILE and --into-db", code="cli.usage")
+    loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
+    engine = open_store(db) if into_db else None
+    run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
+    counts = StreamCounts()
+    lines = counted(event_lines(run), counts)
+    with _progress("simulate", None) as advance:
+        if engine is not None:
+            report = ingest_lines(
+                Ingestor(engine), lines, f"sim:{loaded.scenario.scenario}", progress=advance
+            )
+            ingest = report.as_dict()
+        else:
+            write_lines(lines, out or Path("-"), progress=advance)
+            ingest = None
+    summary = {
+        "scenario": loaded.scenario.scenario,
+        "seed": run.seed,
+        "events": counts.events,
+        "cars_started": counts.started,
+        "cars_completed": counts.completed,
+        "last_event_at": counts.last_ts,
+        "days": round(run.until_s / 86_400.0, 2),
+        "ingest": ingest,
+    }
+    if json_output:
+        _print_json(summary)
+    else:
+        err.print(
+            f"{summary['scenario']} (seed {run.seed}): {counts.events} events, "
+            f"{counts.started} cars started, {counts.completed} completed "
+            f"in {summary['days']} days (last event {counts.last_ts})"
+        )
+        if ingest is not None:
+            err.print(
+                f"ingest: accepted {ingest['accepted']}, duplicates {ingest['duplicates']}, "
+                f"rejected {ingest['rejected']}"
+            )
+
+
+@contextmanager
+def _progress(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.advance(task, done)
 
 
 @app.command()

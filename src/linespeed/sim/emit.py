@@ -6,9 +6,11 @@ once no later car can have an earlier event. Timestamps are UTC with millisecond
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
+from pathlib import Path
 from typing import Final
 
 import msgspec
@@ -266,3 +268,50 @@ def _state_events(run: SimRun, texts: _Texts) -> _Window:
         [window.step[i] for i in order],
         [window.body[i] for i in order],
     )
+
+
+@dataclass
+class StreamCounts:
+    """What a stream held: events, cars started and completed, and the last timestamp."""
+
+    events: int = 0
+    started: int = 0
+    completed: int = 0
+    last_ts: str | None = None
+
+
+def counted(lines: Iterator[bytes], counts: StreamCounts) -> Iterator[bytes]:
+    """Pass `lines` through, counting events, starts and completions into `counts`."""
+    for line in lines:
+        counts.events += 1
+        if line.startswith(b'{"kind":"unit.'):
+            if line.startswith(b'{"kind":"unit.started"'):
+                counts.started += 1
+            elif line.startswith(b'{"kind":"unit.completed"'):
+                counts.completed += 1
+        yield line
+    if counts.events:
+        counts.last_ts = line[line.index(b'"ts":"') + 6 :].split(b'"', 1)[0].decode()
+
+
+def write_lines(
+    lines: Iterator[bytes], path: Path, *, progress: Callable[[int], None] | None = None
+) -> None:
+    """Write event lines to a JSONL file (`-` for standard output), newline-terminated."""
+    handle = sys.stdout.buffer if str(path) == "-" else path.open("wb")
+    try:
+        chunk: list[bytes] = []
+        for line in lines:
+            chunk.append(line)
+            if len(chunk) >= 10_000:
+                handle.write(b"\n".join(chunk) + b"\n")
+                if progress is not None:
+                    progress(len(chunk))
+                chunk = []
+        if chunk:
+            handle.write(b"\n".join(chunk) + b"\n")
+            if progress is not None:
+                progress(len(chunk))
+    finally:
+        if handle is not sys.stdout.buffer:
+            handle.close()
