@@ -20,21 +20,20 @@ $(VENV)/.dev: $(BIN)/linespeed
 	touch $@
 
 EXAMPLES := src/linespeed/data
+DEMO_UNITS ?= 300000
 demo: $(BIN)/linespeed
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@echo "== load the bundled default plant into a new SQLite store"
-	$(BIN)/linespeed init --db $(DEMO_DB)
+	@echo "== the bundled plant, loaded into a new SQLite store"
 	$(BIN)/linespeed plant check src/linespeed/plant/default.yaml
-	@echo "== ingest a shift of line events, then a file of bad ones"
-	$(BIN)/linespeed ingest --db $(DEMO_DB) $(EXAMPLES)/example-events.jsonl $(EXAMPLES)/example-bad-events.jsonl
-	@echo "== the same files again: nothing new is stored"
-	$(BIN)/linespeed ingest --db $(DEMO_DB) --json $(EXAMPLES)/example-events.jsonl
-	@echo "== what happened to the first car"
-	$(BIN)/linespeed unit --db $(DEMO_DB) LSPA1S7E8SB000001
-	@echo "== refused events, each with its reason"
+	$(BIN)/linespeed init --db $(DEMO_DB)
+	@echo "== start of production to car $(DEMO_UNITS): the simulated line's every event, validated and stored"
+	$(BIN)/linespeed simulate --until-units $(DEMO_UNITS) --into-db --db $(DEMO_DB) --json > $(DEMO_DIR)/simulate.json
+	@cat $(DEMO_DIR)/simulate.json
+	@echo "== the car that completed last: number $(DEMO_UNITS)"
+	$(BIN)/linespeed unit --db $(DEMO_DB) $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/simulate.json'))['last_completed_vin'])") | head -12
+	@echo "== a file of bad events: each refused with its reason, nothing else changed"
+	$(BIN)/linespeed ingest --db $(DEMO_DB) $(EXAMPLES)/example-bad-events.jsonl
 	$(BIN)/linespeed deadletters --db $(DEMO_DB)
-	@echo "== projections rebuilt from the event log alone"
-	$(BIN)/linespeed rebuild --db $(DEMO_DB)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
@@ -50,6 +49,8 @@ test: lint typecheck pytest
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/demo.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .ruff_cache .pytest_cache

@@ -389,6 +389,7 @@ def simulate(
         "events": counts.events,
         "cars_started": counts.started,
         "cars_completed": counts.completed,
+        "last_completed_vin": counts.last_completed_vin,
         "last_event_at": counts.last_ts,
         "days": round(run.until_s / 86_400.0, 2),
         "ingest": ingest,
@@ -399,7 +400,8 @@ def simulate(
         err.print(
             f"{summary['scenario']} (seed {run.seed}): {counts.events} events, "
             f"{counts.started} cars started, {counts.completed} completed "
-            f"in {summary['days']} days (last event {counts.last_ts})"
+            f"in {summary['days']} days (last event {counts.last_ts}); "
+            f"car #{counts.completed} completed: {counts.last_completed_vin}"
         )
         if ingest is not None:
             err.print(

@@ -278,6 +278,7 @@ class StreamCounts:
     started: int = 0
     completed: int = 0
     last_ts: str | None = None
+    last_completed_vin: str | None = None
 
 
 def counted(lines: Iterator[bytes], counts: StreamCounts) -> Iterator[bytes]:
@@ -289,6 +290,7 @@ def counted(lines: Iterator[bytes], counts: StreamCounts) -> Iterator[bytes]:
                 counts.started += 1
             elif line.startswith(b'{"kind":"unit.completed"'):
                 counts.completed += 1
+                counts.last_completed_vin = line[line.index(b'"vin":"') + 7 :][:17].decode()
         yield line
     if counts.events:
         counts.last_ts = line[line.index(b'"ts":"') + 6 :].split(b'"', 1)[0].decode()
