@@ -31,7 +31,8 @@ from linespeed.ingest.lines import ingest_lines
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 from linespeed.plant.vin import describe_vin
-from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
+from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
+from linespeed.sim.run import completion_time
 from linespeed.sim.run import simulate as simulate_run
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.deadletters import list_dead_letters
@@ -360,6 +361,18 @@ def simulate(
     seed: Annotated[
         int | None, typer.Option("--seed", help="Override the scenario's seed.")
     ] = None,
+    detail: Annotated[
+        Detail,
+        typer.Option(
+            "--detail",
+            help="full: every event a line sends; units: only unit started/completed/"
+            "scrapped/shipped (for lines tracked at unit level).",
+        ),
+    ] = "full",
+    after_units: Annotated[
+        int | None,
+        typer.Option("--after-units", help="Emit only what happens after car N is completed."),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -373,7 +386,8 @@ def simulate(
     engine = open_store(db) if into_db else None
     run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
     counts = StreamCounts()
-    lines = counted(event_lines(run), counts)
+    after_s = None if after_units is None else completion_time(run, after_units)
+    lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
     with _progress("simulate", None) as advance:
         if engine is not None:
             report = ingest_lines(

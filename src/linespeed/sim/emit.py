@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import msgspec
 import numpy as np
@@ -47,30 +47,45 @@ class _Window:
     body: list[str]
 
 
-def event_lines(run: SimRun, *, id_prefix: str | None = None) -> Iterator[bytes]:
-    """Every event of the run up to its cut-off, as JSON lines (no newline), in time order."""
-    prefix = id_prefix or f"sim-{run.seed}"
+Detail = Literal["full", "units"]
+"""`full`: every event a line sends; `units`: only unit.started/scrapped/completed/shipped."""
+
+
+def event_lines(
+    run: SimRun,
+    *,
+    detail: Detail = "full",
+    after_s: float | None = None,
+    id_prefix: str | None = None,
+) -> Iterator[bytes]:
+    """The run's events up to its cut-off (after `after_s` if given), as time-ordered JSON lines."""
+    prefix = id_prefix or f"sim-{run.seed}" + ("" if detail == "full" else f"-{detail}")
     texts = _Texts(run)
-    states = _state_events(run, texts)
+    states = _state_events(run, texts) if detail == "full" else _Window([], [], [], [])
+    first_start = run.start_s[:, 0]
+    started = int(np.searchsorted(first_start, run.until_s, side="right"))
+    wanted = np.arange(started)
+    if after_s is not None:
+        wanted = wanted[_last_event_s(run)[:started] > after_s]
+        _take(states, np.nextafter(after_s, np.inf))  # drop what came before
     pending = _Window([], [], [], [])
     counter = 0
-    first_start = run.start_s[:, 0]
-    cars = int(np.searchsorted(first_start, run.until_s, side="right"))
-    for begin in range(0, max(cars, 1), _WINDOW_CARS):
-        end = min(begin + _WINDOW_CARS, cars)
-        window = _cars_events(run, texts, begin, end)
-        horizon = float(first_start[end]) if end < cars else run.until_s
+    for begin in range(0, max(len(wanted), 1), _WINDOW_CARS):
+        cars = wanted[begin : begin + _WINDOW_CARS]
+        more = begin + _WINDOW_CARS < len(wanted)
+        window = _cars_events(run, texts, cars, detail)
+        horizon = float(first_start[wanted[begin + _WINDOW_CARS]]) if more else run.until_s
         window = _concat(pending, window, _take(states, horizon))
         order = np.lexsort(
             (np.asarray(window.step), np.asarray(window.car), np.asarray(window.time_s))
         )
         times = np.asarray(window.time_s)[order]
-        ready = int(np.searchsorted(times, horizon, side="left" if end < cars else "right"))
-        stamps = texts.stamps(times[:ready])
-        for position in range(ready):
-            index = int(order[position])
+        ready = int(np.searchsorted(times, horizon, side="left" if more else "right"))
+        skip = 0 if after_s is None else int(np.searchsorted(times[:ready], after_s, side="right"))
+        stamps = texts.stamps(times[skip:ready])
+        for position in range(skip, ready):
             counter += 1
-            yield _line(prefix, counter, stamps[position], window.body[index])
+            yield _line(prefix, counter, stamps[position - skip], window.body[int(order[position])])
         rest = order[ready:]
         pending = _Window(
             [window.time_s[i] for i in rest],
@@ -78,6 +93,15 @@ def event_lines(run: SimRun, *, id_prefix: str | None = None) -> Iterator[bytes]
             [window.step[i] for i in rest],
             [window.body[i] for i in rest],
         )
+
+
+def _last_event_s(run: SimRun) -> NDArray[np.float64]:
+    """When each car's last event happens: shipping, or scrapping."""
+    plan = run.plan
+    shipped = run.complete_s[:, -1] + plan.ship_delay_s
+    rows = np.arange(len(plan.scrap_at))
+    scrapped = run.complete_s[rows, np.maximum(plan.scrap_at, 0)]
+    return np.asarray(np.where(plan.scrap_at >= 0, scrapped, shipped), dtype=np.float64)
 
 
 def _line(prefix: str, counter: int, stamp: str, body: str) -> bytes:
@@ -137,7 +161,7 @@ class _Texts:
         return [text + "Z" for text in np.datetime_as_string(moments, unit="ms").tolist()]
 
 
-def _cars_events(run: SimRun, texts: _Texts, begin: int, end: int) -> _Window:
+def _cars_events(run: SimRun, texts: _Texts, cars: NDArray[np.int64], detail: Detail) -> _Window:
     plan, line = run.plan, run.line
     window = _Window([], [], [], [])
     add_time, add_car, add_step, add_body = (
@@ -152,9 +176,10 @@ def _cars_events(run: SimRun, texts: _Texts, begin: int, end: int) -> _Window:
         checks_at.setdefault(check.station, []).append(k)
     last = len(line.stations) - 1
     stations = last + 1
-    started_stamps = texts.stamps(run.start_s[begin:end].ravel())
-    for car in range(begin, end):
-        row = (car - begin) * stations
+    started_stamps = texts.stamps(run.start_s[cars].ravel()) if detail == "full" else []
+    for position, car_index in enumerate(cars.tolist()):
+        car = int(car_index)
+        row = position * stations
         model_index = int(plan.model[car])
         model = texts.models[model_index]
         vin = nth_vin(run.loaded.plant, model.id, car + 1)
@@ -176,9 +201,13 @@ def _cars_events(run: SimRun, texts: _Texts, begin: int, end: int) -> _Window:
         closing: dict[int, list[tuple[str, float]]] = {}
         for station in range(last + 1):
             s, c = float(start[station]), float(complete[station])
-            if plan.process_s[car, station] == 0.0 and line.stations[station].optional:
+            passed_by = plan.process_s[car, station] == 0.0 and line.stations[station].optional
+            if station != scrap and (detail == "units" or passed_by):
                 continue
             at = f',"station":{texts.stations[station]}'
+            if detail == "units":
+                emit(c, f'unit.scrapped|{head}{at},"reason":"damaged beyond repair"')
+                break
             parts = texts.bom[model_index][station]
             inspections = checks_at.get(station, [])
             slots = len(parts) + len(inspections) + 1

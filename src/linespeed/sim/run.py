@@ -81,12 +81,7 @@ def simulate(
     times = line_times(plan.process_s, buffers, plan.release_s, downtime.down_intervals())
     last = times.complete_s[:, -1]
     if until_units is not None:
-        completed = np.flatnonzero(plan.scrap_at < 0)
-        if len(completed) < until_units:
-            raise LinespeedError(
-                f"planned too few cars for {until_units} completions", code="sim.internal"
-            )
-        until_s = float(last[completed[until_units - 1]])
+        until_s = _nth_completion(plan, last, until_units)
     else:
         until_s = float(days or 0) * 86_400.0
     return SimRun(
@@ -124,3 +119,21 @@ def _cars_released_by(loaded: LoadedScenario, calendar: WorkCalendar, until_s: f
     upper = int(calendar.total_work_s / 3600.0 * top_jph) + 10
     release = release_times(loaded.scenario, calendar, upper)
     return int(np.searchsorted(release, until_s, side="left")) or 1
+
+
+def _nth_completion(plan: CarPlan, completed_at: FloatArray, units: int) -> float:
+    completed = np.flatnonzero(plan.scrap_at < 0)
+    if not 0 < units <= len(completed):
+        raise LinespeedError(
+            f"car {units} is not among the {len(completed)} cars this run completes",
+            code="sim.input",
+        )
+    return float(completed_at[completed[units - 1]])
+
+
+def completion_time(run: SimRun, units: int) -> float:
+    """When the run's car number `units` is completed (seconds from time 0).
+
+    Raises LinespeedError if the run does not complete that many cars.
+    """
+    return _nth_completion(run.plan, run.complete_s[:, -1], units)
