@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cached_property
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -67,12 +67,21 @@ class Station(_Frozen):
     optional: bool = False
 
 
+Tracking = Literal["stations", "units"]
+"""What a line reports: every station a car passes, or only cars starting and completing."""
+
+
 class Line(_Frozen):
-    """An assembly line: its takt and its stations in flow order."""
+    """An assembly line: its takt, its stations in flow order, and what it reports.
+
+    With `tracking: units` the line sends only unit-level events (or station events for
+    some stations): a car may complete without having reported every mandatory station.
+    """
 
     id: Id
     takt_s: float = Field(gt=0)
     stations: tuple[Station, ...] = Field(min_length=1)
+    tracking: Tracking = "stations"
 
     @cached_property
     def station_index(self) -> dict[str, int]:
@@ -135,3 +144,11 @@ class Plant(_Frozen):
     def stations_by_id(self) -> dict[str, Station]:
         """Every station of every line, by id."""
         return {station.id: station for line in self.lines for station in line.stations}
+
+
+def with_tracking(plant: Plant, tracking: Tracking) -> Plant:
+    """The plant with every line set to report at `tracking` level."""
+    lines = tuple(line.model_copy(update={"tracking": tracking}) for line in plant.lines)
+    return Plant.model_validate(
+        {**plant.model_dump(), "lines": [line.model_dump() for line in lines]}
+    )
