@@ -31,6 +31,7 @@ from linespeed.ingest.lines import ingest_lines
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 from linespeed.plant.vin import describe_vin
+from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
 from linespeed.sim.run import completion_time
 from linespeed.sim.run import simulate as simulate_run
@@ -57,6 +58,11 @@ deadletters_app = typer.Typer(
 app.add_typer(plant_app, name="plant")
 app.add_typer(vin_app, name="vin")
 app.add_typer(deadletters_app, name="deadletters")
+milestones_app = typer.Typer(
+    help="Milestone cars reached so far: `linespeed milestones [--json]`; `milestones plan N`.",
+    invoke_without_command=True,
+)
+app.add_typer(milestones_app, name="milestones")
 
 # No markup: VINs, payloads and file names from users are printed as they are.
 out = Console(highlight=False, markup=False, soft_wrap=True)
@@ -339,6 +345,67 @@ def deadletters_retry(
                 if report.skipped
                 else ""
             )
+        )
+
+
+@milestones_app.callback()
+def milestones(ctx: typer.Context, db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Milestones reached so far: number, VIN, completion time, days since start of production.
+
+    Example: linespeed milestones --json
+    """
+    ctx.obj = {"db": db, "json": json_output}
+    if ctx.invoked_subcommand is not None:
+        return
+    report = milestones_reached(open_store(db))
+    if json_output:
+        _print_json(report)
+        return
+    out.print(f"{report.completed} cars completed; next milestone: {report.next_milestone}")
+    for car in report.reached:
+        planned = (
+            ""
+            if car.was_planned is None
+            else ("; the planned car" if car.was_planned else f"; planned {car.planned_vin}")
+        )
+        out.print(
+            f"#{car.number:>7} {car.vin} {car.model} {car.color} "
+            f"completed {_time(car.completed_at)}, day {car.days_since_sop:.0f} after SOP{planned}"
+        )
+
+
+@milestones_app.command("plan")
+def milestones_plan(
+    ctx: typer.Context,
+    number: Annotated[int, typer.Argument(help="The milestone: the Nth completed car.")],
+    record: Annotated[
+        bool, typer.Option("--record", help="Store the best candidate as the car to paint.")
+    ] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Which car will be the Nth completed car, so it can be built in the milestone colour.
+
+    Example: linespeed milestones plan 300000 --record
+    """
+    plan = plan_milestone(open_store(db or ctx.obj["db"]), number, record=record)
+    if json_output or ctx.obj["json"]:
+        _print_json(plan)
+        return
+    if plan.reached is not None:
+        out.print(
+            f"car {number} was completed: {plan.reached.vin} at {_time(plan.reached.completed_at)}"
+        )
+        return
+    out.print(
+        f"car {number}: {plan.completed} completed, {plan.in_production} on the line, "
+        f"scrap rate {plan.scrap_rate:.4%}"
+    )
+    if plan.best is not None:
+        best = plan.best
+        out.print(
+            f"build start #{best.start_seq} ({best.vin or 'not started yet'}) "
+            f"in the milestone colour: probability {best.probability:.1%}; {plan.note}"
         )
 
 

@@ -187,6 +187,19 @@ station_states = Table(
     Index("ix_station_states_station_started_at", "station", "started_at"),
 )
 
+milestone_plans = Table(
+    "milestone_plans",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("start_seq", Integer, nullable=False),
+    Column("vin", String(17)),
+    Column("probability", Float, nullable=False),
+    Column("planned_at", UtcDateTime, nullable=False),
+)
+"""Which car was chosen to be built in the milestone colour for each milestone number.
+
+Operators' decisions, not derived from events: `rebuild` leaves them alone."""
+
 dead_letters = Table(
     "dead_letters",
     metadata,

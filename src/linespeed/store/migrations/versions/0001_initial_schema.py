@@ -20,6 +20,15 @@ depends_on = None
 
 def upgrade() -> None:
     op.create_table(
+        "milestone_plans",
+        sa.Column("number", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("start_seq", sa.Integer(), nullable=False),
+        sa.Column("vin", sa.String(length=17), nullable=True),
+        sa.Column("probability", sa.Float(), nullable=False),
+        sa.Column("planned_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("number"),
+    )
+    op.create_table(
         "dead_letters",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("received_at", UtcDateTime(), nullable=False),
@@ -169,6 +178,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("milestone_plans")
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.drop_index("ix_units_status")
         batch_op.drop_index("ix_units_completed_at")
