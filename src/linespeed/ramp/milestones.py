@@ -226,10 +226,7 @@ def _milestone_cars(
         .order_by(units.c.completion_seq)
     ).all()
     chosen = select(milestone_plans.c.number, milestone_plans.c.vin)
-    plans = {
-        number: vin
-        for number, vin in connection.execute(chosen.where(milestone_plans.c.number.in_(numbers)))
-    }
+    plans = dict(connection.execute(chosen.where(milestone_plans.c.number.in_(numbers))).all())
     cars = []
     for row in rows:
         planned = plans.get(row.completion_seq)
