@@ -30,6 +30,7 @@ from linespeed.ingest.files import ingest_files
 from linespeed.ingest.lines import ingest_lines
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
+from linespeed.plant.model import Tracking, with_tracking
 from linespeed.plant.vin import describe_vin
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
@@ -89,6 +90,13 @@ def init(
     plant: Annotated[
         Path | None, typer.Option("--plant", help="Plant file to load (default: bundled plant).")
     ] = None,
+    tracking: Annotated[
+        Tracking | None,
+        typer.Option(
+            "--tracking",
+            help="Override what the plant's lines report: every station, or units only.",
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -98,6 +106,8 @@ def init(
     """
     source = plant or DEFAULT_PLANT_PATH
     loaded = load_plant(source)
+    if tracking is not None:
+        loaded = with_tracking(loaded, tracking)
     engine = connect(db_url_from_env(db))
     migrate(engine)
     revision, created = save_plant(engine, loaded, str(source))

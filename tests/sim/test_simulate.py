@@ -142,3 +142,17 @@ def test_cli_needs_one_output(tmp_path: Path) -> None:
     summary = json.loads(done.stdout)
     assert summary["events"] == len(out.read_bytes().splitlines()) > 0
     assert summary["cars_started"] > 0
+
+
+def test_a_longer_run_repeats_a_shorter_one(loaded: LoadedScenario) -> None:
+    from linespeed.sim.run import completion_time
+
+    short, long = simulate(loaded, until_units=1500), simulate(loaded, until_units=4000)
+    cars = 1500
+    assert completion_time(short, cars) == completion_time(long, cars)
+    assert np.array_equal(short.complete_s[:cars], long.complete_s[:cars])
+    after = completion_time(long, cars)
+    tail = list(event_lines(long, after_s=after))
+    assert tail and all(json.loads(line)["ts"] > "" for line in tail[:5])
+    head = list(event_lines(short, detail="units"))
+    assert head and all(b'"kind":"unit.' in line[:20] for line in head)

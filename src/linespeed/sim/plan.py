@@ -207,11 +207,11 @@ def plan_downtime(line: Line, scenario: Scenario, calendar: WorkCalendar) -> Dow
         if setting is None:
             failures.append(np.empty((0, 2), dtype=np.float64))
             continue
-        rng = stream(scenario.seed, f"failure:{station.id}")
         mtbf_s, mttr_s = setting.mtbf_h * 3600.0, setting.mttr_min * 60.0
         expected = int(calendar.total_work_s / (mtbf_s + mttr_s) * 1.5) + 10
-        ups = rng.exponential(mtbf_s, expected)
-        repairs = rng.exponential(mttr_s, expected)
+        # separate streams: a longer run repeats a shorter one's failures exactly
+        ups = stream(scenario.seed, f"failure:{station.id}").exponential(mtbf_s, expected)
+        repairs = stream(scenario.seed, f"repair:{station.id}").exponential(mttr_s, expected)
         fail_at = np.cumsum(ups + np.concatenate(([0.0], repairs[:-1])))
         keep = fail_at < calendar.total_work_s
         start, end = (
