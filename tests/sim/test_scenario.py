@@ -113,10 +113,10 @@ def test_bad_scenario_names_line_and_field(
 
 def test_a_missing_plant_file_is_named(tmp_path: Path) -> None:
     text = BASE.replace("# plant: ../plants/yz1.yaml", "plant: no-such-plant.yaml")
-    with pytest.raises(ScenarioFileError, match="no-such-plant.yaml"):
+    with pytest.raises(ScenarioFileError, match=r"no-such-plant\.yaml"):
         load_scenario(_write(tmp_path, text))
 
 
 def test_a_missing_scenario_file_is_named(tmp_path: Path) -> None:
-    with pytest.raises(ScenarioFileError, match="nope.yaml"):
+    with pytest.raises(ScenarioFileError, match=r"nope\.yaml"):
         load_scenario(tmp_path / "nope.yaml")
