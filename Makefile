@@ -21,19 +21,27 @@ $(VENV)/.dev: $(BIN)/linespeed
 
 EXAMPLES := src/linespeed/data
 DEMO_UNITS ?= 300000
+DEMO_MORE ?= 2000
+LS := $(BIN)/linespeed
 demo: $(BIN)/linespeed
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@echo "== the bundled plant, loaded into a new SQLite store"
-	$(BIN)/linespeed plant check src/linespeed/plant/default.yaml
-	$(BIN)/linespeed init --db $(DEMO_DB)
-	@echo "== start of production to car $(DEMO_UNITS): the simulated line's every event, validated and stored"
-	$(BIN)/linespeed simulate --until-units $(DEMO_UNITS) --into-db --db $(DEMO_DB) --json > $(DEMO_DIR)/simulate.json
-	@cat $(DEMO_DIR)/simulate.json
-	@echo "== the car that completed last: number $(DEMO_UNITS)"
-	$(BIN)/linespeed unit --db $(DEMO_DB) $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/simulate.json'))['last_completed_vin'])") | head -12
+	@echo "== the bundled plant, loaded into a new SQLite store; its line first reports units only"
+	$(LS) plant check src/linespeed/plant/default.yaml
+	$(LS) init --tracking units --db $(DEMO_DB)
+	@echo "== start of production to car $(DEMO_UNITS): every car started, scrapped, completed, shipped"
+	$(LS) simulate --until-units $(DEMO_UNITS) --detail units --into-db --db $(DEMO_DB) --json > $(DEMO_DIR)/history.json
+	@cat $(DEMO_DIR)/history.json
+	@echo "== station tracking goes live: the next $(DEMO_MORE) cars report every station, part and check"
+	$(LS) init --db $(DEMO_DB)
+	$(LS) simulate --until-units $$(($(DEMO_UNITS) + $(DEMO_MORE))) --after-units $(DEMO_UNITS) --into-db --db $(DEMO_DB) --json > $(DEMO_DIR)/live.json
+	@cat $(DEMO_DIR)/live.json
+	@echo "== milestones reached"
+	$(LS) milestones --db $(DEMO_DB)
+	@echo "== the last car of the run, station by station"
+	$(LS) unit --db $(DEMO_DB) $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['last_completed_vin'])") | head -12
 	@echo "== a file of bad events: each refused with its reason, nothing else changed"
-	$(BIN)/linespeed ingest --db $(DEMO_DB) $(EXAMPLES)/example-bad-events.jsonl
-	$(BIN)/linespeed deadletters --db $(DEMO_DB)
+	$(LS) ingest --db $(DEMO_DB) $(EXAMPLES)/example-bad-events.jsonl
+	$(LS) deadletters --db $(DEMO_DB)
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench
