@@ -1,0 +1,82 @@
+"""What every `linespeed` command shares: the app, consoles, common options, output helpers."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo
+
+import msgspec
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+app = typer.Typer(
+    name="linespeed",
+    help="Production tracking and ramp-up for EV assembly plants.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+plant_app = typer.Typer(help="Check plant files (master data).", no_args_is_help=True)
+vin_app = typer.Typer(help="Check VINs (ISO 3779 / 49 CFR 565).", no_args_is_help=True)
+deadletters_app = typer.Typer(
+    help="List refused events, or retry them: `linespeed deadletters [--json] [--all]`.",
+    invoke_without_command=True,
+)
+app.add_typer(plant_app, name="plant")
+app.add_typer(vin_app, name="vin")
+app.add_typer(deadletters_app, name="deadletters")
+milestones_app = typer.Typer(
+    help="Milestone cars reached so far: `linespeed milestones [--json]`; `milestones plan N`.",
+    invoke_without_command=True,
+)
+app.add_typer(milestones_app, name="milestones")
+
+# No markup: VINs, payloads and file names from users are printed as they are.
+out = Console(highlight=False, markup=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        envvar="LINESPEED_DB",
+        help="Database URL (default sqlite:///linespeed.db).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+def print_json(value: Any) -> None:
+    """Print `value` as indented JSON on standard output."""
+    sys.stdout.write(json.dumps(msgspec.to_builtins(value), indent=2, ensure_ascii=False) + "\n")
+
+
+def time_text(value: datetime | None, zone: str | None = None) -> str:
+    """A timestamp for people, in the zone given (UTC otherwise); empty for None."""
+    if value is None:
+        return ""
+    local = value.astimezone(ZoneInfo(zone)) if zone else value
+    return local.isoformat(sep=" ", timespec="seconds")
+
+
+@contextmanager
+def progress_counter(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
+    """A progress bar on standard error (when it is a terminal); yields `advance(n)`."""
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda done: progress.advance(task, done)

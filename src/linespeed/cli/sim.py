@@ -1,0 +1,107 @@
+"""The `simulate` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from linespeed.cli.common import (
+    DbOption,
+    JsonOption,
+    app,
+    err,
+    print_json,
+    progress_counter,
+)
+from linespeed.errors import LinespeedError
+from linespeed.ingest.core import Ingestor
+from linespeed.ingest.lines import ingest_lines
+from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
+from linespeed.sim.run import completion_time
+from linespeed.sim.run import simulate as simulate_run
+from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+from linespeed.store.engine import open_store
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario file (default: the bundled scenario).")
+    ] = None,
+    until_units: Annotated[
+        int | None, typer.Option("--until-units", help="Stop when N cars are completed.")
+    ] = None,
+    days: Annotated[float | None, typer.Option("--days", help="Simulate D days.")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Write the events to this JSONL file ('-': stdout)."),
+    ] = None,
+    into_db: Annotated[
+        bool, typer.Option("--into-db", help="Ingest the events into the database.")
+    ] = False,
+    seed: Annotated[
+        int | None, typer.Option("--seed", help="Override the scenario's seed.")
+    ] = None,
+    detail: Annotated[
+        Detail,
+        typer.Option(
+            "--detail",
+            help="full: every event a line sends; units: only unit started/completed/"
+            "scrapped/shipped (for lines tracked at unit level).",
+        ),
+    ] = "full",
+    after_units: Annotated[
+        int | None,
+        typer.Option("--after-units", help="Emit only what happens after car N is completed."),
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Simulate a scenario's line and emit its events in time order, to a file or the database.
+
+    Example: linespeed simulate --until-units 300000 --into-db
+    """
+    if (out is None) == (not into_db):
+        raise LinespeedError("give exactly one of --out FILE and --into-db", code="cli.usage")
+    loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
+    engine = open_store(db) if into_db else None
+    run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
+    counts = StreamCounts()
+    after_s = None if after_units is None else completion_time(run, after_units)
+    lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
+    with progress_counter("simulate", None) as advance:
+        if engine is not None:
+            report = ingest_lines(
+                Ingestor(engine), lines, f"sim:{loaded.scenario.scenario}", progress=advance
+            )
+            ingest = report.as_dict()
+        else:
+            write_lines(lines, out or Path("-"), progress=advance)
+            ingest = None
+    summary = {
+        "scenario": loaded.scenario.scenario,
+        "seed": run.seed,
+        "events": counts.events,
+        "cars_started": counts.started,
+        "cars_completed": counts.completed,
+        "last_completed_vin": counts.last_completed_vin,
+        "last_event_at": counts.last_ts,
+        "days": round(run.until_s / 86_400.0, 2),
+        "ingest": ingest,
+    }
+    if json_output:
+        print_json(summary)
+    else:
+        err.print(
+            f"{summary['scenario']} (seed {run.seed}): {counts.events} events, "
+            f"{counts.started} cars started, {counts.completed} completed "
+            f"in {summary['days']} days (last event {counts.last_ts}); "
+            f"car #{counts.completed} completed: {counts.last_completed_vin}"
+        )
+        if ingest is not None:
+            err.print(
+                f"ingest: accepted {ingest['accepted']}, duplicates {ingest['duplicates']}, "
+                f"rejected {ingest['rejected']}"
+            )
