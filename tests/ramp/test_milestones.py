@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import Engine
-from tests.conftest import ingest
-from tests.ingest.line import event, full_line, start, through, vin
 
 from linespeed.errors import LinespeedError
 from linespeed.plant.model import Plant
@@ -15,6 +13,8 @@ from linespeed.ramp.milestones import (
     next_milestone,
     plan_milestone,
 )
+from tests.conftest import ingest
+from tests.ingest.line import event, full_line, start, through, vin
 
 
 def _line(engine: Engine, plant: Plant, completed: int, on_line: int, scrapped: int = 0) -> None:

@@ -92,7 +92,7 @@ def milestones_reached(engine: Engine) -> MilestoneReport:
     Start of production is the first car's start. Raises StoreError if no plant is loaded.
     """
     with engine.connect() as connection:
-        plant = _current_plant(connection)
+        plant = current_plant(connection)
         completed, sop = _progress(connection)
         numbers = milestone_numbers(plant, completed)
         reached = _milestone_cars(connection, plant, numbers, sop)
@@ -118,7 +118,7 @@ def plan_milestone(engine: Engine, number: int, *, record: bool = False) -> Mile
             f"a milestone number must be >= 1, got {number}", code="milestone.input"
         )
     with engine.connect() as connection:
-        plant = _current_plant(connection)
+        plant = current_plant(connection)
         completed, sop = _progress(connection)
         if number <= completed:
             (car,) = _milestone_cars(connection, plant, [number], sop)
@@ -197,7 +197,8 @@ def _record(engine: Engine, number: int, best: Candidate) -> None:
         )
 
 
-def _current_plant(connection: Connection) -> Plant:
+def current_plant(connection: Connection) -> Plant:
+    """The newest plant revision in the store."""
     plants = load_plants(connection)
     return plants[max(plants)]
 

@@ -1,0 +1,45 @@
+"""The plant's ramp curve from the store: cumulative completions per local day."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Engine
+
+from linespeed.events.codec import encode_event
+from linespeed.plant.model import Plant
+from linespeed.ramp.plant_ramp import plant_ramp
+from linespeed.sim.example import ExampleSettings, example_events
+from tests.conftest import ingest
+
+
+def test_no_cars_no_curve(engine: Engine) -> None:
+    assert plant_ramp(engine) is None
+
+
+def test_cumulative_completions_by_local_day(engine: Engine, plant: Plant) -> None:
+    # 30 cars at takt from 23:00 local: the first ones complete before midnight, the rest after
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    start = datetime(2025, 6, 30, 23, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    stream = list(example_events(plant, ExampleSettings(cars=30, start=start, ship=False)))
+    assert {o.status for o in ingest(engine, [encode_event(e) for e in stream])} == {"accepted"}
+    completed = sorted(
+        e.ts.astimezone(ZoneInfo("Asia/Shanghai")).date()
+        for e in stream
+        if type(e).__name__ == "UnitCompleted"
+    )
+    series = plant_ramp(engine)
+    assert series is not None
+    assert series.sop == date(2025, 6, 30)
+    assert series.metric == "produced"
+    expected = {}
+    for day in completed:
+        expected[day] = expected.get(day, 0) + 1
+    running, pairs = 0, []
+    for day in sorted(expected):
+        running += expected[day]
+        pairs.append((day, float(running)))
+    assert series.pairs() == pairs
+    assert pairs[-1][1] == 30 and len(pairs) == 2
