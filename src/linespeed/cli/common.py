@@ -36,6 +36,12 @@ milestones_app = typer.Typer(
     invoke_without_command=True,
 )
 app.add_typer(milestones_app, name="milestones")
+ramp_app = typer.Typer(
+    help="The ramp curve against reference ramps, with forecasts: `linespeed ramp [--json]`;"
+    " `ramp forecast --csv FILE --target N` for any series.",
+    invoke_without_command=True,
+)
+app.add_typer(ramp_app, name="ramp")
 
 # No markup: VINs, payloads and file names from users are printed as they are.
 out = Console(highlight=False, markup=False, soft_wrap=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,9 +13,14 @@ from linespeed.cli.common import (
     milestones_app,
     out,
     print_json,
+    ramp_app,
     time_text,
 )
+from linespeed.ramp.forecast import forecast_target
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
+from linespeed.ramp.plot import plot_ramps
+from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
+from linespeed.ramp.series import read_series_csv
 from linespeed.store.engine import open_store
 
 
@@ -40,7 +46,7 @@ def milestones(ctx: typer.Context, db: DbOption = None, json_output: JsonOption 
         )
         out.print(
             f"#{car.number:>7} {car.vin} {car.model} {car.color} "
-            f"completed {time_text(car.completed_at)}, "
+            f"completed {time_text(car.completed_at, report.timezone)}, "
             f"day {car.days_since_sop:.0f} after SOP{planned}"
         )
 
@@ -79,3 +85,80 @@ def milestones_plan(
             f"build start #{best.start_seq} ({best.vin or 'not started yet'}) "
             f"in the milestone colour: probability {best.probability:.1%}; {plan.note}"
         )
+
+
+@ramp_app.callback()
+def ramp(
+    ctx: typer.Context,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference ramp to compare with (repeatable)."),
+    ] = None,
+    forecast: Annotated[
+        list[int] | None,
+        typer.Option("--forecast", help="Forecast the day the plant reaches N (repeatable)."),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the picture (PNG).")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The plant's cumulative ramp against reference ramps, with forecasts of the next milestones.
+
+    Example: linespeed ramp --reference tesla-model-3 --forecast 300000 --plot ramp.png
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    report = ramp_report(
+        open_store(db),
+        references=reference or DEFAULT_REFERENCES,
+        targets=forecast or (),
+    )
+    if plot is not None:
+        plot_ramps(
+            plot,
+            report.plant,
+            report.references,
+            forecast_band=report.forecasts[0] if report.forecasts else None,
+        )
+    if json_output:
+        print_json(report.to_json())
+        return
+    if report.plant is not None:
+        last_day, total = report.plant.pairs()[-1]
+        out.print(
+            f"{report.plant.legend}: {total:,.0f} cars by {last_day}, "
+            f"start of production {report.plant.start}"
+        )
+    for item in report.forecasts:
+        high = item.high.isoformat() if item.high else "never"
+        out.print(
+            f"car {item.target:,.0f}: forecast {item.date} (90%: {item.low} to {high}), "
+            f"model {item.model}"
+        )
+    out.print(compare_text(report))
+    for note in report.notes:
+        out.print(f"note: {note}")
+    if plot is not None:
+        out.print(f"wrote {plot}")
+
+
+@ramp_app.command("forecast")
+def ramp_forecast(
+    csv: Annotated[
+        Path, typer.Option("--csv", help="CSV of date,cumulative or period_end,quantity.")
+    ],
+    target: Annotated[int, typer.Option("--target", help="The cumulative count to forecast.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Forecast the day any cumulative series (a maker's public numbers) reaches N.
+
+    Example: linespeed ramp forecast --csv tesla.csv --target 300000 --json
+    """
+    result = forecast_target(read_series_csv(csv), target, source=str(csv))
+    if json_output:
+        print_json(result.to_json())
+        return
+    high = result.high.isoformat() if result.high else "never"
+    out.print(
+        f"{csv}: {target:,} on {result.date} (90%: {result.low} to {high}), model {result.model}"
+    )

@@ -42,6 +42,7 @@ class MilestoneReport:
     reached: list[MilestoneCar]
     next_milestone: int | None
     milestone_color: str | None
+    timezone: str
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def milestones_reached(engine: Engine) -> MilestoneReport:
         reached=reached,
         next_milestone=next_milestone(plant, completed),
         milestone_color=plant.milestones.color,
+        timezone=plant.timezone,
     )
 
 

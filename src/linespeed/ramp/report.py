@@ -1,0 +1,106 @@
+"""The ramp question in one call: the plant's curve, forecasts of its next milestones, and the
+comparison with reference ramps. The CLI, the API and the dashboard all ask it here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Engine
+
+from linespeed.errors import LinespeedError
+from linespeed.ramp.compare import RampComparison, compare_ramps
+from linespeed.ramp.curve import daily_rate
+from linespeed.ramp.forecast import Forecast, forecast_target
+from linespeed.ramp.milestones import current_plant, milestones_reached, next_milestone
+from linespeed.ramp.plant_ramp import plant_ramp
+from linespeed.ramp.references import reference_names, reference_series
+from linespeed.ramp.series import RampSeries
+
+DEFAULT_REFERENCES = ("tesla-model-3", "pace-300k-15m")
+
+
+@dataclass(frozen=True)
+class RampReport:
+    """The plant's ramp against references, with forecasts."""
+
+    plant: RampSeries | None
+    references: list[RampSeries]
+    forecasts: list[Forecast]
+    comparison: RampComparison | None
+    notes: list[str]
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data (curves by day, forecasts, comparison)."""
+        plant = self.plant
+        return {
+            "plant": None
+            if plant is None
+            else {
+                "name": plant.name,
+                "metric": plant.metric,
+                "start_of_production": plant.start.isoformat(),
+                "cumulative": [[day.isoformat(), count] for day, count in plant.pairs()],
+                "daily_rate_7d": [
+                    [day.isoformat(), round(rate, 2)] for day, rate in daily_rate(plant.pairs())
+                ],
+            },
+            "references": [
+                {"name": one.name, "legend": one.legend, "metric": one.metric}
+                for one in self.references
+            ],
+            "forecasts": [forecast.to_json() for forecast in self.forecasts],
+            "comparison": None if self.comparison is None else self.comparison.to_json(),
+            "notes": self.notes,
+        }
+
+
+def ramp_report(
+    engine: Engine, *, references: Sequence[str] = DEFAULT_REFERENCES, targets: Sequence[int] = ()
+) -> RampReport:
+    """The plant's cumulative curve, forecasts of `targets` (default: its next milestones), and
+    days to 10k/100k/200k/300k beside each reference ramp, aligned on start of production.
+
+    Raises LinespeedError (ramp.input) naming an unknown reference, StoreError without a plant.
+    """
+    unknown = [name for name in references if name not in reference_names()]
+    if unknown:
+        known = ", ".join(reference_names())
+        raise LinespeedError(
+            f"unknown reference ramp(s) {', '.join(unknown)}; known: {known}", code="ramp.input"
+        )
+    plant = plant_ramp(engine)
+    chosen = [reference_series(name) for name in references]
+    notes: list[str] = []
+    forecasts: list[Forecast] = []
+    if plant is None:
+        notes.append("no car has been completed yet: there is no plant curve to forecast")
+    else:
+        report = milestones_reached(engine)
+        wanted = list(targets) or _next_two(engine, report.completed)
+        for target in wanted:
+            try:
+                forecasts.append(forecast_target(plant, target, source=plant.name))
+            except LinespeedError as error:
+                notes.append(f"forecast of {target:,}: {error.message}")
+    series = {one.name: one for one in chosen}
+    if plant is not None:
+        series = {plant.name: plant, **series}
+    comparison = compare_ramps(series) if series else None
+    return RampReport(plant, chosen, forecasts, comparison, notes)
+
+
+def _next_two(engine: Engine, completed: int) -> list[int]:
+    with engine.connect() as connection:
+        plant = current_plant(connection)
+    first = next_milestone(plant, completed)
+    if first is None:
+        return []
+    second = next_milestone(plant, first)
+    return [first] + ([second] if second is not None else [])
+
+
+def compare_text(report: RampReport) -> str:
+    """The comparison table for people: days from start of production to each milestone."""
+    return "" if report.comparison is None else report.comparison.to_text()
