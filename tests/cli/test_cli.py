@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,36 +19,6 @@ from linespeed.trace.history import unit_history
 from tests.ingest.line import event, start, vin
 
 DOCS = Path(__file__).parents[2] / "docs"
-
-
-@dataclass
-class Result:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    def json(self) -> Any:
-        return json.loads(self.stdout)
-
-
-@pytest.fixture
-def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, db_url: str) -> Any:
-    """Run `linespeed ARGS` in-process against the test database."""
-    monkeypatch.setenv("LINESPEED_DB", db_url)
-    monkeypatch.setenv("COLUMNS", "200")
-
-    def invoke(*args: str) -> Result:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["linespeed", *args])
-        code = 0
-        try:
-            cli.main()
-        except SystemExit as stop:
-            code = int(stop.code or 0)
-        captured = capsys.readouterr()
-        return Result(code, captured.out, captured.err)
-
-    return invoke
 
 
 def _jsonl(path: Path, rows: list[dict[str, Any]]) -> Path:
