@@ -127,8 +127,6 @@ def test_cli_needs_one_output(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from tests.cli.test_cli import Result  # noqa: F401  (same runner conventions)
-
     linespeed = str(Path(sys.executable).parent / "linespeed")
     both = subprocess.run([linespeed, "simulate", "--days", "1"], capture_output=True, text=True)
     assert both.returncode == 1 and "exactly one of --out FILE and --into-db" in both.stderr
@@ -147,12 +145,12 @@ def test_cli_needs_one_output(tmp_path: Path) -> None:
 def test_a_longer_run_repeats_a_shorter_one(loaded: LoadedScenario) -> None:
     from linespeed.sim.run import completion_time
 
-    short, long = simulate(loaded, until_units=1500), simulate(loaded, until_units=4000)
-    cars = 1500
-    assert completion_time(short, cars) == completion_time(long, cars)
-    assert np.array_equal(short.complete_s[:cars], long.complete_s[:cars])
-    after = completion_time(long, cars)
-    tail = list(event_lines(long, after_s=after))
-    assert tail and all(json.loads(line)["ts"] > "" for line in tail[:5])
-    head = list(event_lines(short, detail="units"))
-    assert head and all(b'"kind":"unit.' in line[:20] for line in head)
+    short, long = simulate(loaded, until_units=400), simulate(loaded, until_units=900)
+    assert completion_time(short, 400) == completion_time(long, 400)
+    assert np.array_equal(short.complete_s[:400], long.complete_s[:400])
+    head = list(event_lines(short))
+    tail = list(event_lines(long, after_s=completion_time(long, 400)))
+    # the short run and the long run's continuation make the long run, event for event
+    assert head + tail == list(event_lines(long))
+    units = list(event_lines(short, detail="units"))
+    assert units and all(b'"kind":"unit.' in line[:20] for line in units)

@@ -69,7 +69,6 @@ def event_lines(
         wanted = wanted[_last_event_s(run)[:started] > after_s]
         _take(states, np.nextafter(after_s, np.inf))  # drop what came before
     pending = _Window([], [], [], [])
-    counter = 0
     for begin in range(0, max(len(wanted), 1), _WINDOW_CARS):
         cars = wanted[begin : begin + _WINDOW_CARS]
         more = begin + _WINDOW_CARS < len(wanted)
@@ -84,8 +83,7 @@ def event_lines(
         skip = 0 if after_s is None else int(np.searchsorted(times[:ready], after_s, side="right"))
         stamps = texts.stamps(times[skip:ready])
         for position in range(skip, ready):
-            counter += 1
-            yield _line(prefix, counter, stamps[position - skip], window.body[int(order[position])])
+            yield _line(prefix, stamps[position - skip], window.body[int(order[position])])
         rest = order[ready:]
         pending = _Window(
             [window.time_s[i] for i in rest],
@@ -104,9 +102,9 @@ def _last_event_s(run: SimRun) -> NDArray[np.float64]:
     return np.asarray(np.where(plan.scrap_at >= 0, scrapped, shipped), dtype=np.float64)
 
 
-def _line(prefix: str, counter: int, stamp: str, body: str) -> bytes:
-    kind, _, rest = body.partition("|")
-    return f'{{"kind":"{kind}","id":"{prefix}-{counter:010d}","ts":"{stamp}"{rest}}}'.encode()
+def _line(prefix: str, stamp: str, body: str) -> bytes:
+    kind, ident, rest = body.split("|", 2)
+    return f'{{"kind":"{kind}","id":"{prefix}-{ident}","ts":"{stamp}"{rest}}}'.encode()
 
 
 def _concat(*windows: _Window) -> _Window:
@@ -153,7 +151,18 @@ class _Texts:
         self.lot_size = {
             p.part: lots.parts.get(p.part, lots.default) for m in plant.models for p in m.parts
         }
-        self.counters: dict[str, int] = {}
+        # how many cars of each model have started up to each car: serial and lot numbers
+        # follow from it, so any stretch of a run numbers its parts as the whole run does
+        model = run.plan.model
+        self.model_counts = [np.cumsum(model == number) for number in range(len(plant.models))]
+        self.part_models: dict[str, list[int]] = {}
+        for number, spec in enumerate(plant.models):
+            for part in {bom.part for bom in spec.parts}:
+                self.part_models.setdefault(part, []).append(number)
+
+    def part_count(self, part: str, car: int) -> int:
+        """How many of `part` the run has used up to and including car `car`."""
+        return sum(int(self.model_counts[m][car]) for m in self.part_models[part])
 
     def stamps(self, seconds: NDArray[np.float64]) -> list[str]:
         """ISO-8601 UTC timestamps (ms) for seconds from time 0."""
@@ -186,11 +195,15 @@ def _cars_events(run: SimRun, texts: _Texts, cars: NDArray[np.int64], detail: De
         head = f',"line":{texts.line},"vin":"{vin}"'
         start, complete = run.start_s[car], run.complete_s[car]
 
-        def emit(time_s: float, body: str, car: int = car) -> None:
+        made = [0]
+
+        def emit(time_s: float, body: str, car: int = car, made: list[int] = made) -> None:
+            kind, rest = body.split("|", 1)
+            made[0] += 1  # the car's own event number makes the id, the same in any run
             add_step(len(window.time_s))  # position in the window: increasing within a car
             add_time(time_s)
             add_car(car)
-            add_body(body)
+            add_body(f"{kind}|c{car + 1:07d}-{made[0]:03d}|{rest}")
 
         color = texts.colors[model_index][int(plan.color[car])]
         emit(
@@ -215,8 +228,7 @@ def _cars_events(run: SimRun, texts: _Texts, cars: NDArray[np.int64], detail: De
             moment = s
             for bom_part in parts:
                 moment += tick
-                count = texts.counters.get(bom_part.part, 0) + 1
-                texts.counters[bom_part.part] = count
+                count = texts.part_count(bom_part.part, car)
                 if bom_part.serialized:
                     trace = f',"serial":"{bom_part.part}-{count:08d}"'
                 else:
@@ -272,7 +284,10 @@ def _state_events(run: SimRun, texts: _Texts) -> _Window:
         at = f',"station":{texts.stations[station]}'
         inside = np.searchsorted(planned[:, 0], intervals[:, 0], side="right") - 1
         is_planned = (inside >= 0) & (planned[np.maximum(inside, 0), 1] > intervals[:, 0])
-        for (begin, end), planned_stop in zip(intervals.tolist(), is_planned.tolist(), strict=True):
+        for number, ((begin, end), planned_stop) in enumerate(
+            zip(intervals.tolist(), is_planned.tolist(), strict=True)
+        ):
+            ident = f"s{station + 1:02d}-{number + 1:06d}"
             if begin >= run.until_s:
                 break
             if begin > 0:
@@ -284,12 +299,16 @@ def _state_events(run: SimRun, texts: _Texts) -> _Window:
                 window.time_s.append(begin)
                 window.car.append(-1)
                 window.step.append(station)
-                window.body.append(f'station.state|,"line":{texts.line}{at},"state":{state}')
+                window.body.append(
+                    f'station.state|{ident}a|,"line":{texts.line}{at},"state":{state}'
+                )
             if end <= run.until_s:
                 window.time_s.append(end)
                 window.car.append(-1)
                 window.step.append(station)
-                window.body.append(f'station.state|,"line":{texts.line}{at},"state":"running"')
+                window.body.append(
+                    f'station.state|{ident}b|,"line":{texts.line}{at},"state":"running"'
+                )
     order = np.lexsort((np.asarray(window.step), np.asarray(window.time_s)))
     return _Window(
         [window.time_s[i] for i in order],

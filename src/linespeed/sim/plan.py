@@ -96,7 +96,7 @@ def plan_cars(
             stream(seed, f"defect:{stations[check.station].id}:{check.name}").random(cars)
             < check.p_fail
         )
-    scrap_at = _scrap(stream(seed, "scrap"), scenario.scrap.p, cars, len(stations))
+    scrap_at = _scrap(seed, scenario.scrap.p, cars, len(stations))
     for index, station in enumerate(stations):
         if station.optional:
             process[:, index] = 0.0  # simulated cars pass optional stations by
@@ -184,9 +184,9 @@ def _cycle_times(
     return np.asarray(mean * np.exp(sigma * normal - sigma**2 / 2.0), dtype=np.float64)
 
 
-def _scrap(rng: np.random.Generator, p: float, cars: int, stations: int) -> IntArray:
-    scrapped = rng.random(cars) < p
-    where = rng.integers(0, stations, cars)
+def _scrap(seed: int, p: float, cars: int, stations: int) -> IntArray:
+    scrapped = stream(seed, "scrap").random(cars) < p
+    where = stream(seed, "scrap-station").integers(0, stations, cars)
     return np.where(scrapped, where, -1).astype(np.int64)
 
 

@@ -188,7 +188,7 @@ def load_scenario(path: str | os.PathLike[str]) -> LoadedScenario:
 def _plant_path(text: str, file: str) -> Path:
     try:
         raw = yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError):  # reported with its line by the full load
         raw = None
     name = raw.get("plant") if isinstance(raw, dict) else None
     if not isinstance(name, str):
