@@ -41,8 +41,11 @@ def test_open_store_refuses_an_uninitialised_database(tmp_path: Path) -> None:
         ("nonsense", "not a valid URL"),
         ("mysql://localhost/x", "only sqlite and postgresql"),
         ("sqlite:////no/such/folder/x.db", "does not exist"),
+        ("postgresql://u:secret@h:abc/x", "not a valid URL"),
+        ("mysql://u:secret@h/x", "only sqlite and postgresql"),
     ],
 )
 def test_bad_database_urls_are_named(url: str, message: str) -> None:
-    with pytest.raises(StoreError, match=message):
+    with pytest.raises(StoreError, match=message) as raised:
         connect(url)
+    assert "secret" not in str(raised.value)

@@ -100,6 +100,8 @@ def _read_header(path: Path, reader: Iterator[list[str]]) -> list[str]:
 
 def _csv_event(header: list[str], row: list[str], source: str) -> RawEvent:
     event_id = row[header.index("id")].strip() if len(row) == len(header) else None
+    if event_id is not None:  # shown in dead letters: invalid UTF-8 escaped
+        event_id = event_id.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     if len(row) != len(header):
         return _csv_refusal(row, source, f"{len(row)} cells for {len(header)} columns", None)
     event: dict[str, object] = {}

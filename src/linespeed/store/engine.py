@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -35,8 +36,9 @@ def connect(url: str) -> Engine:
     """
     try:
         parsed = make_url(url)
-    except ArgumentError:
-        raise StoreError(f"database URL {url!r} is not a valid URL") from None
+        parsed.port  # noqa: B018  (a bad port only shows when read)
+    except (ArgumentError, ValueError):
+        raise StoreError(f"database URL {_masked(url)!r} is not a valid URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
@@ -48,7 +50,13 @@ def connect(url: str) -> Engine:
         return engine
     if backend == "postgresql":
         return create_engine(parsed, pool_pre_ping=True)
-    raise StoreError(f"database URL {url!r}: only sqlite and postgresql are supported")
+    shown = parsed.render_as_string(hide_password=True)
+    raise StoreError(f"database URL {shown!r}: only sqlite and postgresql are supported")
+
+
+def _masked(url: str) -> str:
+    """The URL with anything between '://user:' and '@' hidden."""
+    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
