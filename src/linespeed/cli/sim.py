@@ -19,7 +19,7 @@ from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
 from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
-from linespeed.sim.run import completion_time
+from linespeed.sim.run import start_after
 from linespeed.sim.run import simulate as simulate_run
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import open_store
@@ -69,7 +69,7 @@ def simulate(
     engine = open_store(db) if into_db else None
     run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
     counts = StreamCounts()
-    after_s = None if after_units is None else completion_time(run, after_units)
+    after_s = None if after_units is None else start_after(run, after_units)
     lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
     with progress_counter("simulate", None) as advance:
         if engine is not None:
@@ -97,8 +97,8 @@ def simulate(
         err.print(
             f"{summary['scenario']} (seed {run.seed}): {counts.events} events, "
             f"{counts.started} cars started, {counts.completed} completed "
-            f"in {summary['days']} days (last event {counts.last_ts}); "
-            f"car #{counts.completed} completed: {counts.last_completed_vin}"
+            f"by day {summary['days']} (last event {counts.last_ts}); "
+            f"last car completed: {counts.last_completed_vin}"
         )
         if ingest is not None:
             err.print(

@@ -137,3 +137,20 @@ def completion_time(run: SimRun, units: int) -> float:
     Raises LinespeedError if the run does not complete that many cars.
     """
     return _nth_completion(run.plan, run.complete_s[:, -1], units)
+
+
+def start_after(run: SimRun, units: int) -> float:
+    """The moment car number `units` completes, from which a continuation of the run starts.
+
+    Raises LinespeedError (sim.input) if `units` < 1 or the car completes at or after the
+    end of the run (nothing would be left to emit).
+    """
+    if units < 1:
+        raise LinespeedError(f"--after-units must be >= 1, got {units}", code="sim.input")
+    moment = completion_time(run, units)
+    if moment >= run.until_s:
+        raise LinespeedError(
+            f"car {units} completes at or after the end of the run: nothing to emit after it",
+            code="sim.input",
+        )
+    return moment
