@@ -19,8 +19,8 @@ from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
 from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
-from linespeed.sim.run import start_after
 from linespeed.sim.run import simulate as simulate_run
+from linespeed.sim.run import start_after
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import open_store
 
