@@ -37,6 +37,10 @@ demo: $(BIN)/linespeed
 	@cat $(DEMO_DIR)/live.json
 	@echo "== milestones reached"
 	$(LS) milestones --db $(DEMO_DB)
+	@echo "== the ramp against Tesla Model 3 and the 300,000-in-15-months pace; picture in $(DEMO_DIR)/ramp.png"
+	$(LS) ramp --db $(DEMO_DB) --reference tesla-model-3 --reference pace-300k-15m --plot $(DEMO_DIR)/ramp.png
+	@echo "== the line since station tracking went live: KPIs and the bottleneck"
+	$(LS) kpi --db $(DEMO_DB) --since $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['first_event_at'])")
 	@echo "== the last car of the run, station by station"
 	$(LS) unit --db $(DEMO_DB) $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['last_completed_vin'])") | head -12
 	@echo "== a file of bad events: each refused with its reason, nothing else changed"

@@ -87,6 +87,7 @@ def simulate(
         "cars_started": counts.started,
         "cars_completed": counts.completed,
         "last_completed_vin": counts.last_completed_vin,
+        "first_event_at": counts.first_ts,
         "last_event_at": counts.last_ts,
         "days": round(run.until_s / 86_400.0, 2),
         "ingest": ingest,

@@ -325,6 +325,7 @@ class StreamCounts:
     events: int = 0
     started: int = 0
     completed: int = 0
+    first_ts: str | None = None
     last_ts: str | None = None
     last_completed_vin: str | None = None
 
@@ -332,6 +333,8 @@ class StreamCounts:
 def counted(lines: Iterator[bytes], counts: StreamCounts) -> Iterator[bytes]:
     """Pass `lines` through, counting events, starts and completions into `counts`."""
     for line in lines:
+        if not counts.events:
+            counts.first_ts = _stamp_of(line)
         counts.events += 1
         if line.startswith(b'{"kind":"unit.'):
             if line.startswith(b'{"kind":"unit.started"'):
@@ -341,7 +344,11 @@ def counted(lines: Iterator[bytes], counts: StreamCounts) -> Iterator[bytes]:
                 counts.last_completed_vin = line[line.index(b'"vin":"') + 7 :][:17].decode()
         yield line
     if counts.events:
-        counts.last_ts = line[line.index(b'"ts":"') + 6 :].split(b'"', 1)[0].decode()
+        counts.last_ts = _stamp_of(line)
+
+
+def _stamp_of(line: bytes) -> str:
+    return line[line.index(b'"ts":"') + 6 :].split(b'"', 1)[0].decode()
 
 
 def write_lines(
