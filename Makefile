@@ -54,6 +54,15 @@ lint: $(VENV)/.dev
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy --strict src/
 
+# Service tests read these; they are set only when the service answers on this machine.
+port_open = $(shell python3 -c "import socket; s = socket.socket(); s.settimeout(1); print('yes' if s.connect_ex(('127.0.0.1', $(1))) == 0 else '')")
+ifneq ($(call port_open,5432),)
+export LINESPEED_TEST_PG_URL ?= $(PG_URL)
+endif
+ifneq ($(call port_open,1883),)
+export LINESPEED_TEST_MQTT_URL ?= $(MQTT_URL)
+endif
+
 pytest: $(VENV)/.dev
 	$(BIN)/pytest -q
 
