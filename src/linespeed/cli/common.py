@@ -15,6 +15,8 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
+from linespeed.errors import LinespeedError
+
 app = typer.Typer(
     name="linespeed",
     help="Production tracking and ramp-up for EV assembly plants.",
@@ -86,3 +88,18 @@ def progress_counter(label: str, total: int | None) -> Iterator[Callable[[int], 
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.advance(task, done)
+
+
+def parse_time(value: str | None) -> datetime | None:
+    """A time given on the command line (ISO 8601; the offset is checked where it is used).
+
+    Raises LinespeedError (cli.usage) naming the text if it is not an ISO time.
+    """
+    if value is None:
+        return None
+    try:
+        return datetime.fromisoformat(value)
+    except ValueError:
+        raise LinespeedError(
+            f"{value!r} is not an ISO time such as 2025-05-26T00:00+08:00", code="cli.usage"
+        ) from None

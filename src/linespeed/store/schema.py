@@ -117,6 +117,7 @@ units = Table(
     UniqueConstraint("completion_seq", name="uq_units_completion_seq"),
     Index("ix_units_status", "status"),
     Index("ix_units_completed_at", "completed_at"),
+    Index("ix_units_started_at", "started_at"),
 )
 
 station_visits = Table(
@@ -128,7 +129,8 @@ station_visits = Table(
     Column("completed_at", UtcDateTime, nullable=False),
     Column("result", String(8), nullable=False),
     Index("ix_station_visits_vin", "vin"),
-    Index("ix_station_visits_station_completed_at", "station", "completed_at"),
+    # covering: KPIs and the bottleneck read a day's visits from the index alone
+    Index("ix_station_visits_station_completed_at", "station", "completed_at", "started_at", "vin"),
 )
 
 installed_parts = Table(
@@ -157,7 +159,7 @@ inspections = Table(
     Column("value", Float),
     Column("recorded_at", UtcDateTime, nullable=False),
     Index("ix_inspections_vin", "vin"),
-    Index("ix_inspections_station_recorded_at", "station", "recorded_at"),
+    Index("ix_inspections_station_recorded_at", "station", "recorded_at", "result", "vin"),
 )
 
 defects = Table(

@@ -91,7 +91,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("inspections", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_inspections_station_recorded_at", ["station", "recorded_at"], unique=False
+            "ix_inspections_station_recorded_at",
+            ["station", "recorded_at", "result", "vin"],
+            unique=False,
         )
         batch_op.create_index("ix_inspections_vin", ["vin"], unique=False)
 
@@ -145,7 +147,9 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("station_visits", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_station_visits_station_completed_at", ["station", "completed_at"], unique=False
+            "ix_station_visits_station_completed_at",
+            ["station", "completed_at", "started_at", "vin"],
+            unique=False,
         )
         batch_op.create_index("ix_station_visits_vin", ["vin"], unique=False)
 
@@ -174,6 +178,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.create_index("ix_units_completed_at", ["completed_at"], unique=False)
+        batch_op.create_index("ix_units_started_at", ["started_at"], unique=False)
         batch_op.create_index("ix_units_status", ["status"], unique=False)
 
 
@@ -181,6 +186,7 @@ def downgrade() -> None:
     op.drop_table("milestone_plans")
     with op.batch_alter_table("units", schema=None) as batch_op:
         batch_op.drop_index("ix_units_status")
+        batch_op.drop_index("ix_units_started_at")
         batch_op.drop_index("ix_units_completed_at")
 
     op.drop_table("units")

@@ -1,0 +1,227 @@
+"""`kpi_report`: the one query behind `linespeed kpi`, the API and the dashboard."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import get_args
+
+from sqlalchemy import Connection, Engine
+
+from linespeed.errors import LinespeedError
+from linespeed.kpi.bottleneck import ActivePeriods, active_periods, analysis_window
+from linespeed.kpi.counts import (
+    QualityCounts,
+    Slicing,
+    StationCounts,
+    UnitCounts,
+    defect_pareto,
+    quality_counts,
+    station_counts,
+    unit_counts,
+    wip_at,
+)
+from linespeed.kpi.groups import Context, report_groups
+from linespeed.kpi.oee import line_oee, ratio, station_kpis
+from linespeed.kpi.report import GroupBy, KpiReport, LineKpis, ParetoEntry, StationKpis
+from linespeed.kpi.states import LineTimelines, downtime_entries, load_timelines
+from linespeed.kpi.window import Bucket, Window, newest_plant, resolve_window
+from linespeed.plant.model import Line
+
+
+def kpi_report(
+    engine: Engine,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    by: GroupBy | None = None,
+) -> KpiReport:
+    """Counts, throughput, quality, downtime, OEE and the bottleneck over [since, until).
+
+    Left out, the window runs from the first event a KPI counts to the second after the
+    last one. With `by`, the counts and rates are also given per day (plant time zone),
+    shift, station, model or colour. An empty store or window gives zeros and a note,
+    never NaN. Formulas: docs/kpi.md.
+
+    Raises LinespeedError (code "kpi.input") if since > until, a time has no UTC offset or
+    `by` is not one of the groupings; StoreError if the store holds no plant.
+    """
+    if by is not None and by not in get_args(GroupBy):
+        raise LinespeedError(
+            f"by {by!r} is not one of {', '.join(get_args(GroupBy))}", code="kpi.input"
+        )
+    with engine.connect() as connection:
+        return _report(connection, since, until, by)
+
+
+def _report(
+    connection: Connection, since: datetime | None, until: datetime | None, by: GroupBy | None
+) -> KpiReport:
+    plant = newest_plant(connection)
+    window, has_events = resolve_window(connection, plant, since, until)
+    whole = Bucket(0, window.since, window.until)
+    stations = [station.id for line in plant.lines for station in line.stations]
+    timelines = load_timelines(connection, plant, window)
+    units = unit_counts(connection, Slicing([whole]))
+    quality = quality_counts(connection, Slicing([whole]), stations).get((0, ""), QualityCounts())
+    per_station = station_counts(connection, whole, stations)
+    station_rows: list[StationKpis] = []
+    line_rows: list[LineKpis] = []
+    periods: dict[str, ActivePeriods] = {}
+    analysed = analysis_window(window)
+    for line in plant.lines:
+        line_periods = active_periods(connection, line, analysed, timelines[line.id].stations)
+        periods.update(line_periods)
+        bottleneck = _bottleneck(line_periods)
+        station_rows += _station_rows(
+            line, timelines[line.id], window, per_station, line_periods, bottleneck
+        )
+        mine = [counts for (_, _, line_id), counts in units.items() if line_id == line.id]
+        line_rows.append(_line_row(line, timelines[line.id], window, mine, bottleneck))
+    by_code, by_station = defect_pareto(connection, whole)
+    downtime_by_station, downtime_total = downtime_entries(timelines)
+    jph = sum(row.jph for row in line_rows)
+    takt_jph = sum(row.takt_jph for row in line_rows)
+    produced = sum(counts.produced for counts in units.values())
+    completed = sum(counts.completed for counts in units.values())
+    context = Context(connection, plant, window, timelines, line_rows, station_rows, per_station)
+    return KpiReport(
+        plant=plant.plant,
+        since=window.since,
+        until=window.until,
+        produced=produced,
+        completed=completed,
+        scrapped=sum(counts.scrapped for counts in units.values()),
+        wip=max(wip_at(connection, window.until, None).get("", 0), 0),
+        production_hours=max(row.production_hours for row in line_rows),
+        production_hours_source=line_rows[0].production_hours_source,
+        jph=jph,
+        takt_jph=takt_jph,
+        jph_vs_takt=ratio(jph, takt_jph),
+        throughput_rate=ratio(completed, window.seconds / 3600.0),
+        planned=None,
+        planned_vs_actual=None,
+        units_inspected=quality.inspected,
+        units_first_pass=quality.first_pass,
+        first_pass_yield=ratio(quality.first_pass, quality.inspected),
+        defects=quality.defects,
+        defects_per_unit=ratio(quality.defects, quality.inspected),
+        pareto_by_code=_pareto(by_code),
+        pareto_by_station=_pareto(by_station),
+        planned_stop_s=round(sum(row.planned_stop_s for row in station_rows), 3),
+        unplanned_down_s=round(sum(row.unplanned_down_s for row in station_rows), 3),
+        downtime_total=downtime_total,
+        downtime_by_station=downtime_by_station,
+        lines=line_rows,
+        stations=station_rows,
+        bottleneck=_bottleneck(
+            {row.bottleneck: periods[row.bottleneck] for row in line_rows if row.bottleneck}
+        ),
+        bottleneck_since=analysed.since,
+        by=by,
+        groups=report_groups(context, by) if by is not None else [],
+        notes=_notes(has_events, window, produced, completed, station_rows, line_rows),
+    )
+
+
+def _station_rows(
+    line: Line,
+    timelines: LineTimelines,
+    window: Window,
+    counts: dict[str, StationCounts],
+    periods: dict[str, ActivePeriods],
+    bottleneck: str | None,
+) -> list[StationKpis]:
+    spans = [(window.since_s, window.until_s)]
+    return [
+        station_kpis(
+            station,
+            line,
+            timelines,
+            spans,
+            counts[station.id].processed,
+            counts[station.id].bad,
+            periods[station.id],
+            bottleneck=station.id == bottleneck,
+        )
+        for station in line.stations
+    ]
+
+
+def _line_row(
+    line: Line,
+    timelines: LineTimelines,
+    window: Window,
+    units: list[UnitCounts],
+    bottleneck: str | None,
+) -> LineKpis:
+    completed = sum(counts.completed for counts in units)
+    good = sum(counts.good for counts in units)
+    figures = line_oee(line, timelines, [(window.since_s, window.until_s)], completed, good)
+    hours = figures.planned_busy_s / 3600.0
+    jph = ratio(completed, hours)
+    takt_jph = 3600.0 / line.takt_s
+    return LineKpis(
+        line=line.id,
+        takt_s=line.takt_s,
+        takt_jph=takt_jph,
+        production_hours=round(hours, 6),
+        production_hours_source=timelines.source,
+        completed=completed,
+        jph=jph,
+        jph_vs_takt=ratio(jph, takt_jph),
+        planned_busy_s=round(figures.planned_busy_s, 3),
+        unplanned_down_s=round(figures.unplanned_down_s, 3),
+        actual_production_s=round(figures.actual_production_s, 3),
+        good=good,
+        availability=figures.availability,
+        effectiveness=figures.effectiveness,
+        quality_ratio=figures.quality_ratio,
+        oee=figures.oee,
+        bottleneck=bottleneck,
+    )
+
+
+def _bottleneck(periods: dict[str, ActivePeriods]) -> str | None:
+    """The station with the longest average active period (the first one on a tie)."""
+    best: str | None = None
+    for station, figures in periods.items():
+        if figures.periods and (best is None or figures.average_s > periods[best].average_s):
+            best = station
+    return best
+
+
+def _pareto(entries: list[tuple[str, int]]) -> list[ParetoEntry]:
+    total = sum(count for _, count in entries)
+    return [ParetoEntry(key, count, ratio(count, total)) for key, count in entries]
+
+
+def _notes(
+    has_events: bool,
+    window: Window,
+    produced: int,
+    completed: int,
+    stations: list[StationKpis],
+    lines: list[LineKpis],
+) -> list[str]:
+    notes: list[str] = []
+    if not has_events:
+        notes.append("the store holds no events yet: every count and rate is zero")
+    elif window.seconds <= 0:
+        notes.append("the window is empty (since = until): every count and rate is zero")
+    elif not produced and not completed and not any(row.processed for row in stations):
+        notes.append("no car was started, processed or completed in the window: rates are zero")
+    sources = {row.production_hours_source for row in lines}
+    if "shift-plan" in sources:
+        notes.append("no station states are stored: planned stops come from the plant's shifts")
+    if "window" in sources:
+        notes.append(
+            "no station states are stored and the plant has no shifts: the whole window "
+            "is planned busy time"
+        )
+    notes.append("no production plan is stored: planned and planned_vs_actual are None")
+    if len(lines) > 1:
+        notes.append(
+            "several lines: jph and takt_jph are summed over the lines; production_hours "
+            "is the longest of the lines'"
+        )
+    return notes
