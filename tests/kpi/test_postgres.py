@@ -1,6 +1,6 @@
 """The same KPI report on PostgreSQL as on SQLite (one schema, tested on both).
 
-Runs when LINESPEED_TEST_PG names a PostgreSQL server URL, e.g.
+Runs when LINESPEED_TEST_PG_URL names a PostgreSQL server URL, e.g.
 `postgresql+psycopg://postgres@127.0.0.1:5432/postgres`; a throwaway database is created
 on it and dropped afterwards.
 """
@@ -22,13 +22,15 @@ from tests.conftest import ingest, make_store
 from tests.kpi.example import at, example_events, example_plant
 
 pytestmark = pytest.mark.service
-SERVER = os.environ.get("LINESPEED_TEST_PG")
+SERVER = os.environ.get("LINESPEED_TEST_PG_URL")
 
 
 @pytest.fixture(scope="module")
 def postgres_store() -> Iterator[Engine]:
     if not SERVER:
-        pytest.skip("set LINESPEED_TEST_PG to a PostgreSQL URL to run")
+        if os.environ.get("CI") == "true":
+            pytest.fail("under CI the PostgreSQL tests must run: LINESPEED_TEST_PG_URL is not set")
+        pytest.skip("set LINESPEED_TEST_PG_URL to a PostgreSQL URL to run")
     name = f"linespeed_kpi_{uuid.uuid4().hex[:12]}"
     admin = create_engine(SERVER, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
