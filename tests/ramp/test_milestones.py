@@ -92,3 +92,13 @@ def test_a_recorded_plan_is_checked_when_the_car_completes(engine: Engine, plant
 def test_bad_milestone_number(engine: Engine) -> None:
     with pytest.raises(LinespeedError, match="must be >= 1"):
         plan_milestone(engine, 0)
+
+
+def test_a_plan_far_ahead_spreads_over_future_cars(engine: Engine, plant: Plant) -> None:
+    _line(engine, plant, completed=3, on_line=2, scrapped=1)
+    plan = plan_milestone(engine, 5_000)
+    assert plan.best is not None and not plan.best.started and plan.best.vin is None
+    # 4,995 more survivors from the first car on the line, a quarter of cars scrapped
+    expected = 5 + 4_995 / 0.75 - 1
+    assert abs(plan.best.start_seq - expected) < 60
+    assert 0 < plan.best.probability < 0.05

@@ -4,6 +4,7 @@ in the line is expected to become the next one (so it can be built in the milest
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -13,6 +14,9 @@ from linespeed.errors import LinespeedError
 from linespeed.plant.model import Plant
 from linespeed.store.plants import load_plants
 from linespeed.store.schema import milestone_plans, units
+
+_EXACT_BEYOND = 200
+"""Further ahead than this many cars past the line, every car gets the same survival chance."""
 
 _MASS: float = 0.999
 """How much of the probability a plan's candidate list covers."""
@@ -144,7 +148,12 @@ def plan_milestone(engine: Engine, number: int, *, record: bool = False) -> Mile
         done = index.get(row.last_station, -1) + 1 if row.last_station else 0
         ahead = 1.0 - done / line_length.get(row.line, 1)
         survival.append((row.start_seq, row.vin, 1.0 - scrap_rate * ahead, True))
-    candidates = _nth_survivor(number - completed, survival, last_start, 1.0 - scrap_rate)
+    k = number - completed
+    if k > len(survival) + _EXACT_BEYOND:
+        first = survival[0][0] if survival else last_start + 1
+        candidates = _negative_binomial(k, first, scrap_rate, last_start)
+    else:
+        candidates = _nth_survivor(k, survival, last_start, 1.0 - scrap_rate)
     best = max(candidates, key=lambda c: c.probability) if candidates else None
     if record and best is not None:
         _record(engine, number, best)
@@ -182,6 +191,29 @@ def _nth_survivor(
         exactly[0] *= 1.0 - survive
         if position > len(cars) + 10 * k + 1000:
             break
+    return sorted(found, key=lambda c: -c.probability)
+
+
+def _negative_binomial(k: int, first: int, scrap_rate: float, last_start: int) -> list[Candidate]:
+    """The k-th surviving car from start number `first` on, each car scrapped at `scrap_rate`."""
+    if scrap_rate <= 0.0:
+        return [Candidate(first + k - 1, None, 1.0, first + k - 1 <= last_start)]
+    survive = 1.0 - scrap_rate
+    mean = k * scrap_rate / survive
+    spread = math.sqrt(k * scrap_rate) / survive
+    found = []
+    for extra in range(max(0, int(mean - 6 * spread)), int(mean + 6 * spread) + 2):
+        log_p = (
+            math.lgamma(k + extra)
+            - math.lgamma(extra + 1)
+            - math.lgamma(k)
+            + k * math.log(survive)
+            + extra * math.log(scrap_rate)
+        )
+        chance = math.exp(log_p)
+        if chance > 1e-6:
+            start_seq = first + k + extra - 1
+            found.append(Candidate(start_seq, None, chance, start_seq <= last_start))
     return sorted(found, key=lambda c: -c.probability)
 
 
