@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -96,7 +97,7 @@ def test_default_plant_has_one_line_of_all_four_areas(default_plant: Plant) -> N
     assert all(station.cycle_s < line.takt_s for station in line.stations)
     area_end = {
         station.id
-        for station, after in zip(line.stations, line.stations[1:])
+        for station, after in itertools.pairwise(line.stations)
         if station.area != after.area
     }
     assert all(0 <= station.buffer <= 3 for station in line.stations if station.id not in area_end)
