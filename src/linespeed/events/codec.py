@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Final
 
 import msgspec
@@ -17,6 +17,9 @@ _any_decoder: Final = msgspec.json.Decoder()
 _PATH = re.compile(r" - at `\$\.?([^`]*)`$")
 _TYPE_MISMATCH = re.compile(r"^Expected `[^`]+`, got `")
 _FIELD = re.compile(r"field `([^`]+)`")
+_UTC_REMEMBERED: Final = 8192
+_utc_of: dict[datetime, datetime] = {}
+"""The UTC form of recently decoded timestamps: a stream repeats them often."""
 
 
 def decode_event(payload: bytes | str) -> Event:
@@ -27,7 +30,7 @@ def decode_event(payload: bytes | str) -> Event:
     ts.invalid, ts.no_offset) naming the field at fault.
     """
     try:
-        if isinstance(payload, bytes):
+        if isinstance(payload, bytes) and not payload.isascii():
             payload.decode()  # msgspec does not check that strings are valid UTF-8
         event = _decoder.decode(payload)
     except msgspec.ValidationError as error:
@@ -62,7 +65,7 @@ def _to_utc(event: Event) -> Event:
         raise EventRejectedError(
             "ts.no_offset", f"ts {ts.isoformat()} has no UTC offset", field="ts"
         )
-    started_at = event.started_at if isinstance(event, StationCompleted) else None
+    started_at = event.started_at if type(event) is StationCompleted else None
     if started_at is not None:
         if started_at.tzinfo is None:
             raise EventRejectedError(
@@ -71,12 +74,21 @@ def _to_utc(event: Event) -> Event:
                 field="started_at",
             )
         if started_at.tzinfo is not UTC:
-            started_at = started_at.astimezone(UTC)
-            ts = ts.astimezone(UTC)
-            return msgspec.structs.replace(event, ts=ts, started_at=started_at)
+            return msgspec.structs.replace(event, ts=_as_utc(ts), started_at=_as_utc(started_at))
     if ts.tzinfo is not UTC:
-        return msgspec.structs.replace(event, ts=ts.astimezone(UTC))
+        return msgspec.structs.replace(event, ts=_as_utc(ts))
     return event
+
+
+def _as_utc(value: datetime) -> datetime:
+    # Aware datetimes are equal when they are the same instant, whatever their offsets,
+    # so a remembered UTC form is right for every timestamp equal to its key.
+    utc = _utc_of.get(value)
+    if utc is None:
+        if len(_utc_of) >= _UTC_REMEMBERED:
+            _utc_of.clear()
+        utc = _utc_of[value] = value.astimezone(UTC)
+    return utc
 
 
 def _rejection(message: str) -> EventRejectedError:

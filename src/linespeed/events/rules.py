@@ -26,7 +26,7 @@ from linespeed.events.types import (
     UnitShipped,
     UnitStarted,
 )
-from linespeed.plant.model import Line, Plant, Station
+from linespeed.plant.model import BomPart, Line, Plant, Station
 from linespeed.plant.vin import model_for_vin, validate_vin
 
 UnitStatus = Literal["in_production", "completed", "scrapped", "shipped"]
@@ -57,15 +57,32 @@ class UnitState:
     shipped_at: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class StationFlow:
+    """A station's place in one line's flow; `before_mask` has the mandatory stations before it."""
+
+    station: Station
+    index: int
+    before_mask: int
+
+
 class LineRules:
     """Precomputed flow facts of one line in one plant revision."""
 
     def __init__(self, line: Line) -> None:
         self.line = line
         self.index = line.station_index
+        # a line tracked at unit level requires no station; stations it reports keep their order
         self.mandatory_mask = sum(
-            1 << i for i, station in enumerate(line.stations) if not station.optional
+            1 << i
+            for i, station in enumerate(line.stations)
+            if not station.optional and line.tracking == "stations"
         )
+        self.stations = {
+            station.id: StationFlow(station, i, self.mandatory_mask & ((1 << i) - 1))
+            for i, station in enumerate(line.stations)
+        }
+        """Each station of the line, by id."""
 
     def first_missing(self, done_mask: int, before_index: int | None = None) -> Station | None:
         """The first mandatory station not in `done_mask` (before `before_index` if given)."""
@@ -73,9 +90,11 @@ class LineRules:
         if before_index is not None:
             wanted &= (1 << before_index) - 1
         missing = wanted & ~done_mask
-        if not missing:
-            return None
-        return self.line.stations[(missing & -missing).bit_length() - 1]
+        return self.first_of(missing) if missing else None
+
+    def first_of(self, mask: int) -> Station:
+        """The first station in flow order whose bit is set in `mask` (not 0)."""
+        return self.line.stations[(mask & -mask).bit_length() - 1]
 
 
 class PlantRules:
@@ -90,27 +109,43 @@ class PlantRules:
         """Flow facts by line id."""
         return {line.id: LineRules(line) for line in self.plant.lines}
 
+    @cached_property
+    def bom(self) -> dict[tuple[str, str, str], BomPart]:
+        """Every BOM line of every model, by (model, station, part)."""
+        return {
+            (model.id, bom_part.station, bom_part.part): bom_part
+            for model in self.plant.models
+            for bom_part in model.parts
+        }
+
     def station(self, station_id: str, line_id: str) -> tuple[Station, int]:
         """The station and its flow index on `line_id`.
 
         Raises EventRejectedError station.unknown or station.wrong_line.
         """
-        station = self.plant.stations_by_id.get(station_id)
-        if station is None:
+        flow = self.flow(station_id, self.lines[line_id])
+        return flow.station, flow.index
+
+    def flow(self, station_id: str, line_rules: LineRules) -> StationFlow:
+        """The station's place in the flow of the line of `line_rules`.
+
+        Raises EventRejectedError station.unknown or station.wrong_line.
+        """
+        flow = line_rules.stations.get(station_id)
+        if flow is not None:
+            return flow
+        if station_id not in self.plant.stations_by_id:
             raise EventRejectedError(
                 "station.unknown",
                 f"station {station_id!r} is not in plant revision {self.revision}",
                 field="station",
             )
-        index = self.lines[line_id].index.get(station_id)
-        if index is None:
-            owner = self.plant.line_of_station[station_id].id
-            raise EventRejectedError(
-                "station.wrong_line",
-                f"station {station_id!r} is on line {owner!r}, not {line_id!r}",
-                field="station",
-            )
-        return station, index
+        owner = self.plant.line_of_station[station_id].id
+        raise EventRejectedError(
+            "station.wrong_line",
+            f"station {station_id!r} is on line {owner!r}, not {line_rules.line.id!r}",
+            field="station",
+        )
 
 
 _CLOSED_STATUS_REASON: Final[dict[str, str]] = {
@@ -137,14 +172,14 @@ def check_event(
         raise EventRejectedError(
             "line.unknown", f"line {event.line!r} is not in the plant", field="line"
         )
-    if isinstance(event, StationState):
+    if type(event) is StationState:
         line_id = (
             event.line
             or current.plant.line_of_station.get(event.station, current.plant.lines[0]).id
         )
         current.station(event.station, line_id)
         return
-    if isinstance(event, UnitStarted):
+    if type(event) is UnitStarted:
         _check_start(event, unit, current)
         return
     if unit is None or unit_rules is None:
@@ -157,21 +192,26 @@ def check_event(
             field="line",
         )
     if unit.status != "in_production" and not (
-        isinstance(event, UnitShipped) and unit.status == "completed"
+        type(event) is UnitShipped and unit.status == "completed"
     ):
         raise EventRejectedError(
             _CLOSED_STATUS_REASON[unit.status],
             f"car {unit.vin} is already {unit.status.replace('_', ' ')}; {_kind(event)} refused",
         )
     line_rules = unit_rules.lines[unit.line]
-    if isinstance(event, UnitShipped):
+    # The most frequent kinds first.
+    if type(event) is StationCompleted or type(event) is StationEntered:
+        _check_passage(event, unit, unit_rules, line_rules)
+    elif type(event) is PartInstalled:
+        _check_part(event, unit, unit_rules, line_rules, serial_owner)
+    elif type(event) is UnitShipped:
         if unit.status != "completed":
             raise EventRejectedError("unit.not_completed", f"car {unit.vin} is not completed yet")
-    elif isinstance(event, UnitCompleted):
+    elif type(event) is UnitCompleted:
         _check_completion(unit, line_rules)
-    elif isinstance(event, DefectClosed):
+    elif type(event) is DefectClosed:
         if event.station is not None:
-            unit_rules.station(event.station, unit.line)
+            unit_rules.flow(event.station, line_rules)
         if event.defect not in unit.open_defects:
             raise EventRejectedError(
                 "defect.not_open",
@@ -179,7 +219,7 @@ def check_event(
                 field="defect",
             )
     else:
-        _check_station_event(event, unit, unit_rules, line_rules, serial_owner)
+        _check_at_station(event, unit, unit_rules, line_rules)
 
 
 def _check_vin(vin: str) -> None:
@@ -240,62 +280,63 @@ def _check_completion(unit: UnitState, line_rules: LineRules) -> None:
         )
 
 
-def _check_station_event(
-    event: StationEntered
-    | StationCompleted
-    | PartInstalled
-    | InspectionRecorded
-    | DefectOpened
-    | UnitScrapped,
+def _check_passage(
+    event: StationCompleted | StationEntered,
     unit: UnitState,
     unit_rules: PlantRules,
     line_rules: LineRules,
-    serial_owner: SerialOwner,
 ) -> None:
-    station, index = unit_rules.station(event.station, unit.line)
-    if isinstance(event, StationCompleted | StationEntered):
-        if index <= unit.last_index:
-            passed = line_rules.line.stations[unit.last_index].id
-            raise EventRejectedError(
-                "station.out_of_order",
-                f"car {unit.vin} already completed {passed!r}, at or after {station.id!r} in flow",
-                field="station",
-            )
-        _check_reached(unit, line_rules, station, index)
-        if isinstance(event, StationCompleted) and station.gate and unit.open_defects:
-            raise EventRejectedError(
-                "gate.open_defect",
-                f"car {unit.vin} cannot pass gate {station.id!r} with open defect(s) "
-                f"{', '.join(sorted(unit.open_defects))}",
-                field="station",
-            )
-    elif isinstance(event, PartInstalled):
-        _check_part(event, unit, unit_rules, line_rules, index, serial_owner)
-    else:
-        _check_reached(unit, line_rules, station, index)
-        if isinstance(event, InspectionRecorded) and event.check not in station.checks:
-            raise EventRejectedError(
-                "check.unknown",
-                f"station {station.id!r} has no check {event.check!r}",
-                field="check",
-            )
-        if isinstance(event, DefectOpened) and event.defect in unit.defects:
-            raise EventRejectedError(
-                "defect.duplicate",
-                f"defect {event.defect!r} is already recorded on car {unit.vin}",
-                field="defect",
-            )
-
-
-def _check_reached(unit: UnitState, line_rules: LineRules, station: Station, index: int) -> None:
-    missing = line_rules.first_missing(unit.done_mask, index)
-    if missing is not None:
+    flow = unit_rules.flow(event.station, line_rules)
+    if flow.index <= unit.last_index:
+        passed = line_rules.line.stations[unit.last_index].id
         raise EventRejectedError(
-            "station.missed",
-            f"car {unit.vin} has not reached {station.id!r}: mandatory station "
-            f"{missing.id!r} was never completed",
+            "station.out_of_order",
+            f"car {unit.vin} already completed {passed!r}, at or after {flow.station.id!r} in flow",
             field="station",
         )
+    missing = flow.before_mask & ~unit.done_mask
+    if missing:
+        raise _missed(unit, line_rules.first_of(missing), flow)
+    if unit.open_defects and flow.station.gate and type(event) is StationCompleted:
+        raise EventRejectedError(
+            "gate.open_defect",
+            f"car {unit.vin} cannot pass gate {flow.station.id!r} with open defect(s) "
+            f"{', '.join(sorted(unit.open_defects))}",
+            field="station",
+        )
+
+
+def _check_at_station(
+    event: InspectionRecorded | DefectOpened | UnitScrapped,
+    unit: UnitState,
+    unit_rules: PlantRules,
+    line_rules: LineRules,
+) -> None:
+    flow = unit_rules.flow(event.station, line_rules)
+    missing = flow.before_mask & ~unit.done_mask
+    if missing:
+        raise _missed(unit, line_rules.first_of(missing), flow)
+    if type(event) is InspectionRecorded and event.check not in flow.station.checks:
+        raise EventRejectedError(
+            "check.unknown",
+            f"station {flow.station.id!r} has no check {event.check!r}",
+            field="check",
+        )
+    if type(event) is DefectOpened and event.defect in unit.defects:
+        raise EventRejectedError(
+            "defect.duplicate",
+            f"defect {event.defect!r} is already recorded on car {unit.vin}",
+            field="defect",
+        )
+
+
+def _missed(unit: UnitState, missing: Station, flow: StationFlow) -> EventRejectedError:
+    return EventRejectedError(
+        "station.missed",
+        f"car {unit.vin} has not reached {flow.station.id!r}: mandatory station "
+        f"{missing.id!r} was never completed",
+        field="station",
+    )
 
 
 def _check_part(
@@ -303,10 +344,10 @@ def _check_part(
     unit: UnitState,
     unit_rules: PlantRules,
     line_rules: LineRules,
-    index: int,
     serial_owner: SerialOwner,
 ) -> None:
-    bom_part = unit_rules.plant.models_by_id[unit.model].bom_at(event.station).get(event.part)
+    flow = unit_rules.flow(event.station, line_rules)
+    bom_part = unit_rules.bom.get((unit.model, event.station, event.part))
     if bom_part is None:
         raise EventRejectedError(
             "part.not_in_bom",
@@ -314,8 +355,10 @@ def _check_part(
             f"at station {event.station!r}",
             field="part",
         )
-    _check_reached(unit, line_rules, unit_rules.plant.stations_by_id[event.station], index)
-    if index <= unit.last_index:
+    missing = flow.before_mask & ~unit.done_mask
+    if missing:
+        raise _missed(unit, line_rules.first_of(missing), flow)
+    if flow.index <= unit.last_index:
         raise EventRejectedError(
             "part.station_passed",
             f"car {unit.vin} has already left station {event.station!r}",

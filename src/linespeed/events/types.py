@@ -1,9 +1,12 @@
-"""The event kinds of contract 2 as typed, immutable structures."""
+"""The event kinds of contract 2 as typed, immutable structures.
+
+Each kind is final, so code may dispatch on `type(event) is Kind` (faster than `isinstance`).
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Final, Literal, TypeAlias
+from typing import Annotated, Final, Literal, TypeAlias, final
 
 import msgspec
 
@@ -37,6 +40,7 @@ class UnitEvent(BaseEvent, frozen=True, kw_only=True):
     vin: Text
 
 
+@final
 class UnitStarted(UnitEvent, frozen=True, kw_only=True, tag="unit.started"):
     """A car enters the line; it is given the next start sequence number."""
 
@@ -44,12 +48,14 @@ class UnitStarted(UnitEvent, frozen=True, kw_only=True, tag="unit.started"):
     color: Text
 
 
+@final
 class StationEntered(UnitEvent, frozen=True, kw_only=True, tag="station.entered"):
     """A car is at a station (optional, for live WIP)."""
 
     station: Text
 
 
+@final
 class StationCompleted(UnitEvent, frozen=True, kw_only=True, tag="station.completed"):
     """A car leaves a station."""
 
@@ -58,6 +64,7 @@ class StationCompleted(UnitEvent, frozen=True, kw_only=True, tag="station.comple
     result: StationResult
 
 
+@final
 class PartInstalled(UnitEvent, frozen=True, kw_only=True, tag="part.installed"):
     """Genealogy: a part (by serial or lot) went into the car at a station."""
 
@@ -68,6 +75,7 @@ class PartInstalled(UnitEvent, frozen=True, kw_only=True, tag="part.installed"):
     supplier: Text | None = None
 
 
+@final
 class InspectionRecorded(UnitEvent, frozen=True, kw_only=True, tag="inspection.recorded"):
     """A check at a station, passed or failed, with an optional measured value."""
 
@@ -77,6 +85,7 @@ class InspectionRecorded(UnitEvent, frozen=True, kw_only=True, tag="inspection.r
     value: float | None = None
 
 
+@final
 class DefectOpened(UnitEvent, frozen=True, kw_only=True, tag="defect.opened"):
     """A defect found on the car; it holds the car at the next quality gate."""
 
@@ -86,6 +95,7 @@ class DefectOpened(UnitEvent, frozen=True, kw_only=True, tag="defect.opened"):
     severity: Severity
 
 
+@final
 class DefectClosed(UnitEvent, frozen=True, kw_only=True, tag="defect.closed"):
     """A defect repaired or accepted; `station` is where, if on the line."""
 
@@ -94,6 +104,7 @@ class DefectClosed(UnitEvent, frozen=True, kw_only=True, tag="defect.closed"):
     station: Text | None = None
 
 
+@final
 class UnitScrapped(UnitEvent, frozen=True, kw_only=True, tag="unit.scrapped"):
     """The car leaves production."""
 
@@ -101,16 +112,19 @@ class UnitScrapped(UnitEvent, frozen=True, kw_only=True, tag="unit.scrapped"):
     reason: Text
 
 
+@final
 class UnitCompleted(UnitEvent, frozen=True, kw_only=True, tag="unit.completed"):
     """The car rolls off the line; it is given the next completion number."""
 
 
+@final
 class UnitShipped(UnitEvent, frozen=True, kw_only=True, tag="unit.shipped"):
     """The car leaves the plant."""
 
     destination: Text | None = None
 
 
+@final
 class StationState(BaseEvent, frozen=True, kw_only=True, tag="station.state"):
     """A station changes state: running, starved, blocked, down, planned-stop, changeover."""
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, Engine
 from linespeed.events.codec import decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
 from linespeed.events.rules import PlantRules, check_event
-from linespeed.events.types import Event, PartInstalled, UnitEvent
+from linespeed.events.types import Event, PartInstalled, StationState
 from linespeed.store.bulk import select_in, stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
@@ -95,19 +95,18 @@ class Ingestor:
         then stored).
         """
         decoded = [_decode(item) for item in batch]
-        vins = {event.vin for event in decoded if isinstance(event, UnitEvent)}
+        events = [event for event in decoded if not isinstance(event, EventRejectedError)]
+        vins = {event.vin for event in events if type(event) is not StationState}
         serials = {
             (event.part, event.serial)
-            for event in decoded
-            if isinstance(event, PartInstalled) and event.serial is not None
+            for event in events
+            if type(event) is PartInstalled and event.serial is not None
         }
         try:
             with write_transaction(self.engine) as connection:
                 projector = self._projector_for(connection)
                 projector.begin(connection, vins, serials)
-                stored = _stored_bodies(
-                    connection, [e.id for e in decoded if not isinstance(e, EventRejectedError)]
-                )
+                stored = _stored_bodies(connection, [event.id for event in events])
                 outcomes, rejections = self._check_and_apply(batch, decoded, projector, stored)
                 projector.flush(connection)
                 record_rejections(connection, rejections)
@@ -187,13 +186,15 @@ class Ingestor:
 def _check_one(
     event: Event, body: str, source: str, projector: Projector, current: PlantRules
 ) -> Outcome:
-    unit = projector.unit(event.vin) if isinstance(event, UnitEvent) else None
-    unit_rules = projector.rules[unit.revision] if unit is not None else None
+    unit = None if type(event) is StationState else projector.unit(event.vin)
+    if unit is None:
+        unit_rules, revision = None, projector.current_revision
+    else:
+        unit_rules, revision = projector.rules[unit.revision], unit.revision
     try:
         check_event(event, unit, current, unit_rules, projector.serial_owner)
     except EventRejectedError as error:
         return Outcome("rejected", event.id, source, error.code, error.detail)
-    revision = unit.revision if unit is not None else projector.current_revision
     projector.apply(event, body, revision)
     return Outcome("accepted", event.id, source)
 

@@ -36,11 +36,35 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[An
     if not rows:
         return
     quote = connection.dialect.identifier_preparer.quote
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    marker = _marker(connection)
     columns = ", ".join(quote(column.name) for column in table.columns)
     markers = ", ".join([marker] * len(table.columns))
     connection.exec_driver_sql(
         f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})",
+        rows,
+    )
+
+
+def update_rows(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    keys: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Set `columns` in the rows found by `keys`, in one executemany.
+
+    Each row gives the new values of `columns`, then the values of `keys`, as the driver
+    takes them (timestamps passed through `stamp_for(dialect)`).
+    """
+    if not rows:
+        return
+    quote = connection.dialect.identifier_preparer.quote
+    marker = _marker(connection)
+    assignments = ", ".join(f"{quote(table.c[name].name)} = {marker}" for name in columns)
+    where = " AND ".join(f"{quote(table.c[name].name)} = {marker}" for name in keys)
+    connection.exec_driver_sql(
+        f"UPDATE {quote(table.name)} SET {assignments} WHERE {where}",
         rows,
     )
 
@@ -50,10 +74,14 @@ def select_in(connection: Connection, sql: str, values: Sequence[Any]) -> list[t
 
     Runs through the driver without per-statement compilation; values come back raw.
     """
-    marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+    marker = _marker(connection)
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(values), _IN_CHUNK):
         chunk = tuple(values[start : start + _IN_CHUNK])
         query = sql.format(values=", ".join([marker] * len(chunk)))
         found.extend(tuple(row) for row in connection.exec_driver_sql(query, chunk))
     return found
+
+
+def _marker(connection: Connection) -> str:
+    return "?" if connection.dialect.paramstyle == "qmark" else "%s"

@@ -12,8 +12,9 @@ from typing import Any, Final, TypeVar
 
 from sqlalchemy import Connection, and_, bindparam, func, select
 
-from linespeed.events.rules import PlantRules, UnitState, rules_by_revision
+from linespeed.events.rules import LineRules, PlantRules, UnitState, rules_by_revision
 from linespeed.events.types import (
+    EVENT_TYPES,
     DefectClosed,
     DefectOpened,
     Event,
@@ -27,8 +28,8 @@ from linespeed.events.types import (
     UnitShipped,
     UnitStarted,
 )
-from linespeed.plant.model import BomPart, Plant
-from linespeed.store.bulk import Stamp, insert_rows, select_in
+from linespeed.plant.model import Plant
+from linespeed.store.bulk import Stamp, insert_rows, select_in, update_rows
 from linespeed.store.schema import (
     defects,
     events,
@@ -54,11 +55,23 @@ _CAR_FIELDS: Final = (
     "scrap_reason",
     "destination",
 )
+_UNIT_CHANGES: Final = (
+    "status",
+    "completion_seq",
+    "completed_at",
+    "scrapped_at",
+    "shipped_at",
+    *_CAR_FIELDS,
+)
+_KINDS: Final = {cls: str(cls.__struct_config__.tag) for cls in EVENT_TYPES}
 
 
 @dataclass(slots=True)
 class _CarRow:
     state: UnitState
+    rules: PlantRules
+    """The plant revision the car started under."""
+    line: LineRules
     current_station: str | None = None
     last_station: str | None = None
     scrap_station: str | None = None
@@ -72,7 +85,7 @@ class _Writes:
     new_vins: set[str] = field(default_factory=set)
     touched_vins: set[str] = field(default_factory=set)
     visits: list[tuple[Any, ...]] = field(default_factory=list)
-    parts: list[list[Any]] = field(default_factory=list)
+    parts: list[tuple[Any, ...]] = field(default_factory=list)
     parts_removed: list[dict[str, Any]] = field(default_factory=list)
     inspections: list[tuple[Any, ...]] = field(default_factory=list)
     defects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
@@ -93,6 +106,7 @@ class Projector:
     def __init__(self, plants: dict[int, Plant], stamp: Stamp, *, log_events: bool = True) -> None:
         """`stamp` converts timestamps for the driver; `log_events=False` replays the log."""
         self._stamp = stamp
+        self._stamps: dict[datetime, Any] = {}
         self.rules: dict[int, PlantRules] = rules_by_revision(plants)
         self.current_revision = max(plants)
         self._cars: dict[str, _CarRow] = {}
@@ -122,6 +136,7 @@ class Projector:
         self._load_cars(connection, {vin for vin in vins if vin not in self._cars})
         self._load_serials(connection, {key for key in serials if key not in self._serials})
         self._writes = _Writes()
+        self._stamps.clear()
 
     def unit(self, vin: str) -> UnitState | None:
         """The state of car `vin`, or None if it was never started."""
@@ -135,48 +150,69 @@ class Projector:
     def apply(self, event: Event, body: str, revision: int) -> None:
         """Record an accepted event: its log row and what it changes in the projections."""
         writes = self._writes
-        if self._log_events:
-            writes.events.append(
-                (
-                    self._next_seq,
-                    event.id,
-                    type(event).__struct_config__.tag,
-                    self._stamp(event.ts),
-                    getattr(event, "vin", None),
-                    revision,
-                    body,
-                )
-            )
-            self._next_seq += 1
-        if isinstance(event, StationState):
+        at = self._stamps.get(event.ts)
+        if at is None:
+            at = self._stamp_of(event.ts)
+        if type(event) is StationState:
+            self._log(event, None, at, revision, body)
             self._apply_station_state(event, revision)
             return
-        if isinstance(event, UnitStarted):
+        self._log(event, event.vin, at, revision, body)
+        if type(event) is UnitStarted:
             self._start(event, revision)
             return
         car = self._cars[event.vin]
         writes.touched_vins.add(event.vin)
-        self._apply_to_car(event, car)
+        self._apply_to_car(event, car, at)
+
+    def _log(self, event: Event, vin: str | None, at: Any, revision: int, body: str) -> None:
+        if self._log_events:
+            self._writes.events.append(
+                (self._next_seq, event.id, _KINDS[type(event)], at, vin, revision, body)
+            )
+            self._next_seq += 1
+
+    def _stamp_of(self, value: datetime) -> Any:
+        """The driver's form of a timestamp, remembered for the batch (times repeat often)."""
+        stamped = self._stamps.get(value)
+        if stamped is None:
+            stamped = self._stamps[value] = self._stamp(value)
+        return stamped
 
     def _start(self, event: UnitStarted, revision: int) -> None:
-        plant = self.rules[revision].plant
+        rules = self.rules[revision]
         state = UnitState(
             vin=event.vin,
             model=event.model,
             color=event.color,
-            line=event.line or plant.lines[0].id,
+            line=event.line or rules.plant.lines[0].id,
             revision=revision,
             start_seq=self._next_start,
             started_at=event.ts,
         )
         self._next_start += 1
-        self._cars[event.vin] = _CarRow(state)
+        self._cars[event.vin] = _CarRow(state, rules, rules.lines[state.line])
         self._writes.new_vins.add(event.vin)
 
-    def _apply_to_car(self, event: Event, car: _CarRow) -> None:
+    def _apply_to_car(
+        self,
+        event: StationEntered
+        | StationCompleted
+        | PartInstalled
+        | InspectionRecorded
+        | DefectOpened
+        | DefectClosed
+        | UnitScrapped
+        | UnitCompleted
+        | UnitShipped,
+        car: _CarRow,
+        at: Any,
+    ) -> None:
+        """Apply a car's event; `at` is the event's `ts` in the driver's form."""
         state, writes = car.state, self._writes
-        if isinstance(event, StationCompleted):
-            index = self.rules[state.revision].lines[state.line].index[event.station]
+        # The most frequent kinds first.
+        if type(event) is StationCompleted:
+            index = car.line.stations[event.station].index
             state.done_mask |= 1 << index
             state.last_index = index
             car.last_station = event.station
@@ -186,27 +222,20 @@ class Projector:
                 (
                     state.vin,
                     event.station,
-                    None if started_at is None else self._stamp(started_at),
-                    self._stamp(event.ts),
+                    None if started_at is None else self._stamp_of(started_at),
+                    at,
                     event.result,
                 )
             )
-        elif isinstance(event, StationEntered):
-            car.current_station = event.station
-        elif isinstance(event, PartInstalled):
-            self._install(event, car)
-        elif isinstance(event, InspectionRecorded):
+        elif type(event) is PartInstalled:
+            self._install(event, car, at)
+        elif type(event) is InspectionRecorded:
             writes.inspections.append(
-                (
-                    state.vin,
-                    event.station,
-                    event.check,
-                    event.result,
-                    event.value,
-                    self._stamp(event.ts),
-                )
+                (state.vin, event.station, event.check, event.result, event.value, at)
             )
-        elif isinstance(event, DefectOpened):
+        elif type(event) is StationEntered:
+            car.current_station = event.station
+        elif type(event) is DefectOpened:
             state.defects.add(event.defect)
             state.open_defects[event.defect] = event.station
             writes.defects[(state.vin, event.defect)] = {
@@ -220,7 +249,7 @@ class Projector:
                 "action": None,
                 "closed_station": None,
             }
-        elif isinstance(event, DefectClosed):
+        elif type(event) is DefectClosed:
             state.open_defects.pop(event.defect, None)
             closing = {
                 "closed_at": event.ts,
@@ -234,27 +263,27 @@ class Projector:
                 writes.defects_closed.append(
                     {"b_vin": state.vin, "b_defect": event.defect, **closing}
                 )
-        elif isinstance(event, UnitScrapped):
+        elif type(event) is UnitScrapped:
             state.status = "scrapped"
             state.scrapped_at = event.ts
             car.scrap_station, car.scrap_reason = event.station, event.reason
             car.current_station = None
             for part, serial in state.serials.items():
                 self._serials[(part, serial)] = None
-        elif isinstance(event, UnitCompleted):
+        elif type(event) is UnitCompleted:
             state.status = "completed"
             state.completed_at = event.ts
             state.completion_seq = self._next_completion
             self._next_completion += 1
             car.current_station = None
-        elif isinstance(event, UnitShipped):
+        else:
             state.status = "shipped"
             state.shipped_at = event.ts
             car.destination = event.destination
 
-    def _install(self, event: PartInstalled, car: _CarRow) -> None:
-        state, writes = car.state, self._writes
-        bom_part = self._bom_part(state, event.station, event.part)
+    def _install(self, event: PartInstalled, car: _CarRow, at: Any) -> None:
+        state = car.state
+        bom_part = car.rules.bom.get((state.model, event.station, event.part))
         if event.serial is not None and bom_part is not None and bom_part.serialized:
             # A serialized part installed again replaces the one the car held.
             previous = state.serials.get(event.part)
@@ -266,26 +295,15 @@ class Projector:
         supplier = event.supplier
         if supplier is None and bom_part is not None:
             supplier = bom_part.supplier
-        writes.parts.append(
-            [
-                state.vin,
-                event.station,
-                event.part,
-                event.serial,
-                event.lot,
-                supplier,
-                self._stamp(event.ts),
-                None,
-            ]
+        self._writes.parts.append(
+            (state.vin, event.station, event.part, event.serial, event.lot, supplier, at, None)
         )
 
-    def _bom_part(self, state: UnitState, station: str, part: str) -> BomPart | None:
-        return self.rules[state.revision].plant.models_by_id[state.model].bom_at(station).get(part)
-
     def _remove_part(self, vin: str, part: str, removed_at: datetime) -> None:
-        for row in self._writes.parts:
+        parts = self._writes.parts
+        for number, row in enumerate(parts):
             if row[0] == vin and row[2] == part and row[7] is None:
-                row[7] = self._stamp(removed_at)
+                parts[number] = (*row[:7], self._stamp_of(removed_at))
                 return
         self._writes.parts_removed.append({"b_vin": vin, "b_part": part, "removed_at": removed_at})
 
@@ -313,15 +331,14 @@ class Projector:
         """Write everything applied since `begin`; returns the number of events written."""
         writes = self._writes
         insert_rows(connection, events, writes.events)
-        if writes.new_vins:
-            connection.execute(units.insert(), [self._unit_row(vin) for vin in writes.new_vins])
-        updated = writes.touched_vins - writes.new_vins
-        if updated:
-            rows = [{"b_vin": vin, **self._unit_changes(vin)} for vin in updated]
-            connection.execute(
-                units.update().where(units.c.vin == bindparam("b_vin")),
-                rows,
-            )
+        insert_rows(connection, units, [self._unit_row(vin) for vin in writes.new_vins])
+        update_rows(
+            connection,
+            units,
+            _UNIT_CHANGES,
+            ("vin",),
+            [(*self._unit_changes(vin), vin) for vin in writes.touched_vins - writes.new_vins],
+        )
         insert_rows(connection, station_visits, writes.visits)
         if writes.parts_removed:
             connection.execute(
@@ -334,7 +351,7 @@ class Projector:
                 ),
                 writes.parts_removed,
             )
-        insert_rows(connection, installed_parts, [tuple(row) for row in writes.parts])
+        insert_rows(connection, installed_parts, writes.parts)
         insert_rows(connection, inspections, writes.inspections)
         if writes.defects_closed:
             connection.execute(
@@ -372,34 +389,42 @@ class Projector:
         self._last_seq = None
         self._writes = _Writes()
 
-    def _unit_row(self, vin: str) -> dict[str, Any]:
+    def _unit_row(self, vin: str) -> tuple[Any, ...]:
+        """The `units` row of a car, in column order."""
         state = self._cars[vin].state
-        return {
-            "vin": vin,
-            "model": state.model,
-            "color": state.color,
-            "line": state.line,
-            "revision": state.revision,
-            "start_seq": state.start_seq,
-            "started_at": state.started_at,
-            **self._unit_changes(vin),
-        }
+        changes = self._unit_changes(vin)
+        return (
+            vin,
+            state.model,
+            state.color,
+            state.line,
+            state.revision,
+            changes[0],
+            state.start_seq,
+            changes[1],
+            self._stamp_of(state.started_at),
+            *changes[2:],
+        )
 
-    def _unit_changes(self, vin: str) -> dict[str, Any]:
+    def _unit_changes(self, vin: str) -> tuple[Any, ...]:
+        """What events change in a car's `units` row, in the order of `_UNIT_CHANGES`."""
         car = self._cars[vin]
         state = car.state
-        return {
-            "status": state.status,
-            "completion_seq": state.completion_seq,
-            "completed_at": state.completed_at,
-            "scrapped_at": state.scrapped_at,
-            "shipped_at": state.shipped_at,
-            "current_station": car.current_station,
-            "last_station": car.last_station,
-            "scrap_station": car.scrap_station,
-            "scrap_reason": car.scrap_reason,
-            "destination": car.destination,
-        }
+        return (
+            state.status,
+            state.completion_seq,
+            self._stamp_or_none(state.completed_at),
+            self._stamp_or_none(state.scrapped_at),
+            self._stamp_or_none(state.shipped_at),
+            car.current_station,
+            car.last_station,
+            car.scrap_station,
+            car.scrap_reason,
+            car.destination,
+        )
+
+    def _stamp_or_none(self, value: datetime | None) -> Any:
+        return None if value is None else self._stamp_of(value)
 
     def _load_cars(self, connection: Connection, vins: set[str]) -> None:
         for chunk in _chunks(sorted(vins)):
@@ -418,8 +443,11 @@ class Projector:
                     scrapped_at=row.scrapped_at,
                     shipped_at=row.shipped_at,
                 )
+                rules = self.rules[state.revision]
                 self._cars[row.vin] = _CarRow(
                     state,
+                    rules,
+                    rules.lines[state.line],
                     **{name: getattr(row, name) for name in _CAR_FIELDS},
                 )
             loaded = [vin for vin in chunk if vin in self._cars]
@@ -429,8 +457,9 @@ class Projector:
                 station_visits.c.vin.in_(loaded)
             )
             for vin, station in connection.execute(visits):
-                state = self._cars[vin].state
-                index = self.rules[state.revision].lines[state.line].index[station]
+                car = self._cars[vin]
+                state = car.state
+                index = car.line.stations[station].index
                 state.done_mask |= 1 << index
                 state.last_index = max(state.last_index, index)
             recorded = select(
@@ -454,10 +483,10 @@ class Projector:
                 installed_parts.c.removed_at.is_(None),
             )
             for vin, station, part, serial in connection.execute(held):
-                state = self._cars[vin].state
-                bom_part = self._bom_part(state, station, part)
+                car = self._cars[vin]
+                bom_part = car.rules.bom.get((car.state.model, station, part))
                 if bom_part is not None and bom_part.serialized:
-                    state.serials[part] = serial
+                    car.state.serials[part] = serial
 
     def _load_serials(self, connection: Connection, keys: set[SerialKey]) -> None:
         for key in keys:
