@@ -21,11 +21,7 @@ from linespeed.cli.common import (
 )
 from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
-from linespeed.ramp.forecast import forecast_target
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
-from linespeed.ramp.plot import plot_ramps
-from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
-from linespeed.ramp.series import read_series_csv
 from linespeed.store.engine import open_store
 
 
@@ -113,6 +109,10 @@ def ramp(
     """
     if ctx.invoked_subcommand is not None:
         return
+    # imported here: fitting and plotting libraries load slowly, and only ramp needs them
+    from linespeed.ramp.plot import plot_ramps
+    from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
+
     report = ramp_report(
         open_store(db),
         references=reference or DEFAULT_REFERENCES,
@@ -159,6 +159,9 @@ def ramp_forecast(
 
     Example: linespeed ramp forecast --csv tesla.csv --target 300000 --json
     """
+    from linespeed.ramp.forecast import forecast_target
+    from linespeed.ramp.series import read_series_csv
+
     result = forecast_target(read_series_csv(csv), target, source=str(csv))
     if json_output:
         print_json(result.to_json())

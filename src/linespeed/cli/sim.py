@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
@@ -18,11 +18,9 @@ from linespeed.cli.common import (
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
-from linespeed.sim.emit import Detail, StreamCounts, counted, event_lines, write_lines
-from linespeed.sim.run import simulate as simulate_run
-from linespeed.sim.run import start_after
-from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import open_store
+
+Detail = Literal["full", "units"]  # linespeed.sim.emit.Detail, without loading the simulator
 
 
 @app.command()
@@ -63,6 +61,12 @@ def simulate(
 
     Example: linespeed simulate --until-units 300000 --into-db
     """
+    # imported here: the engine's compiler loads slowly, and only simulate needs it
+    from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
+    from linespeed.sim.run import simulate as simulate_run
+    from linespeed.sim.run import start_after
+    from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+
     if (out is None) == (not into_db):
         raise LinespeedError("give exactly one of --out FILE and --into-db", code="cli.usage")
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
