@@ -5,8 +5,10 @@ Files, HTTP, MQTT and the simulator all hand their payloads to `Ingestor.ingest`
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Final, Literal
 
@@ -15,7 +17,7 @@ from sqlalchemy import Connection, Engine
 
 from linespeed.events.codec import decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
-from linespeed.events.rules import PlantRules, check_event
+from linespeed.events.rules import check_event
 from linespeed.events.types import Event, PartInstalled, StationState
 from linespeed.store.bulk import select_in, stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
@@ -79,6 +81,48 @@ class IngestReport:
         }
 
 
+@dataclass
+class DecodedBatch:
+    """A batch of payloads decoded, with what its ingest will look up in the store."""
+
+    items: Sequence[RawEvent]
+    decoded: list[Event | EventRejectedError]
+    """One event, or the refusal of its payload, per item."""
+    bodies: list[str]
+    """The canonical JSON of each decoded event (empty for a refusal)."""
+    event_ids: list[str] = field(default_factory=list)
+    vins: set[str] = field(default_factory=set)
+    serials: set[tuple[str, str]] = field(default_factory=set)
+    """(part, serial) of the serialized parts installed."""
+
+
+def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
+    """Decode a batch of payloads (needs no store, so it may run in another thread)."""
+    decoded: list[Event | EventRejectedError] = []
+    bodies: list[str] = []
+    result = DecodedBatch(batch, decoded, bodies)
+    event_ids, vins, serials = result.event_ids, result.vins, result.serials
+    for item in batch:
+        if item.refusal is not None:
+            decoded.append(EventRejectedError(*item.refusal))
+            bodies.append("")
+            continue
+        try:
+            event = decode_event(item.payload)
+        except EventRejectedError as error:
+            decoded.append(error)
+            bodies.append("")
+            continue
+        decoded.append(event)
+        bodies.append(encode_event(event).decode())
+        event_ids.append(event.id)
+        if type(event) is not StationState:
+            vins.add(event.vin)
+            if type(event) is PartInstalled and event.serial is not None:
+                serials.add((event.part, event.serial))
+    return result
+
+
 class Ingestor:
     """Ingests batches of payloads into one store; keeps its caches between batches."""
 
@@ -94,30 +138,47 @@ class Ingestor:
         store holds no plant, and lets database errors through (nothing of the batch is
         then stored).
         """
-        decoded = [_decode(item) for item in batch]
-        events = [event for event in decoded if not isinstance(event, EventRejectedError)]
-        vins = {event.vin for event in events if type(event) is not StationState}
-        serials = {
-            (event.part, event.serial)
-            for event in events
-            if type(event) is PartInstalled and event.serial is not None
-        }
+        return self._ingest(decode_batch(batch))
+
+    def ingest_batches(self, batches: Iterable[Sequence[RawEvent]]) -> Iterator[list[Outcome]]:
+        """Ingest batches in order as `ingest` does; yields each one's outcomes once committed.
+
+        While a batch commits (SQLite writes and syncs without holding the interpreter
+        lock), a second thread reads and decodes the next one: decoding needs no store.
+        """
+        source = iter(batches)
+
+        def decode_next() -> DecodedBatch | None:
+            batch = next(source, None)
+            return None if batch is None else decode_batch(batch)
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-decode") as pool:
+            ahead = [pool.submit(decode_next)]
+            while (decoded := ahead.pop().result()) is not None:
+                yield self._ingest(decoded, lambda: ahead.append(pool.submit(decode_next)))
+
+    def _ingest(
+        self, prepared: DecodedBatch, before_commit: Callable[[], object] | None = None
+    ) -> list[Outcome]:
+        """Ingest a decoded batch; `before_commit` may start work that overlaps the commit."""
         try:
             with write_transaction(self.engine) as connection:
                 projector = self._projector_for(connection)
-                projector.begin(connection, vins, serials)
-                stored = _stored_bodies(connection, [event.id for event in events])
-                outcomes, rejections = self._check_and_apply(batch, decoded, projector, stored)
+                projector.begin(connection, prepared.vins, prepared.serials)
+                stored = _stored_bodies(connection, prepared.event_ids)
+                outcomes, rejections = _check_and_apply(prepared, projector, stored)
                 projector.flush(connection)
                 record_rejections(connection, rejections)
                 resolve(
                     connection,
                     [
                         item.dead_letter_id
-                        for item, outcome in zip(batch, outcomes, strict=True)
+                        for item, outcome in zip(prepared.items, outcomes, strict=True)
                         if item.dead_letter_id is not None and outcome.status != "rejected"
                     ],
                 )
+                if before_commit is not None:
+                    before_commit()
         except BaseException:
             if self._projector is not None:
                 self._projector.forget()
@@ -130,87 +191,74 @@ class Ingestor:
             self._projector = Projector(load_plants(connection), stamp_for(self.engine.dialect))
         return self._projector
 
-    def _check_and_apply(
-        self,
-        batch: Sequence[RawEvent],
-        decoded: list[Event | EventRejectedError],
-        projector: Projector,
-        stored: dict[str, str],
-    ) -> tuple[list[Outcome], list[Rejection]]:
-        outcomes: list[Outcome] = []
-        rejections: list[Rejection] = []
-        current = projector.rules[projector.current_revision]
-        for item, event in zip(batch, decoded, strict=True):
-            if isinstance(event, EventRejectedError):
-                outcome = Outcome(
-                    "rejected",
-                    item.event_id or peek_id(item.payload),
-                    item.source,
-                    event.code,
-                    event.detail,
-                )
+
+def _check_and_apply(
+    batch: DecodedBatch, projector: Projector, stored: dict[str, str]
+) -> tuple[list[Outcome], list[Rejection]]:
+    outcomes: list[Outcome] = []
+    rejections: list[Rejection] = []
+    rules, current_revision = projector.rules, projector.current_revision
+    current = rules[current_revision]
+    unit_of, serial_owner, apply = projector.unit, projector.serial_owner, projector.apply
+    for item, event, body in zip(batch.items, batch.decoded, batch.bodies, strict=True):
+        if isinstance(event, EventRejectedError):
+            outcome = Outcome(
+                "rejected",
+                item.event_id or peek_id(item.payload),
+                item.source,
+                event.code,
+                event.detail,
+            )
+        elif event.id in stored:
+            outcome = _repeated(event.id, body, stored[event.id], item.source)
+        else:
+            unit = None if type(event) is StationState else unit_of(event.vin)
+            unit_rules = None if unit is None else rules[unit.revision]
+            try:
+                check_event(event, unit, current, unit_rules, serial_owner)
+            except EventRejectedError as error:
+                outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
             else:
-                body = encode_event(event).decode()
-                known = stored.get(event.id)
-                if known is not None:
-                    outcome = (
-                        Outcome("duplicate", event.id, item.source)
-                        if known == body
-                        else Outcome(
-                            "rejected",
-                            event.id,
-                            item.source,
-                            "id.conflict",
-                            f"event {event.id!r} was accepted before with other content",
-                        )
-                    )
-                else:
-                    outcome = _check_one(event, body, item.source, projector, current)
-                    if outcome.status == "accepted":
-                        stored[event.id] = body
-            outcomes.append(outcome)
-            if outcome.status == "rejected":
-                rejections.append(
-                    Rejection(
-                        raw=item.payload,
-                        source=item.source,
-                        event_id=outcome.event_id,
-                        reason=outcome.reason or "unknown",
-                        detail=outcome.detail or "",
-                        dead_letter_id=item.dead_letter_id,
-                    )
+                apply(event, body, current_revision if unit is None else unit.revision)
+                outcome = Outcome("accepted", event.id, item.source)
+                stored[event.id] = body
+        outcomes.append(outcome)
+        if outcome.status == "rejected":
+            rejections.append(
+                Rejection(
+                    raw=item.payload,
+                    source=item.source,
+                    event_id=outcome.event_id,
+                    reason=outcome.reason or "unknown",
+                    detail=outcome.detail or "",
+                    dead_letter_id=item.dead_letter_id,
                 )
-        return outcomes, rejections
+            )
+    return outcomes, rejections
 
 
-def _check_one(
-    event: Event, body: str, source: str, projector: Projector, current: PlantRules
-) -> Outcome:
-    unit = None if type(event) is StationState else projector.unit(event.vin)
-    if unit is None:
-        unit_rules, revision = None, projector.current_revision
-    else:
-        unit_rules, revision = projector.rules[unit.revision], unit.revision
-    try:
-        check_event(event, unit, current, unit_rules, projector.serial_owner)
-    except EventRejectedError as error:
-        return Outcome("rejected", event.id, source, error.code, error.detail)
-    projector.apply(event, body, revision)
-    return Outcome("accepted", event.id, source)
-
-
-def _decode(item: RawEvent) -> Event | EventRejectedError:
-    if item.refusal is not None:
-        return EventRejectedError(*item.refusal)
-    try:
-        return decode_event(item.payload)
-    except EventRejectedError as error:
-        return error
+def _repeated(event_id: str, body: str, stored_body: str, source: str) -> Outcome:
+    """The outcome of an event whose id was accepted before: a duplicate, or a conflict."""
+    if body == stored_body:
+        return Outcome("duplicate", event_id, source)
+    return Outcome(
+        "rejected",
+        event_id,
+        source,
+        "id.conflict",
+        f"event {event_id!r} was accepted before with other content",
+    )
 
 
 def _stored_bodies(connection: Connection, event_ids: list[str]) -> dict[str, str]:
+    wanted = sorted(set(event_ids))
+    if wanted and connection.dialect.name == "sqlite":
+        # Producers' ids mostly grow (ULIDs, sequence numbers), and an id beyond the
+        # greatest stored one cannot be stored. SQLite orders text as Python does.
+        newest = connection.exec_driver_sql("SELECT max(event_id) FROM events").scalar()
+        wanted = [] if newest is None else wanted[: bisect_right(wanted, newest)]
     sql = "SELECT event_id, body FROM events WHERE event_id IN ({values})"
-    return dict(select_in(connection, sql, sorted(set(event_ids))))
+    return dict(select_in(connection, sql, wanted))
 
 
 def batched(items: Iterable[RawEvent], size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[RawEvent]]:

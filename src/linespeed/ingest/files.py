@@ -178,7 +178,9 @@ def ingest_files(
     for path in paths:
         check_readable(path)
     report = IngestReport()
-    for path in paths:
-        for batch in batched(read_events(path, progress), batch_size):
-            report.add(ingestor.ingest(batch))
+    batches = (
+        batch for path in paths for batch in batched(read_events(path, progress), batch_size)
+    )
+    for outcomes in ingestor.ingest_batches(batches):
+        report.add(outcomes)
     return report

@@ -153,24 +153,21 @@ class Projector:
         at = self._stamps.get(event.ts)
         if at is None:
             at = self._stamp_of(event.ts)
+        vin = None if type(event) is StationState else event.vin
+        if self._log_events:
+            writes.events.append(
+                (self._next_seq, event.id, _KINDS[type(event)], at, vin, revision, body)
+            )
+            self._next_seq += 1
         if type(event) is StationState:
-            self._log(event, None, at, revision, body)
             self._apply_station_state(event, revision)
             return
-        self._log(event, event.vin, at, revision, body)
         if type(event) is UnitStarted:
             self._start(event, revision)
             return
         car = self._cars[event.vin]
         writes.touched_vins.add(event.vin)
         self._apply_to_car(event, car, at)
-
-    def _log(self, event: Event, vin: str | None, at: Any, revision: int, body: str) -> None:
-        if self._log_events:
-            self._writes.events.append(
-                (self._next_seq, event.id, _KINDS[type(event)], at, vin, revision, body)
-            )
-            self._next_seq += 1
 
     def _stamp_of(self, value: datetime) -> Any:
         """The driver's form of a timestamp, remembered for the batch (times repeat often)."""

@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
@@ -145,8 +146,21 @@ installed_parts = Table(
     Column("installed_at", UtcDateTime, nullable=False),
     Column("removed_at", UtcDateTime),
     Index("ix_installed_parts_vin", "vin"),
-    Index("ix_installed_parts_part_lot", "part", "lot"),
-    Index("ix_installed_parts_serial_part", "serial", "part"),
+    # Partial: a part is tracked by lot or by serial, so each row needs only one of these.
+    Index(
+        "ix_installed_parts_part_lot",
+        "part",
+        "lot",
+        sqlite_where=text("lot IS NOT NULL"),
+        postgresql_where=text("lot IS NOT NULL"),
+    ),
+    Index(
+        "ix_installed_parts_serial_part",
+        "serial",
+        "part",
+        sqlite_where=text("serial IS NOT NULL"),
+        postgresql_where=text("serial IS NOT NULL"),
+    ),
 )
 
 inspections = Table(

@@ -109,8 +109,20 @@ def upgrade() -> None:
         sa.Column("removed_at", UtcDateTime(), nullable=True),
     )
     with op.batch_alter_table("installed_parts", schema=None) as batch_op:
-        batch_op.create_index("ix_installed_parts_part_lot", ["part", "lot"], unique=False)
-        batch_op.create_index("ix_installed_parts_serial_part", ["serial", "part"], unique=False)
+        batch_op.create_index(
+            "ix_installed_parts_part_lot",
+            ["part", "lot"],
+            unique=False,
+            sqlite_where=sa.text("lot IS NOT NULL"),
+            postgresql_where=sa.text("lot IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_installed_parts_serial_part",
+            ["serial", "part"],
+            unique=False,
+            sqlite_where=sa.text("serial IS NOT NULL"),
+            postgresql_where=sa.text("serial IS NOT NULL"),
+        )
         batch_op.create_index("ix_installed_parts_vin", ["vin"], unique=False)
 
     op.create_table(
@@ -202,7 +214,7 @@ def downgrade() -> None:
     op.drop_table("plant_revisions")
     with op.batch_alter_table("installed_parts", schema=None) as batch_op:
         batch_op.drop_index("ix_installed_parts_vin")
-        batch_op.drop_index("ix_installed_parts_part_serial")
+        batch_op.drop_index("ix_installed_parts_serial_part")
         batch_op.drop_index("ix_installed_parts_part_lot")
 
     op.drop_table("installed_parts")
