@@ -21,7 +21,6 @@ from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
-from linespeed.store.engine import connect
 from linespeed.store.projector import Projector
 from linespeed.store.rebuild import rebuild
 from linespeed.store.schema import dead_letters, events, units
@@ -170,7 +169,7 @@ def test_killed_ingest_loses_nothing_committed_and_rerun_completes(
     assert 0 < stored <= n
 
     after_kill = snapshot(engine)
-    rebuild(connect(db_url))
+    rebuild(engine)
     assert snapshot(engine) == after_kill
 
     rerun = subprocess.run(

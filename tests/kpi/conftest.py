@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from linespeed.plant.model import Plant
+from tests.backends import any_db_url, any_memory_engine, backend, store_url
 from tests.conftest import ingest, make_store
 from tests.kpi.example import example_events, example_plant
 
@@ -18,20 +19,25 @@ def kpi_plant() -> Plant:
     return example_plant()
 
 
+__all__ = ["any_db_url", "any_memory_engine", "backend"]
+
+
 @pytest.fixture
-def kpi_empty(kpi_plant: Plant) -> Iterator[Engine]:
-    """An in-memory store with the worked example's plant and no events."""
-    store = make_store("sqlite://", kpi_plant)
-    yield store
-    store.dispose()
+def kpi_empty(backend: str, kpi_plant: Plant) -> Iterator[Engine]:
+    """A store with the worked example's plant and no events."""
+    with store_url(backend, "sqlite://") as url:
+        store = make_store(url, kpi_plant)
+        yield store
+        store.dispose()
 
 
 @pytest.fixture(scope="module")
-def kpi_store() -> Iterator[Engine]:
+def kpi_store(backend: str) -> Iterator[Engine]:
     """The worked example: its plant and every one of its events, all accepted (read-only)."""
     plant = example_plant()
-    store = make_store("sqlite://", plant)
-    outcomes = ingest(store, example_events(plant))
-    assert [outcome for outcome in outcomes if outcome.status != "accepted"] == []
-    yield store
-    store.dispose()
+    with store_url(backend, "sqlite://") as url:
+        store = make_store(url, plant)
+        outcomes = ingest(store, example_events(plant))
+        assert [outcome for outcome in outcomes if outcome.status != "accepted"] == []
+        yield store
+        store.dispose()

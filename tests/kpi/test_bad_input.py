@@ -100,11 +100,12 @@ def test_unknown_grouping(kpi_store: Engine) -> None:
     assert caught.value.code == "kpi.input"
 
 
-def test_store_without_plant() -> None:
-    engine = connect("sqlite://")
+def test_store_without_plant(db_url: str) -> None:
+    engine = connect(db_url)
     migrate(engine)
     with pytest.raises(StoreError, match="holds no plant"):
         kpi_report(engine)
+    engine.dispose()
 
 
 def test_default_window_is_the_whole_history(kpi_store: Engine) -> None:
@@ -121,14 +122,16 @@ def test_default_until_follows_since(kpi_store: Engine) -> None:
     assert (report.since, report.until) == (later, later)
 
 
-def _store_without_states(plant: Plant) -> Engine:
-    store = make_store("sqlite://", plant)
+def _report_without_states(db_url: str, plant: Plant) -> KpiReport:
+    store = make_store(db_url, plant)
     items = [item for item in example_events(plant) if item["kind"] != "station.state"]
     ingest(store, items)
-    return store
+    report = kpi_report(store, since=at(0), until=at(3600))
+    store.dispose()
+    return report
 
 
-def test_planned_stops_from_the_shift_plan_without_states() -> None:
+def test_planned_stops_from_the_shift_plan_without_states(db_url: str) -> None:
     # Shift B gets a break 08:45-08:50: without station states, that is a planned stop of
     # 300 s at every station. PBT of st-30 = 3300 s.
     shifts = [
@@ -141,7 +144,7 @@ def test_planned_stops_from_the_shift_plan_without_states() -> None:
         },
     ]
     plant = Plant.model_validate({**PLANT, "shifts": shifts})
-    report = kpi_report(_store_without_states(plant), since=at(0), until=at(3600))
+    report = _report_without_states(db_url, plant)
     assert report.production_hours_source == "shift-plan"
     assert report.production_hours == pytest.approx(3300 / 3600, abs=1e-6)
     assert [(row.state, row.seconds, row.stops) for row in report.downtime_total] == [
@@ -151,9 +154,9 @@ def test_planned_stops_from_the_shift_plan_without_states() -> None:
     assert "planned stops come from the plant's shifts" in " ".join(report.notes)
 
 
-def test_whole_window_is_planned_busy_without_states_or_shifts() -> None:
+def test_whole_window_is_planned_busy_without_states_or_shifts(db_url: str) -> None:
     plant = Plant.model_validate({**PLANT, "shifts": []})
-    report = kpi_report(_store_without_states(plant), since=at(0), until=at(3600))
+    report = _report_without_states(db_url, plant)
     assert report.production_hours_source == "window"
     assert report.production_hours == 1.0
     assert report.jph == 4.0

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import Engine
 
 from linespeed.kpi import DowntimeEntry, KpiReport, ParetoEntry, StationKpis, kpi_report
-from linespeed.plant.model import Plant
-from tests.conftest import ingest, make_store
-from tests.kpi.example import at, example_events
+from tests.conftest import ingest
+from tests.kpi.example import at, example_events, example_plant
 
 
 @pytest.fixture
@@ -188,16 +187,15 @@ def test_report_is_plain_data(report: KpiReport) -> None:
     assert msgspec.json.decode(msgspec.json.encode(report))["completed"] == 4
 
 
-def test_visits_without_started_at(kpi_plant: Plant) -> None:
+def test_visits_without_started_at(kpi_empty: Engine) -> None:
     # Without started_at, a visit starts at the later of the previous completion and
     # completion - cycle_s: at st-10 (cycle 50 s) that is exactly when the cars started.
-    items = example_events(kpi_plant)
+    items = example_events(example_plant())
     for item in items:
         if item["kind"] == "station.completed" and item["station"] == "st-10":
             del item["started_at"]
-    store = make_store("sqlite://", kpi_plant)
-    ingest(store, items)
-    st10 = station(kpi_report(store, since=at(0), until=at(3600)), "st-10")
+    ingest(kpi_empty, items)
+    st10 = station(kpi_report(kpi_empty, since=at(0), until=at(3600)), "st-10")
     assert (st10.active_s, st10.active_periods, st10.starved_s) == (250.0, 5, 2800.0)
 
 

@@ -19,10 +19,12 @@ def test_migrations_give_exactly_the_schema_in_code(engine: Engine) -> None:
         assert compare_metadata(MigrationContext.configure(connection), metadata) == []
 
 
-def test_sqlite_store_runs_in_wal_mode_with_full_sync(engine: Engine) -> None:
+def test_sqlite_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
+    engine = connect(f"sqlite:///{tmp_path / 'wal.db'}")
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA synchronous")).scalar() == 2
+    engine.dispose()
 
 
 def test_migrate_twice_is_harmless(engine: Engine) -> None:
