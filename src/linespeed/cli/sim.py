@@ -18,6 +18,7 @@ from linespeed.cli.common import (
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
+from linespeed.mqtt.broker import parse_broker_url
 from linespeed.store.engine import open_store
 
 Detail = Literal["full", "units"]  # linespeed.sim.emit.Detail, without loading the simulator
@@ -54,25 +55,43 @@ def simulate(
         int | None,
         typer.Option("--after-units", help="Emit only what happens after car N is completed."),
     ] = None,
+    mqtt: Annotated[
+        str | None,
+        typer.Option(
+            "--mqtt",
+            help="Publish each event to its station's topic on this broker (mqtt://HOST:PORT).",
+        ),
+    ] = None,
+    speed: Annotated[
+        float,
+        typer.Option(
+            "--speed", min=0, help="With --mqtt: X times real time; 0: as fast as can be."
+        ),
+    ] = 1.0,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Simulate a scenario's line and emit its events in time order, to a file or the database.
+    """Simulate a scenario's line; emit its events in time order to a file, the store or a broker.
 
     Example: linespeed simulate --until-units 300000 --into-db
     """
     # imported here: the engine's compiler loads slowly, and only simulate needs it
     from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
+    from linespeed.sim.publish import publish_events
     from linespeed.sim.run import simulate as simulate_run
     from linespeed.sim.run import start_after
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
-    if (out is None) == (not into_db):
-        raise LinespeedError("give exactly one of --out FILE and --into-db", code="cli.usage")
+    if [out is not None, into_db, mqtt is not None].count(True) != 1:
+        raise LinespeedError(
+            "give exactly one of --out FILE, --into-db and --mqtt URL", code="cli.usage"
+        )
+    broker = None if mqtt is None else parse_broker_url(mqtt)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
     engine = open_store(db) if into_db else None
     run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
     counts = StreamCounts()
+    ingest = published = None
     after_s = None if after_units is None else start_after(run, after_units)
     lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
     with progress_counter("simulate", None) as advance:
@@ -81,9 +100,11 @@ def simulate(
                 Ingestor(engine), lines, f"sim:{loaded.scenario.scenario}", progress=advance
             )
             ingest = report.as_dict()
+        elif broker is not None:
+            sent = publish_events(lines, broker, loaded.plant.plant, speed=speed, progress=advance)
+            published = {"events": sent.published, "seconds": round(sent.seconds, 3)}
         else:
             write_lines(lines, out or Path("-"), progress=advance)
-            ingest = None
     summary = {
         "scenario": loaded.scenario.scenario,
         "seed": run.seed,
@@ -95,6 +116,7 @@ def simulate(
         "last_event_at": counts.last_ts,
         "days": round(run.until_s / 86_400.0, 2),
         "ingest": ingest,
+        "published": published,
     }
     if json_output:
         print_json(summary)
@@ -109,4 +131,9 @@ def simulate(
             err.print(
                 f"ingest: accepted {ingest['accepted']}, duplicates {ingest['duplicates']}, "
                 f"rejected {ingest['rejected']}"
+            )
+        if published is not None:
+            err.print(
+                f"published {published['events']} events to {broker} "
+                f"in {published['seconds']} s, every one acknowledged"
             )

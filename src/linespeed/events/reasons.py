@@ -18,6 +18,9 @@ REASONS: Final[dict[str, str]] = {
     "ts.invalid": "a timestamp is not an RFC 3339 date-time",
     "ts.no_offset": "a timestamp has no UTC offset",
     "csv.row": "a CSV row does not fit the header (wrong number of cells, or a bad number)",
+    "payload.too_large": "an MQTT message is larger than the bridge's size limit",
+    "topic.mismatch": "the event's line or station differs from the MQTT topic it came on",
+    "plant.unknown": "the MQTT topic names a plant this store does not hold",
     # identity
     "id.conflict": "an event with this id was accepted before with other content",
     # master data

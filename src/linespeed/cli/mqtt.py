@@ -1,0 +1,96 @@
+"""The `mqtt` commands: `mqtt ingest`, the bridge from a broker's station topics."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from linespeed.cli.common import DbOption, JsonOption, app, err, out, print_json
+from linespeed.ingest.core import DEFAULT_BATCH_SIZE
+from linespeed.ingest.mqtt import DEFAULT_RECEIVE_MAXIMUM, BridgeSettings, MqttBridge
+from linespeed.ingest.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES
+from linespeed.mqtt.broker import parse_broker_url
+from linespeed.store.engine import open_store
+
+mqtt_app = typer.Typer(help="Events in over MQTT: `linespeed mqtt ingest --broker URL`.")
+app.add_typer(mqtt_app, name="mqtt")
+
+
+@mqtt_app.command("ingest")
+def mqtt_ingest(
+    broker: Annotated[
+        str, typer.Option("--broker", help="Broker URL: mqtt://HOST:PORT (mqtts:// for TLS).")
+    ],
+    plant: Annotated[
+        str | None,
+        typer.Option(
+            "--plant",
+            help="Plant whose topics to bridge (default: the store's); '+' for every plant,"
+            " refusing events of plants the store does not hold.",
+        ),
+    ] = None,
+    client_id: Annotated[
+        str | None,
+        typer.Option(
+            "--client-id", help="MQTT client id: names the persistent session (linespeed-PLANT)."
+        ),
+    ] = None,
+    max_payload_bytes: Annotated[
+        int,
+        typer.Option("--max-payload-bytes", min=1, help="Refuse bigger messages (dead letters)."),
+    ] = DEFAULT_MAX_PAYLOAD_BYTES,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Most events per transaction.")
+    ] = DEFAULT_BATCH_SIZE,
+    receive_maximum: Annotated[
+        int,
+        typer.Option(
+            "--receive-maximum",
+            min=1,
+            max=65535,
+            help="Messages the broker may send ahead of acknowledgements.",
+        ),
+    ] = DEFAULT_RECEIVE_MAXIMUM,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Bridge a broker's station topics into the store until stopped (Ctrl-C or SIGTERM).
+
+    Subscribes to linespeed/v1/PLANT/+/+/events with QoS 1 in a persistent session and
+    acknowledges each message only after its events are committed; refused events go to
+    dead letters and to linespeed/v1/PLANT/deadletters; milestone cars are published,
+    retained, to linespeed/v1/PLANT/LINE/milestones. Prints what it ingested when it stops.
+
+    Example: linespeed mqtt ingest --broker mqtt://127.0.0.1:1883
+    """
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    settings = BridgeSettings(
+        broker=parse_broker_url(broker),
+        plant=plant,
+        client_id=client_id,
+        max_payload_bytes=max_payload_bytes,
+        batch_size=batch_size,
+        receive_maximum=receive_maximum,
+    )
+    bridge = MqttBridge(open_store(db), settings)
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda _signal, _frame: stop.set())
+
+    def ready(subscription: str) -> None:
+        err.print(f"bridging {subscription} from {settings.broker}; Ctrl-C to stop")
+
+    report = bridge.run(stop, on_ready=ready)
+    if json_output:
+        print_json(report.as_dict())
+        return
+    out.print(
+        f"messages {report.messages}: accepted {report.accepted}, "
+        f"duplicates {report.duplicates}, rejected {report.rejected}"
+    )
+    for reason, count in sorted(report.reasons.items()):
+        out.print(f"  {reason}: {count}")

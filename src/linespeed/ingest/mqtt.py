@@ -1,0 +1,256 @@
+"""The MQTT bridge: station topics in, the one ingest path, acknowledgements after commit.
+
+The bridge subscribes to `linespeed/v1/<plant>/+/+/events` with QoS 1 in a persistent
+session (MQTT 5, session never expires), so the broker keeps every message until the
+bridge acknowledges it. Messages that arrive together are ingested as one batch in one
+transaction; only after it commits are they acknowledged. A bridge killed at any moment
+therefore loses nothing: what it had not acknowledged, the broker delivers again, and
+ingest, idempotent by event id, stores it once.
+
+Refused events are stored as dead letters (by ingest, in the same transaction), then
+published to `linespeed/v1/<plant>/deadletters`; they are acknowledged like the rest, so
+the broker never redelivers poison. Milestone cars are published, retained, to
+`linespeed/v1/<plant>/<line>/milestones`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
+
+import msgspec
+import paho.mqtt.client as mqtt
+from paho.mqtt.properties import Properties
+from paho.mqtt.reasoncodes import ReasonCode
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from linespeed.errors import StoreError
+from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor, IngestReport, Outcome, RawEvent
+from linespeed.ingest.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
+from linespeed.ingest.mqtt_milestones import MilestoneWatch
+from linespeed.mqtt.broker import BrokerAddress, BrokerError, Connection
+from linespeed.mqtt.topics import (
+    ALL_PLANTS,
+    EventsTopic,
+    deadletters_topic,
+    events_subscription,
+    milestones_topic,
+    parse_events_topic,
+)
+
+DEFAULT_RECEIVE_MAXIMUM: Final = 20_000
+"""Messages the broker may send before the bridge acknowledges any (MQTT 5 Receive Maximum)."""
+_POLL_S: Final = 0.2
+_STORE_RETRIES: Final = 5
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BridgeSettings:
+    """How a bridge connects, what it subscribes to and how much it takes at once."""
+
+    broker: BrokerAddress
+    plant: str | None = None
+    """The plant whose topics to bridge: None for the store's plant, `+` for every plant
+    (events of plants the store does not hold are then refused as `plant.unknown`)."""
+    client_id: str | None = None
+    """The MQTT client id, which names the persistent session (default `linespeed-<plant>`)."""
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    batch_size: int = DEFAULT_BATCH_SIZE
+    """Most events ingested in one transaction."""
+    receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM
+
+
+@dataclass
+class BridgeReport(IngestReport):
+    """What a bridge run ingested, with the messages it acknowledged."""
+
+    messages: int = 0
+    batches: int = 0
+    dead_letters_published: int = 0
+    milestones_published: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ingest counts plus `messages`, `batches` and what was published."""
+        return {
+            **super().as_dict(),
+            "messages": self.messages,
+            "batches": self.batches,
+            "dead_letters_published": self.dead_letters_published,
+            "milestones_published": self.milestones_published,
+        }
+
+
+class _Message(NamedTuple):
+    generation: int
+    mid: int
+    qos: int
+    topic: str
+    payload: bytes
+
+
+class MqttBridge:
+    """Bridges one broker's station topics into one store; `run` until told to stop."""
+
+    def __init__(self, engine: Engine, settings: BridgeSettings) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.report = BridgeReport()
+        self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
+        self._subscribed = threading.Event()
+        self._refused_subscription: str | None = None
+
+    def run(
+        self, stop: threading.Event, on_ready: Callable[[str], None] | None = None
+    ) -> BridgeReport:
+        """Bridge until `stop` is set; `on_ready` is told the subscription once it holds.
+
+        Raises StoreError if the store holds no plant or another plant than `--plant`,
+        BrokerError if the broker cannot be reached or refuses the subscription, and lets
+        database errors through when the store keeps failing (nothing of the failing batch
+        was acknowledged: the broker delivers it again to the next run).
+        """
+        watch = MilestoneWatch(self.engine)
+        plant = watch.plant.plant
+        wanted = self.settings.plant or plant
+        if wanted not in (plant, ALL_PLANTS):
+            raise StoreError(f"this database holds plant {plant!r}, not {wanted!r}")
+        subscription = events_subscription(wanted)
+        client_id = self.settings.client_id or f"linespeed-{plant}"
+        connection = Connection(
+            self.settings.broker,
+            client_id,
+            manual_ack=True,
+            persistent=True,
+            receive_maximum=self.settings.receive_maximum,
+        )
+        client = connection.client
+        client.on_message = self._received(connection)
+        client.on_subscribe = self._granted
+        connection.on_connect.append(lambda _kept: client.subscribe(subscription, qos=1))
+        connection.open()
+        try:
+            if not self._subscribed.wait(10.0) or self._refused_subscription:
+                why = self._refused_subscription or "no answer"
+                raise BrokerError(f"the broker refused the subscription {subscription}: {why}")
+            for news in watch.newest():
+                client.publish(milestones_topic(plant, news.line), news.payload, qos=1, retain=True)
+            if on_ready is not None:
+                on_ready(subscription)
+            ingestor = Ingestor(self.engine)
+            while not stop.is_set():
+                batch = self._next_batch()
+                if batch:
+                    self._ingest(ingestor, connection, plant, batch)
+                    for news in watch.reached_since_last_look():
+                        client.publish(
+                            milestones_topic(plant, news.line), news.payload, qos=1, retain=True
+                        )
+                        self.report.milestones_published += 1
+        finally:
+            connection.close()
+        return self.report
+
+    def _received(
+        self, connection: Connection
+    ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
+        def received(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
+            self._inbox.put(
+                _Message(
+                    connection.generation,
+                    message.mid,
+                    message.qos,
+                    message.topic,
+                    bytes(message.payload),
+                )
+            )
+
+        return received
+
+    def _granted(
+        self,
+        _client: mqtt.Client,
+        _userdata: Any,
+        _mid: int,
+        reasons: list[ReasonCode],
+        _properties: Properties | None,
+    ) -> None:
+        failed = [str(reason) for reason in reasons if reason.is_failure or reason.value < 1]
+        self._refused_subscription = ", ".join(failed) or None
+        self._subscribed.set()
+
+    def _next_batch(self) -> list[_Message]:
+        """The messages waiting (at least one, unless none came within the poll time)."""
+        try:
+            first = self._inbox.get(timeout=_POLL_S)
+        except queue.Empty:
+            return []
+        batch = [first]
+        events = 1
+        while events < self.settings.batch_size:
+            try:
+                message = self._inbox.get_nowait()
+            except queue.Empty:
+                break
+            batch.append(message)
+            events += 1 if message.payload[:1] != b"[" else max(1, message.payload.count(b"{"))
+        return batch
+
+    def _ingest(
+        self, ingestor: Ingestor, connection: Connection, plant: str, batch: list[_Message]
+    ) -> None:
+        items: list[RawEvent] = []
+        plants: list[str] = []
+        limit = self.settings.max_payload_bytes
+        for message in batch:
+            where = parse_events_topic(message.topic) or EventsTopic(plant, "", "")
+            for item in message_events(
+                message.payload, message.topic, where, plant, max_payload_bytes=limit
+            ):
+                items.append(item)
+                plants.append(where.plant)
+        outcomes = self._ingest_with_retries(ingestor, items)
+        # committed: now, and only now, the broker may forget these messages
+        client = connection.client
+        for message in batch:
+            if message.qos > 0 and message.generation == connection.generation:
+                client.ack(message.mid, message.qos)
+        self.report.add(outcomes)
+        self.report.messages += len(batch)
+        self.report.batches += 1
+        for item, outcome, item_plant in zip(items, outcomes, plants, strict=True):
+            if outcome.status == "rejected":
+                client.publish(deadletters_topic(item_plant), _dead_letter(item, outcome), qos=1)
+                self.report.dead_letters_published += 1
+
+    def _ingest_with_retries(self, ingestor: Ingestor, items: list[RawEvent]) -> list[Outcome]:
+        """Ingest, retrying a few times when the database fails (locked, restarting)."""
+        attempt = 0
+        while True:
+            try:
+                return ingestor.ingest(items)
+            except OperationalError as error:
+                attempt += 1
+                if attempt >= _STORE_RETRIES:
+                    raise
+                log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
+                time.sleep(2**attempt)
+
+
+def _dead_letter(item: RawEvent, outcome: Outcome) -> bytes:
+    return msgspec.json.encode(
+        {
+            "event_id": outcome.event_id,
+            "reason": outcome.reason,
+            "detail": outcome.detail,
+            "source": item.source,
+            "payload": item.payload.decode("utf-8", errors="backslashreplace"),
+        }
+    )
