@@ -236,3 +236,33 @@ dead_letters = Table(
 
 PROJECTIONS = (units, station_visits, installed_parts, inspections, defects, station_states)
 """The tables derived from `events` alone, rebuilt by `linespeed rebuild`."""
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_sha256", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("stations", Text),
+    Column("label", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+    UniqueConstraint("token_sha256", name="uq_api_tokens_token_sha256"),
+)
+"""HTTP API bearer tokens, stored as SHA-256 hashes; `stations` is a JSON list or NULL (all)."""
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("token_id", Integer),
+    Column("at", UtcDateTime, nullable=False),
+    Column("method", String(8), nullable=False),
+    Column("path", Text, nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("outcome", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("detail", Text, nullable=False),
+    Index("ix_audit_log_at", "at"),
+)
+"""Every write request to the HTTP API: who, when, what, outcome. Append-only (triggers)."""

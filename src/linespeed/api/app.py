@@ -1,0 +1,87 @@
+"""The web application: the API under /api/v1, the dashboard at /, one error format."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.exceptions import HTTPException
+
+import linespeed
+from linespeed.api.errors import EventsRejectedError, status_for
+from linespeed.api.middleware import AuditMiddleware
+from linespeed.api.posting import EventPoster
+from linespeed.api.routes import router
+from linespeed.errors import LinespeedError
+from linespeed.ingest.core import Ingestor
+
+WEB_DIR: Final = Path(__file__).parents[1] / "web"
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """How the server behaves: the largest body it reads, how often the live feed looks."""
+
+    max_body_bytes: int = 16 * 1024 * 1024
+    poll_s: float = 0.5
+
+
+def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
+    """The API and dashboard over the store `engine` (opened and migrated by the caller)."""
+    app = FastAPI(
+        title="linespeed",
+        version=getattr(linespeed, "__version__", "0"),
+        description="Production tracking and ramp-up for EV assembly plants (docs/api.md).",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.engine = engine
+    app.state.poster = EventPoster(Ingestor(engine))
+    app.state.max_body_bytes = settings.max_body_bytes
+    app.state.poll_s = settings.poll_s
+    app.include_router(router)
+    app.add_middleware(AuditMiddleware, engine=engine)
+    app.add_exception_handler(LinespeedError, _linespeed_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def dashboard() -> FileResponse:
+        """The line's dashboard page."""
+        return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    return app
+
+
+def _error(request: Request, status: int, code: str, detail: Any, **extra: Any) -> JSONResponse:
+    request.state.outcome = code
+    request.state.detail = detail if isinstance(detail, str) else str(detail)
+    return JSONResponse({"error": code, "detail": detail, **extra}, status_code=status)
+
+
+async def _linespeed_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, LinespeedError)
+    extra = error.result if isinstance(error, EventsRejectedError) else {}
+    return _error(request, status_for(error), error.code, error.message, **extra)
+
+
+async def _validation_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, RequestValidationError)
+    problems = [
+        {"where": ".".join(str(part) for part in problem["loc"]), "message": problem["msg"]}
+        for problem in error.errors()
+    ]
+    return _error(request, 422, "request.invalid", problems)
+
+
+async def _http_error(request: Request, error: Exception) -> JSONResponse:
+    assert isinstance(error, HTTPException)
+    return _error(request, error.status_code, f"http.{error.status_code}", error.detail)

@@ -1,0 +1,93 @@
+"""The audit log: every write request to the HTTP API, who made it, when, and what came of it.
+
+The API only appends to it; the database refuses updates and deletes (triggers of
+migration 0002), so no API call, and no bug in one, can change what was recorded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from sqlalchemy import Engine, insert, select
+
+from linespeed.errors import LinespeedError
+from linespeed.store.schema import audit_log
+
+MAX_PAGE: Final = 1000
+_DETAIL_CHARS: Final = 2000
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """One write request as recorded."""
+
+    id: int
+    token_id: int | None
+    """None when the request carried no valid token."""
+    at: datetime
+    method: str
+    path: str
+    action: str
+    """What was asked, such as `events.post`."""
+    outcome: str
+    """`ok`, or the error code it was answered with."""
+    status_code: int
+    detail: str
+
+
+def record_write(
+    engine: Engine,
+    *,
+    token_id: int | None,
+    method: str,
+    path: str,
+    action: str,
+    outcome: str,
+    status_code: int,
+    detail: str,
+) -> None:
+    """Append one write request to the audit log (its detail cut to 2,000 characters)."""
+    with engine.begin() as connection:
+        connection.execute(
+            insert(audit_log).values(
+                token_id=token_id,
+                at=datetime.now(UTC),
+                method=method[:8],
+                path=path,
+                action=action[:64],
+                outcome=outcome[:64],
+                status_code=status_code,
+                detail=detail[:_DETAIL_CHARS],
+            )
+        )
+
+
+def list_audit(
+    engine: Engine, *, limit: int = 100, before_id: int | None = None
+) -> list[AuditEntry]:
+    """The newest audit entries first, at most `limit`, older than `before_id` when given.
+
+    Raises LinespeedError (audit.input) if `limit` is not between 1 and 1,000.
+    """
+    if not 1 <= limit <= MAX_PAGE:
+        raise LinespeedError(f"limit must be 1 to {MAX_PAGE}, got {limit}", code="audit.input")
+    query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if before_id is not None:
+        query = query.where(audit_log.c.id < before_id)
+    with engine.connect() as connection:
+        return [
+            AuditEntry(
+                id=row.id,
+                token_id=row.token_id,
+                at=row.at,
+                method=row.method,
+                path=row.path,
+                action=row.action,
+                outcome=row.outcome,
+                status_code=row.status_code,
+                detail=row.detail,
+            )
+            for row in connection.execute(query)
+        ]

@@ -1,0 +1,252 @@
+"""The supervisor's board: the one question behind the dashboard and `linespeed board`.
+
+It puts together what the line's screen shows: the day's counts from `kpi_report`, the
+state of every station and the cars at it, open defects holding cars, and the countdown to
+the next milestone car from `milestones_reached` and `plan_milestone`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, and_, desc, func, select
+
+from linespeed.kpi import kpi_report
+from linespeed.kpi.window import newest_plant
+from linespeed.plant.model import Plant
+from linespeed.ramp.milestones import milestones_reached, plan_milestone
+from linespeed.ramp.references import reference_series
+from linespeed.store.schema import defects, events, station_states, units
+
+
+@dataclass(frozen=True)
+class DayCounts:
+    """The day so far: completions against what the line makes at takt, JPH, WIP, yield."""
+
+    day: date
+    """In the plant's time zone: the day of the newest event (today, on a live line)."""
+    since: datetime
+    until: datetime
+    completed: int
+    planned_at_takt: int
+    """Cars the lines would have completed at takt in the day's production hours so far."""
+    started: int
+    scrapped: int
+    wip: int
+    jph: float
+    takt_jph: float
+    jph_vs_takt: float
+    first_pass_yield: float
+    units_inspected: int
+    bottleneck: str | None
+
+
+@dataclass(frozen=True)
+class StationNow:
+    """A station along the line: its latest state and the cars at it or just after it."""
+
+    station: str
+    line: str
+    area: str
+    gate: bool
+    state: str | None
+    """None if the station never reported a state."""
+    state_since: datetime | None
+    reason: str | None
+    cars: int
+
+
+@dataclass(frozen=True)
+class OpenDefect:
+    """An open defect on a car still in production (it holds the car at the quality gate)."""
+
+    vin: str
+    defect: str
+    code: str
+    severity: str
+    found_at_station: str
+    opened_at: datetime
+    car_at_station: str | None
+
+
+@dataclass(frozen=True)
+class Countdown:
+    """Cars to go to the next milestone, and the car expected to be it."""
+
+    completed: int
+    next_milestone: int | None
+    remaining: int | None
+    milestone_color: str | None
+    planned_start_seq: int | None
+    planned_vin: str | None
+    """None while the planned car has not started yet."""
+    probability: float | None
+
+
+@dataclass(frozen=True)
+class Board:
+    """Everything the line's screen shows, as of the newest event."""
+
+    plant: str
+    name: str
+    timezone: str
+    as_of: datetime | None
+    """The newest event's time (None for an empty store)."""
+    today: DayCounts
+    stations: list[StationNow]
+    open_defects: list[OpenDefect]
+    countdown: Countdown
+
+
+@dataclass(frozen=True)
+class ReferenceCurve:
+    """A reference ramp as days since its start of production against cumulative cars."""
+
+    name: str
+    legend: str
+    metric: str
+    days: list[tuple[int, float]]
+
+
+def line_board(engine: Engine, *, day: date | None = None) -> Board:
+    """The board for `day` (default: the plant-local day of the newest event).
+
+    Raises StoreError if the store holds no plant.
+    """
+    with engine.connect() as connection:
+        plant = newest_plant(connection)
+        zone = ZoneInfo(plant.timezone)
+        as_of = connection.execute(
+            select(events.c.ts).order_by(events.c.seq.desc()).limit(1)
+        ).scalar()
+        stations = _stations_now(connection, plant)
+        open_defects = _open_defects(connection)
+    chosen = day or (as_of or datetime.now(UTC)).astimezone(zone).date()
+    since = datetime.combine(chosen, time(), zone).astimezone(UTC)
+    end_of_day = datetime.combine(chosen + timedelta(days=1), time(), zone).astimezone(UTC)
+    until = end_of_day if as_of is None else min(end_of_day, as_of + timedelta(seconds=1))
+    until = max(until, since + timedelta(seconds=1))
+    return Board(
+        plant=plant.plant,
+        name=plant.name,
+        timezone=plant.timezone,
+        as_of=as_of,
+        today=_day_counts(engine, chosen, since, until),
+        stations=stations,
+        open_defects=open_defects,
+        countdown=_countdown(engine),
+    )
+
+
+def reference_curves(names: Sequence[str]) -> list[ReferenceCurve]:
+    """Reference ramps as (days since start of production, cumulative) for charts.
+
+    Raises LinespeedError (ramp.input) naming an unknown reference.
+    """
+    curves: list[ReferenceCurve] = []
+    for name in names:
+        series = reference_series(name)
+        start = series.start
+        curves.append(
+            ReferenceCurve(
+                name=series.name,
+                legend=series.legend,
+                metric=series.metric,
+                days=[((day - start).days, count) for day, count in series.pairs()],
+            )
+        )
+    return curves
+
+
+def _day_counts(engine: Engine, day: date, since: datetime, until: datetime) -> DayCounts:
+    report = kpi_report(engine, since=since, until=until)
+    planned = sum(int(line.production_hours * line.takt_jph) for line in report.lines)
+    return DayCounts(
+        day=day,
+        since=report.since,
+        until=report.until,
+        completed=report.completed,
+        planned_at_takt=planned,
+        started=report.produced,
+        scrapped=report.scrapped,
+        wip=report.wip,
+        jph=report.jph,
+        takt_jph=report.takt_jph,
+        jph_vs_takt=report.jph_vs_takt,
+        first_pass_yield=report.first_pass_yield,
+        units_inspected=report.units_inspected,
+        bottleneck=report.bottleneck,
+    )
+
+
+def _stations_now(connection: Connection, plant: Plant) -> list[StationNow]:
+    where = func.coalesce(units.c.current_station, units.c.last_station)
+    cars: dict[Any, int] = dict(
+        connection.execute(
+            select(where, func.count()).where(units.c.status == "in_production").group_by(where)
+        ).all()
+    )
+    found: list[StationNow] = []
+    for line in plant.lines:
+        for station in line.stations:
+            latest = connection.execute(
+                select(station_states.c.state, station_states.c.reason, station_states.c.started_at)
+                .where(station_states.c.station == station.id)
+                .order_by(desc(station_states.c.started_at))
+                .limit(1)
+            ).first()
+            found.append(
+                StationNow(
+                    station=station.id,
+                    line=line.id,
+                    area=station.area,
+                    gate=station.gate,
+                    state=None if latest is None else latest.state,
+                    state_since=None if latest is None else latest.started_at,
+                    reason=None if latest is None else latest.reason,
+                    cars=cars.get(station.id, 0),
+                )
+            )
+    return found
+
+
+def _open_defects(connection: Connection) -> list[OpenDefect]:
+    rows = connection.execute(
+        select(
+            defects.c.vin,
+            defects.c.defect,
+            defects.c.code,
+            defects.c.severity,
+            defects.c.station,
+            defects.c.opened_at,
+            func.coalesce(units.c.current_station, units.c.last_station).label("at"),
+        )
+        .select_from(
+            units.join(defects, and_(defects.c.vin == units.c.vin, defects.c.closed_at.is_(None)))
+        )
+        .where(units.c.status == "in_production")
+        .order_by(defects.c.opened_at)
+    ).all()
+    return [
+        OpenDefect(row.vin, row.defect, row.code, row.severity, row.station, row.opened_at, row.at)
+        for row in rows
+    ]
+
+
+def _countdown(engine: Engine) -> Countdown:
+    report = milestones_reached(engine)
+    upcoming = report.next_milestone
+    best = None if upcoming is None else plan_milestone(engine, upcoming).best
+    return Countdown(
+        completed=report.completed,
+        next_milestone=upcoming,
+        remaining=None if upcoming is None else upcoming - report.completed,
+        milestone_color=report.milestone_color,
+        planned_start_seq=None if best is None else best.start_seq,
+        planned_vin=None if best is None else best.vin,
+        probability=None if best is None else best.probability,
+    )

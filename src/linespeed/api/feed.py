@@ -1,0 +1,84 @@
+"""The live feed: what screens need to know as it happens, read from the event log.
+
+`events.seq` is a global, gapless sequence, so a reader tails `events WHERE seq > last`:
+this sees events from every process that ingests into the store, not only this server.
+Messages: `completion` (a car rolled off, with its completion number), `milestone` (that
+car is a milestone), and `station-state` (a station changed state).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+import msgspec
+from sqlalchemy import Engine, text
+
+from linespeed.errors import LinespeedError
+from linespeed.ramp.milestones import current_plant, next_milestone
+
+MAX_BATCH: Final = 1000
+_decode: Final = msgspec.json.Decoder(dict[str, Any])
+_FEED_SQL: Final = text(
+    "SELECT e.seq, e.kind, e.body, u.completion_seq, u.model, u.color"
+    " FROM events e LEFT JOIN units u ON e.kind = 'unit.completed' AND u.vin = e.vin"
+    " WHERE e.seq > :after AND e.seq <= :newest"
+    " AND e.kind IN ('unit.completed', 'station.state')"
+    " ORDER BY e.seq LIMIT :limit"
+)
+
+
+@dataclass(frozen=True)
+class FeedMessage:
+    """One message of the live feed; `seq` is the event's, so a client can resume after it."""
+
+    seq: int
+    event: str
+    """`completion`, `milestone` or `station-state`."""
+    data: dict[str, Any]
+
+
+def last_seq(engine: Engine) -> int:
+    """The newest event's sequence number (0 for an empty store)."""
+    with engine.connect() as connection:
+        return int(connection.execute(text("SELECT max(seq) FROM events")).scalar() or 0)
+
+
+def feed_after(engine: Engine, after: int, limit: int = MAX_BATCH) -> tuple[list[FeedMessage], int]:
+    """Feed messages of the events after `after`, and the sequence number to resume after.
+
+    Reads at most `limit` feed-worthy events; raises LinespeedError (feed.input) if
+    `after` is negative or `limit` is not positive.
+    """
+    if after < 0 or limit < 1:
+        raise LinespeedError(
+            f"after must be >= 0 and limit >= 1, got {after} and {limit}", code="feed.input"
+        )
+    with engine.connect() as connection:
+        newest = int(connection.execute(text("SELECT max(seq) FROM events")).scalar() or 0)
+        if newest <= after:
+            return [], after
+        rows = connection.execute(
+            _FEED_SQL, {"after": after, "newest": newest, "limit": limit}
+        ).all()
+        resume = rows[-1].seq if len(rows) == limit else newest
+        plant = current_plant(connection) if rows else None
+    messages: list[FeedMessage] = []
+    for row in rows:
+        body = _decode.decode(row.body)
+        if row.kind == "station.state":
+            data = {key: body.get(key) for key in ("station", "line", "state", "reason", "ts")}
+            messages.append(FeedMessage(row.seq, "station-state", data))
+            continue
+        number = row.completion_seq
+        car = {
+            "vin": body.get("vin"),
+            "number": number,
+            "model": row.model,
+            "color": row.color,
+            "ts": body.get("ts"),
+        }
+        messages.append(FeedMessage(row.seq, "completion", car))
+        if plant is not None and number is not None and next_milestone(plant, number - 1) == number:
+            messages.append(FeedMessage(row.seq, "milestone", car))
+    return messages, resume

@@ -1,0 +1,290 @@
+"""The endpoints of /api/v1: parse, call the library's query function, answer its JSON.
+
+Each GET answers what the CLI's `--json` prints for the same question. No logic lives here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date, datetime
+from typing import Annotated, Any, Final
+
+import anyio.to_thread
+import msgspec
+from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
+from fastapi.routing import APIRoute
+from sqlalchemy import Engine
+
+from linespeed.api.audit import MAX_PAGE, list_audit
+from linespeed.api.auth import Admin, Credentials, Engineer, Operator, Viewer, token_of
+from linespeed.api.board import line_board, reference_curves
+from linespeed.api.errors import PayloadTooLargeError, RequestError
+from linespeed.api.feed import feed_after, last_seq
+from linespeed.api.posting import EventPoster
+from linespeed.api.tokens import require_role
+from linespeed.kpi import kpi_report
+from linespeed.kpi.report import GroupBy
+from linespeed.ramp.milestones import milestones_reached, plan_milestone
+from linespeed.trace.history import unit_history
+
+MAX_MILESTONE: Final = 1_000_000_000
+MAX_LIST: Final = 8
+KEEP_ALIVE_S: Final = 15.0
+_encode: Final = msgspec.json.Encoder().encode
+
+
+def json_response(value: Any, status_code: int = 200) -> Response:
+    """`value` as the JSON the CLI prints for it (dataclasses, dates as ISO text)."""
+    return Response(_encode(value), status_code=status_code, media_type="application/json")
+
+
+def reject_unknown_query(request: Request) -> None:
+    """Refuse query parameters the endpoint does not take.
+
+    Raises RequestError (request.unknown_parameter) naming them.
+    """
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    allowed = {param.alias for param in _flat_query_params(route)}
+    unknown = sorted(set(request.query_params) - allowed)
+    if unknown:
+        raise RequestError(
+            f"unknown query parameter(s) {', '.join(unknown)}"
+            + (f"; this endpoint takes {', '.join(sorted(allowed))}" if allowed else ""),
+            code="request.unknown_parameter",
+        )
+
+
+def _flat_query_params(route: APIRoute) -> list[Any]:
+    found: list[Any] = []
+    pending = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        found.extend(dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return found
+
+
+router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
+ErrorBody = {"description": "an error: `{error: code, detail: ...}`"}
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: ErrorBody,
+    401: ErrorBody,
+    403: ErrorBody,
+    404: ErrorBody,
+    422: ErrorBody,
+}
+
+
+def _engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+@router.get("/health", tags=["service"])
+def health(request: Request) -> Response:
+    """Whether the server and its database answer (no token needed)."""
+    engine = _engine(request)
+    return json_response(
+        {"status": "ok", "database": engine.dialect.name, "last_seq": last_seq(engine)}
+    )
+
+
+_EVENTS_BODY: Final = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "oneOf": [
+                    {"type": "object", "description": "one event (docs/events.md)"},
+                    {"type": "array", "items": {"type": "object"}, "maxItems": 20000},
+                ]
+            }
+        },
+        "application/x-ndjson": {"schema": {"type": "string", "description": "one event a line"}},
+    },
+}
+
+
+@router.post(
+    "/events", tags=["events"], responses=_ERRORS, openapi_extra={"requestBody": _EVENTS_BODY}
+)
+async def post_events(request: Request, token: Operator) -> Response:
+    """Ingest one event, an array of events, or NDJSON, through the one ingest path.
+
+    Answers per event: accepted, duplicate, or rejected with its reason code (422 when
+    every event was rejected). A station-limited operator token posting an event of another
+    station gets 403, and nothing of the request is stored.
+    """
+    body = await _read_body(request, request.app.state.max_body_bytes)
+    poster: EventPoster = request.app.state.poster
+    request_id = uuid.uuid4().hex[:12]
+    result = await anyio.to_thread.run_sync(
+        lambda: poster.post(token, body, request.headers.get("content-type"), request_id)
+    )
+    request.state.detail = (
+        f"request {request_id}: accepted {result.accepted}, duplicates {result.duplicates}, "
+        f"rejected {result.rejected}"
+    )
+    return json_response(result)
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"body of {declared} bytes; at most {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLargeError(f"body over {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+VinPath = Annotated[str, Path(max_length=64, description="The car's VIN.")]
+
+
+@router.get("/units/{vin}", tags=["cars"], responses=_ERRORS)
+def get_unit(request: Request, vin: VinPath, _: Viewer) -> Response:
+    """A car's full history (as `linespeed unit VIN --json`)."""
+    return json_response(unit_history(_engine(request), vin))
+
+
+@router.get("/kpi", tags=["measure"], responses=_ERRORS)
+def get_kpi(
+    request: Request,
+    _: Viewer,
+    since: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
+    until: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
+    by: GroupBy | None = None,
+) -> Response:
+    """Counts, JPH, yield, OEE and the bottleneck (as `linespeed kpi --json`)."""
+    return json_response(kpi_report(_engine(request), since=since, until=until, by=by))
+
+
+@router.get("/milestones", tags=["measure"], responses=_ERRORS)
+def get_milestones(request: Request, _: Viewer) -> Response:
+    """Milestone cars reached so far (as `linespeed milestones --json`)."""
+    return json_response(milestones_reached(_engine(request)))
+
+
+MilestoneNumber = Annotated[int, Path(ge=1, le=MAX_MILESTONE, description="The Nth car.")]
+
+
+@router.get("/milestones/plan/{number}", tags=["measure"], responses=_ERRORS)
+def get_milestone_plan(request: Request, number: MilestoneNumber, _: Viewer) -> Response:
+    """Which car will be the Nth completed car (as `linespeed milestones plan N --json`)."""
+    return json_response(plan_milestone(_engine(request), number))
+
+
+@router.post("/milestones/plan/{number}", tags=["measure"], responses=_ERRORS)
+def record_milestone_plan(request: Request, number: MilestoneNumber, _: Engineer) -> Response:
+    """Record the best candidate as the car to build in the milestone colour (engineer)."""
+    plan = plan_milestone(_engine(request), number, record=True)
+    request.state.detail = f"milestone {number}: start #{plan.best.start_seq if plan.best else '-'}"
+    return json_response(plan)
+
+
+References = Annotated[
+    list[str] | None, Query(max_length=MAX_LIST, description="reference ramp names")
+]
+
+
+@router.get("/ramp", tags=["measure"], responses=_ERRORS)
+def get_ramp(
+    request: Request,
+    _: Viewer,
+    reference: References = None,
+    forecast: Annotated[
+        list[Annotated[int, Query(ge=1, le=MAX_MILESTONE)]] | None,
+        Query(max_length=MAX_LIST, description="forecast the day the plant reaches N"),
+    ] = None,
+) -> Response:
+    """The ramp against reference ramps, with forecasts (as `linespeed ramp --json`)."""
+    from linespeed.ramp.report import DEFAULT_REFERENCES, ramp_report
+
+    report = ramp_report(
+        _engine(request), references=reference or DEFAULT_REFERENCES, targets=forecast or ()
+    )
+    return json_response(report.to_json())
+
+
+@router.get("/ramp/references", tags=["measure"], responses=_ERRORS)
+def get_reference_curves(request: Request, _: Viewer, reference: References = None) -> Response:
+    """Reference ramps as days since start of production against cumulative cars."""
+    from linespeed.ramp.report import DEFAULT_REFERENCES
+
+    return json_response(reference_curves(reference or DEFAULT_REFERENCES))
+
+
+@router.get("/board", tags=["measure"], responses=_ERRORS)
+def get_board(
+    request: Request,
+    _: Viewer,
+    day: Annotated[date | None, Query(description="plant-local day (default: latest)")] = None,
+) -> Response:
+    """The line's board: the day's counts, stations, open defects, milestone countdown
+    (as `linespeed board --json`)."""
+    return json_response(line_board(_engine(request), day=day))
+
+
+@router.get("/audit", tags=["service"], responses=_ERRORS)
+def get_audit(
+    request: Request,
+    _: Admin,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+    before_id: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> Response:
+    """Write requests as recorded, newest first (admin; as `linespeed audit --json`)."""
+    return json_response(list_audit(_engine(request), limit=limit, before_id=before_id))
+
+
+@router.get("/stream", tags=["events"], responses=_ERRORS)
+async def stream(
+    request: Request,
+    credentials: Credentials,
+    access_token: Annotated[
+        str | None, Query(max_length=200, description="for EventSource, which sends no header")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
+) -> StreamingResponse:
+    """Server-sent events: `completion`, `milestone` and `station-state`, as they happen."""
+    if credentials is None and access_token is not None:
+        from fastapi.security import HTTPAuthorizationCredentials
+
+        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=access_token)
+    token = token_of(request, credentials)
+    require_role(token, "viewer")
+    engine = _engine(request)
+    after = (
+        int(last_event_id)
+        if last_event_id is not None and last_event_id.isdigit()
+        else await anyio.to_thread.run_sync(last_seq, engine)
+    )
+    poll_s: float = request.app.state.poll_s
+    return StreamingResponse(
+        _messages(engine, after, poll_s),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _messages(engine: Engine, after: int, poll_s: float) -> AsyncIterator[str]:
+    yield f'retry: 2000\nid: {after}\nevent: hello\ndata: {{"after": {after}}}\n\n'
+    quiet_s = 0.0
+    while True:
+        messages, after = await anyio.to_thread.run_sync(feed_after, engine, after)
+        for message in messages:
+            data = _encode(message.data).decode()
+            yield f"id: {message.seq}\nevent: {message.event}\ndata: {data}\n\n"
+        quiet_s = 0.0 if messages else quiet_s + poll_s
+        if quiet_s >= KEEP_ALIVE_S:
+            quiet_s = 0.0
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(poll_s)

@@ -1,0 +1,75 @@
+"""Running the application with uvicorn: in the foreground (`linespeed serve`) or in a
+background thread on a free loopback port (tests, benchmarks)."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import uvicorn
+from sqlalchemy import Engine
+
+from linespeed.api.app import ApiSettings, create_app
+from linespeed.errors import LinespeedError
+
+
+def _config(engine: Engine, settings: ApiSettings | None, host: str, port: int) -> uvicorn.Config:
+    return uvicorn.Config(
+        create_app(engine, settings or ApiSettings()),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        lifespan="off",
+    )
+
+
+def serve(engine: Engine, host: str, port: int, settings: ApiSettings | None = None) -> None:
+    """Serve the API and dashboard until interrupted.
+
+    Raises LinespeedError (serve.bind) if the address cannot be bound.
+    """
+    try:
+        uvicorn.Server(_config(engine, settings, host, port)).run(sockets=[_bind(host, port)])
+    except OSError as error:
+        raise LinespeedError(f"cannot serve on {host}:{port}: {error}", code="serve.bind") from None
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+@contextmanager
+def running_server(
+    engine: Engine, settings: ApiSettings | None = None, host: str = "127.0.0.1"
+) -> Iterator[str]:
+    """A server on a free port of `host` in a background thread; yields its base URL and
+    stops it on exit. Raises LinespeedError (serve.start) if it does not start in 10 s."""
+    sock = _bind(host, 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(_config(engine, settings, host, port))
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name="linespeed-api", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise LinespeedError("the API server did not start", code="serve.start")
+        time.sleep(0.01)
+    try:
+        yield f"http://{host}:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        sock.close()

@@ -1,0 +1,184 @@
+"""Commands of the HTTP side: `serve`, `token create|list|revoke`, `board`, `audit`."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from linespeed.cli.common import DbOption, JsonOption, app, out, print_json, time_text
+from linespeed.errors import LinespeedError
+from linespeed.store.engine import open_store
+
+token_app = typer.Typer(
+    help="API bearer tokens: `token create --role ROLE`, `token list`, `token revoke ID`.",
+    no_args_is_help=True,
+)
+app.add_typer(token_app, name="token")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8400,
+    max_body_mb: Annotated[
+        float, typer.Option("--max-body-mb", min=0.001, help="Largest request body, MiB.")
+    ] = 16.0,
+    db: DbOption = None,
+) -> None:
+    """Serve the HTTP API (/api/v1) and the line's dashboard (/) over the database.
+
+    Example: linespeed serve --host 0.0.0.0 --port 8400
+    """
+    from linespeed.api import ApiSettings
+    from linespeed.api.server import serve as run_server
+
+    engine = open_store(db)
+    out.print(
+        f"linespeed on http://{host}:{port}/ : dashboard at /#token=<viewer token>, "
+        f"API at /api/v1 (OpenAPI /api/v1/openapi.json); Ctrl-C stops"
+    )
+    run_server(engine, host, port, ApiSettings(max_body_bytes=int(max_body_mb * 1024 * 1024)))
+
+
+@token_app.command("create")
+def token_create(
+    role: Annotated[str, typer.Option("--role", help="viewer, operator, engineer or admin.")],
+    station: Annotated[
+        list[str] | None,
+        typer.Option("--station", help="Operator only: limit posts to this station (repeat)."),
+    ] = None,
+    label: Annotated[str | None, typer.Option("--label", help="Who or what uses it.")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Create an API token; its secret is shown this once (only a hash is stored).
+
+    Example: linespeed token create --role operator --station ga-090 --json
+    """
+    from linespeed.api.tokens import create_token
+
+    created = create_token(open_store(db), role, stations=station or (), label=label)
+    if json_output:
+        print_json(created)
+        return
+    limit = f" for stations {', '.join(created.stations)}" if created.stations else ""
+    out.print(f"token {created.id} ({created.role}{limit}); keep it, it is not shown again:")
+    out.print(created.token)
+
+
+@token_app.command("list")
+def token_list(
+    show_all: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """List API tokens (never their secrets): id, role, stations, created, revoked.
+
+    Example: linespeed token list --all --json
+    """
+    from linespeed.api.tokens import list_tokens
+
+    tokens = list_tokens(open_store(db), include_revoked=show_all)
+    if json_output:
+        print_json(tokens)
+        return
+    table = Table("id", "role", "stations", "label", "created", "revoked", title="API tokens")
+    for token in tokens:
+        table.add_row(
+            str(token.id),
+            token.role,
+            ", ".join(token.stations) if token.stations else "all",
+            token.label or "",
+            time_text(token.created_at),
+            time_text(token.revoked_at),
+        )
+    out.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[int, typer.Argument(help="The token's id (from `token list`).")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Revoke an API token: it answers 401 from now on.
+
+    Example: linespeed token revoke 3
+    """
+    from linespeed.api.tokens import revoke_token
+
+    token = revoke_token(open_store(db), token_id)
+    if json_output:
+        print_json(token)
+        return
+    out.print(f"token {token.id} ({token.role}) revoked at {time_text(token.revoked_at)}")
+
+
+@app.command()
+def board(
+    day: Annotated[
+        str | None, typer.Option("--day", help="Plant-local day YYYY-MM-DD (default: latest).")
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The line's board: the day's completions against takt, JPH, WIP, first-pass yield,
+    stations, open defects and the countdown to the next milestone car.
+
+    Example: linespeed board --json
+    """
+    from linespeed.api.board import line_board
+
+    try:
+        chosen = None if day is None else date.fromisoformat(day)
+    except ValueError:
+        raise LinespeedError(f"{day!r} is not a day such as 2025-06-30", code="cli.usage") from None
+    report = line_board(open_store(db), day=chosen)
+    if json_output:
+        print_json(report)
+        return
+    today = report.today
+    out.print(
+        f"{report.name} on {today.day}: completed {today.completed} (at takt "
+        f"{today.planned_at_takt}), JPH {today.jph:.1f} against takt {today.takt_jph:.1f}, "
+        f"WIP {today.wip}, first-pass yield {today.first_pass_yield:.1%}, "
+        f"bottleneck {today.bottleneck or '-'}"
+    )
+    stopped = [s for s in report.stations if s.state not in (None, "running")]
+    for station in stopped:
+        out.print(f"  {station.station}: {station.state} {station.reason or ''}".rstrip())
+    out.print(f"open defects on cars in production: {len(report.open_defects)}")
+    countdown = report.countdown
+    if countdown.next_milestone is not None:
+        planned = countdown.planned_vin or f"start #{countdown.planned_start_seq} (not started)"
+        out.print(
+            f"next milestone {countdown.next_milestone:,}: {countdown.remaining:,} to go; "
+            f"planned car {planned}"
+        )
+
+
+@app.command()
+def audit(
+    limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Entries.")] = 100,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The API's write requests, newest first: token, time, action, outcome.
+
+    Example: linespeed audit --limit 20 --json
+    """
+    from linespeed.api.audit import list_audit
+
+    entries = list_audit(open_store(db), limit=limit)
+    if json_output:
+        print_json(entries)
+        return
+    for entry in entries:
+        who = "no token" if entry.token_id is None else f"token {entry.token_id}"
+        out.print(
+            f"#{entry.id} {time_text(entry.at)} {who} {entry.method} {entry.path} "
+            f"{entry.status_code} {entry.outcome} {entry.detail}"
+        )
