@@ -8,12 +8,12 @@ from __future__ import annotations
 import sys
 
 import linespeed.cli.mqtt  # noqa: F401  (registers the mqtt commands)
-from linespeed.cli import events, measure, plant, sim
+from linespeed.cli import events, measure, plant, sim, trace
 from linespeed.cli import serve as serve_commands  # noqa: F401  (registers its commands)
 from linespeed.cli.common import app, err
 from linespeed.errors import LinespeedError
 
-__all__ = ["app", "events", "main", "measure", "plant", "sim"]
+__all__ = ["app", "events", "main", "measure", "plant", "sim", "trace"]
 
 
 def main() -> None:

@@ -14,8 +14,10 @@ import msgspec
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+from sqlalchemy import Engine
 
 from linespeed.errors import LinespeedError
+from linespeed.store.engine import open_store
 
 app = typer.Typer(
     name="linespeed",
@@ -59,6 +61,19 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+
+
+@contextmanager
+def store(db: str | None) -> Iterator[Engine]:
+    """The store named by `--db` (or LINESPEED_DB), closed when the command is done.
+
+    Raises StoreError if it cannot be opened (see `open_store`).
+    """
+    engine = open_store(db)
+    try:
+        yield engine
+    finally:
+        engine.dispose()
 
 
 def print_json(value: Any) -> None:

@@ -6,6 +6,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
+import psycopg
+from psycopg import sql
 from sqlalchemy import Connection, Dialect, Table
 
 from linespeed.store.schema import utc_text
@@ -28,12 +30,15 @@ def _native(value: datetime) -> datetime:
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:
-    """Insert rows given as sequences in the table's column order, in one executemany.
+    """Insert rows given as sequences in the table's column order.
 
-    Values go to the driver as they are: timestamps must already be passed through
-    `stamp_for(dialect)`.
+    One COPY on PostgreSQL, one executemany elsewhere. Values go to the driver as they
+    are: timestamps must already be passed through `stamp_for(dialect)`.
     """
     if not rows:
+        return
+    if connection.dialect.name == "postgresql":
+        _copy_rows(connection, table, rows)
         return
     quote = connection.dialect.identifier_preparer.quote
     marker = _marker(connection)
@@ -43,6 +48,18 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[An
         f"INSERT INTO {quote(table.name)} ({columns}) VALUES ({markers})",
         rows,
     )
+
+
+def _copy_rows(connection: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+    statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
+        table=sql.Identifier(table.name),
+        columns=sql.SQL(", ").join(sql.Identifier(column.name) for column in table.columns),
+    )
+    driver_connection = connection.connection.driver_connection
+    assert isinstance(driver_connection, psycopg.Connection)  # the only PostgreSQL driver
+    with driver_connection.cursor() as cursor, cursor.copy(statement) as copy:
+        for row in rows:
+            copy.write_row(row)
 
 
 def update_rows(

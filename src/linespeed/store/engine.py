@@ -22,6 +22,8 @@ from linespeed.errors import StoreError
 DEFAULT_DB_URL: Final = "sqlite:///linespeed.db"
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _BEGIN: Final = "linespeed.begin"
+_PG_WRITE_LOCK: Final = 0x6C_73_77_6C
+"""The first key of the PostgreSQL advisory lock writers take ("lswl")."""
 
 
 def db_url_from_env(url: str | None = None) -> str:
@@ -80,11 +82,21 @@ def _sqlite_on_begin(connection: Connection) -> None:
 
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """A transaction that holds the database's write lock from its start; all or nothing."""
+    """A transaction that holds the store's write lock from its start; all or nothing.
+
+    Writers to one store take turns, whichever process they run in, so each reads the
+    sequence numbers the previous one committed. Readers never wait for the lock.
+    """
     with engine.connect() as connection:
         if engine.dialect.name == "sqlite":
             connection.info[_BEGIN] = "BEGIN IMMEDIATE"
         with connection.begin():
+            if engine.dialect.name == "postgresql":
+                # One lock per schema, so stores side by side in one database do not wait
+                # for each other; released at commit or rollback.
+                connection.exec_driver_sql(
+                    f"SELECT pg_advisory_xact_lock({_PG_WRITE_LOCK}, hashtext(current_schema()))"
+                )
             yield connection
 
 

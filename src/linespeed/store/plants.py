@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
+import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
 from linespeed.errors import StoreError
@@ -68,9 +69,35 @@ def current_revision(connection: Connection) -> int | None:
     return None if value is None else int(value)
 
 
-def plant_timezone(connection: Connection, revision: int) -> str:
-    """The IANA time zone of the plant in `revision`."""
+class _Timezone(msgspec.Struct):
+    timezone: str
+
+
+class _BomLine(msgspec.Struct):
+    part: str
+    serialized: bool = False
+
+
+class _Model(msgspec.Struct):
+    parts: list[_BomLine] = []
+
+
+class _Bom(msgspec.Struct):
+    models: list[_Model]
+
+
+def serialized_parts(connection: Connection, revision: int) -> frozenset[str]:
+    """The part numbers that the BOM of plant `revision` tracks by serial."""
     document = connection.execute(
         select(plant_revisions.c.document).where(plant_revisions.c.revision == revision)
     ).scalar_one()
-    return Plant.model_validate_json(document).timezone
+    bom = msgspec.json.decode(document, type=_Bom)
+    return frozenset(line.part for model in bom.models for line in model.parts if line.serialized)
+
+
+def plant_timezone(connection: Connection, revision: int) -> str:
+    """The IANA time zone of the plant in `revision` (read without validating the plant)."""
+    document = connection.execute(
+        select(plant_revisions.c.document).where(plant_revisions.c.revision == revision)
+    ).scalar_one()
+    return msgspec.json.decode(document, type=_Timezone).timezone

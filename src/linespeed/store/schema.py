@@ -161,6 +161,14 @@ installed_parts = Table(
         sqlite_where=text("serial IS NOT NULL"),
         postgresql_where=text("serial IS NOT NULL"),
     ),
+    # Recall by supplier (`trace part P --supplier X`).
+    Index(
+        "ix_installed_parts_part_supplier",
+        "part",
+        "supplier",
+        sqlite_where=text("supplier IS NOT NULL"),
+        postgresql_where=text("supplier IS NOT NULL"),
+    ),
 )
 
 inspections = Table(

@@ -1,1 +1,29 @@
-"""Genealogy and history: what is in a car, and which cars hold a part."""
+"""Genealogy and recall: what is in a car (`vin_trace`), which cars hold a part (`part_recall`)."""
+
+from linespeed.trace.genealogy import OtherCar, TracedPart, VinTrace, vin_trace
+from linespeed.trace.history import UnitHistory, unit_history
+from linespeed.trace.recall import (
+    CAR_STATUSES,
+    CarStatus,
+    Recall,
+    RecalledCar,
+    StatusFilter,
+    TraceInputError,
+    part_recall,
+)
+
+__all__ = [
+    "CAR_STATUSES",
+    "CarStatus",
+    "OtherCar",
+    "Recall",
+    "RecalledCar",
+    "StatusFilter",
+    "TraceInputError",
+    "TracedPart",
+    "UnitHistory",
+    "VinTrace",
+    "part_recall",
+    "unit_history",
+    "vin_trace",
+]

@@ -1,0 +1,188 @@
+"""Commands for genealogy and recall: `trace vin`, `trace part`."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Annotated, Final
+
+import typer
+from rich.table import Table
+
+from linespeed.cli.common import (
+    DbOption,
+    JsonOption,
+    app,
+    out,
+    parse_time,
+    print_json,
+    store,
+    time_text,
+)
+from linespeed.errors import InputFileError
+from linespeed.trace import CAR_STATUSES, Recall, StatusFilter, part_recall, vin_trace
+
+trace_app = typer.Typer(
+    help="Genealogy and recall: `linespeed trace vin VIN`, `linespeed trace part PART --lot L`.",
+    no_args_is_help=True,
+)
+app.add_typer(trace_app, name="trace")
+
+RECALL_COLUMNS: Final = (
+    "vin",
+    "model",
+    "color",
+    "status",
+    "station",
+    "completed_at",
+    "shipped_at",
+    "destination",
+    "scrapped_at",
+    "part",
+    "serial",
+    "lot",
+    "supplier",
+    "installed_station",
+    "installed_at",
+)
+"""The columns of a recall file, in order; times in ISO 8601 UTC."""
+
+
+@trace_app.command("vin")
+def trace_vin(
+    vin: Annotated[str, typer.Argument(help="The car's VIN.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every part in a car: serial or lot, supplier, station, time, and where serials moved.
+
+    Example: linespeed trace vin LSPA1S7E8SB000001 --json
+    """
+    with store(db) as engine:
+        trace = vin_trace(engine, vin)
+    if json_output:
+        print_json(trace)
+        return
+    out.print(f"{trace.vin} {trace.model} {trace.color}: {trace.status.replace('_', ' ')}")
+    table = Table(
+        "station",
+        "part",
+        "serial",
+        "lot",
+        "supplier",
+        "installed",
+        "removed",
+        "other cars",
+        title=f"parts ({trace.timezone})",
+    )
+    for part in trace.parts:
+        table.add_row(
+            part.station,
+            part.part,
+            part.serial or "",
+            part.lot or "",
+            part.supplier or "",
+            time_text(part.installed_at, trace.timezone),
+            time_text(part.removed_at, trace.timezone),
+            " ".join(other.vin for other in part.other_cars),
+        )
+    out.print(table)
+
+
+@trace_app.command("part")
+def trace_part(
+    part: Annotated[str, typer.Argument(help="The part number, as in the BOM.")],
+    lot: Annotated[
+        list[str] | None, typer.Option("--lot", help="A lot of the part (repeat for more).")
+    ] = None,
+    serial: Annotated[str | None, typer.Option("--serial", help="One serialized piece.")] = None,
+    supplier: Annotated[str | None, typer.Option("--supplier", help="The supplier.")] = None,
+    installed_from: Annotated[
+        str | None, typer.Option("--from", help="Installed at or after (ISO time with offset).")
+    ] = None,
+    installed_to: Annotated[
+        str | None, typer.Option("--to", help="Installed at or before (ISO time with offset).")
+    ] = None,
+    status: Annotated[
+        StatusFilter | None, typer.Option("--status", help="Only cars in this status.")
+    ] = None,
+    csv_file: Annotated[
+        Path | None, typer.Option("--csv", help="Write the recall file (CSV) here.")
+    ] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Every car that holds a matching piece, where it is now, and counts per status.
+
+    Example: linespeed trace part BRK-2201 --lot BRK-2201-L00042 --csv recall.csv
+    """
+    with store(db) as engine:
+        recall = part_recall(
+            engine,
+            part,
+            lots=lot or [],
+            serial=serial,
+            supplier=supplier,
+            installed_from=parse_time(installed_from),
+            installed_to=parse_time(installed_to),
+            status=status,
+        )
+    if csv_file is not None:
+        write_recall_csv(recall, csv_file)
+    if json_output:
+        print_json({"cars": recall.cars, "counts": recall.counts})
+        return
+    _print_recall(recall, csv_file)
+
+
+def write_recall_csv(recall: Recall, path: Path) -> None:
+    """Write the recall's cars to `path` as CSV, one row per piece found.
+
+    Raises InputFileError if the file cannot be written.
+    """
+    try:
+        with path.open("w", newline="", encoding="utf-8") as stream:
+            writer = csv.writer(stream)
+            writer.writerow(RECALL_COLUMNS)
+            for car in recall.cars:
+                values = [getattr(car, column) for column in RECALL_COLUMNS]
+                writer.writerow(
+                    "" if v is None else v.isoformat() if hasattr(v, "isoformat") else v
+                    for v in values
+                )
+    except OSError as error:
+        raise InputFileError(str(path), f"cannot write the recall file: {error.strerror}") from None
+
+
+def _print_recall(recall: Recall, csv_file: Path | None) -> None:
+    zone = recall.timezone
+    table = Table(
+        "vin",
+        "model",
+        "color",
+        "status",
+        "at",
+        "completed",
+        "shipped",
+        "destination",
+        "serial/lot",
+        title=f"cars holding {recall.part} ({zone})",
+    )
+    for car in recall.cars:
+        table.add_row(
+            car.vin,
+            car.model,
+            car.color,
+            car.status.replace("_", " "),
+            car.station or "",
+            time_text(car.completed_at, zone),
+            time_text(car.shipped_at, zone),
+            car.destination or "",
+            car.serial or car.lot or "",
+        )
+    if recall.cars:
+        out.print(table)
+    counts = ", ".join(f"{name.replace('_', ' ')} {recall.counts[name]}" for name in CAR_STATUSES)
+    out.print(f"{len(recall.cars)} pieces in {sum(recall.counts.values())} cars: {counts}")
+    if csv_file is not None:
+        out.print(f"recall file: {csv_file}")
