@@ -7,7 +7,7 @@ DEMO_DB := sqlite:///$(DEMO_DIR)/linespeed.db
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest faults mosquitto bench clean
 
 $(BIN)/linespeed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,8 +63,18 @@ ifneq ($(call port_open,1883),)
 export LINESPEED_TEST_MQTT_URL ?= $(MQTT_URL)
 endif
 
-pytest: $(VENV)/.dev
+# The MQTT fault tests start (and restart) brokers of their own.
+mosquitto:
+	@command -v mosquitto >/dev/null || test -x /usr/sbin/mosquitto || \
+		($$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
+		 $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -qq mosquitto)
+
+pytest: $(VENV)/.dev mosquitto
 	$(BIN)/pytest -q
+
+# Only the fault tests (also part of `make test`): killed ingests, bridges and brokers.
+faults: $(VENV)/.dev mosquitto
+	$(BIN)/pytest -q tests/faults tests/mqtt
 
 test: lint typecheck pytest
 
