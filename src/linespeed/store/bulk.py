@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
@@ -27,6 +27,35 @@ def stamp_for(dialect: Dialect) -> Stamp:
 
 def _native(value: datetime) -> datetime:
     return value
+
+
+StampReader = Callable[[Any], datetime | None]
+"""Turns what the driver returns for a UtcDateTime column back into an aware UTC datetime."""
+
+
+def stamp_reader_for(dialect: Dialect) -> StampReader:
+    """How to read timestamps from raw rows of this database (the inverse of `stamp_for`)."""
+    if dialect.name == "sqlite":
+        return _from_text
+    return _to_utc
+
+
+def _from_text(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+def _to_utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)
+
+
+def select_rows(connection: Connection, sql: str, *values: Any) -> Sequence[Any]:
+    """Rows (tuples) of `sql`, with `{}` for each parameter marker, as the driver returns them.
+
+    For queries a user waits on: no statement compilation, no per-value result processing.
+    Timestamps come back raw: read them with `stamp_reader_for(dialect)`.
+    """
+    query = sql.format(*[_marker(connection)] * len(values))
+    return connection.exec_driver_sql(query, values).all()
 
 
 def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:

@@ -69,10 +69,6 @@ def current_revision(connection: Connection) -> int | None:
     return None if value is None else int(value)
 
 
-class _Timezone(msgspec.Struct):
-    timezone: str
-
-
 class _BomLine(msgspec.Struct):
     part: str
     serialized: bool = False
@@ -82,22 +78,30 @@ class _Model(msgspec.Struct):
     parts: list[_BomLine] = []
 
 
-class _Bom(msgspec.Struct):
+class _Summary(msgspec.Struct):
+    timezone: str
     models: list[_Model]
 
 
-def serialized_parts(connection: Connection, revision: int) -> frozenset[str]:
-    """The part numbers that the BOM of plant `revision` tracks by serial."""
+class PlantSummary(msgspec.Struct, frozen=True):
+    """What queries need of a plant revision, read without validating the whole plant."""
+
+    timezone: str
+    """The plant's IANA time zone."""
+    serialized_parts: frozenset[str]
+    """The part numbers that the BOM tracks by serial."""
+
+
+def plant_summary(connection: Connection, revision: int) -> PlantSummary:
+    """The time zone and serialized parts of plant `revision`."""
     document = connection.execute(
         select(plant_revisions.c.document).where(plant_revisions.c.revision == revision)
     ).scalar_one()
-    bom = msgspec.json.decode(document, type=_Bom)
-    return frozenset(line.part for model in bom.models for line in model.parts if line.serialized)
+    summary = msgspec.json.decode(document, type=_Summary)
+    serialized = (line.part for model in summary.models for line in model.parts if line.serialized)
+    return PlantSummary(summary.timezone, frozenset(serialized))
 
 
 def plant_timezone(connection: Connection, revision: int) -> str:
-    """The IANA time zone of the plant in `revision` (read without validating the plant)."""
-    document = connection.execute(
-        select(plant_revisions.c.document).where(plant_revisions.c.revision == revision)
-    ).scalar_one()
-    return msgspec.json.decode(document, type=_Timezone).timezone
+    """The IANA time zone of the plant in `revision`."""
+    return plant_summary(connection, revision).timezone

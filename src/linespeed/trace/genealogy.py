@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import Engine, and_, select
+from sqlalchemy import Engine
 
 from linespeed.errors import NotFoundError
 from linespeed.plant.vin import validate_vin
-from linespeed.store.plants import plant_timezone, serialized_parts
-from linespeed.store.schema import installed_parts, units
+from linespeed.store.bulk import select_rows, stamp_reader_for
+from linespeed.store.plants import plant_summary
 
 
 @dataclass(frozen=True)
@@ -61,62 +62,54 @@ def vin_trace(engine: Engine, vin: str) -> VinTrace:
     no car with this VIN was started.
     """
     with engine.connect() as connection:
-        car = connection.execute(
-            select(
-                units.c.vin, units.c.model, units.c.color, units.c.status, units.c.revision
-            ).where(units.c.vin == vin)
-        ).first()
-        if car is None:
+        read = stamp_reader_for(connection.dialect)
+        found = select_rows(
+            connection, "SELECT model, color, status, revision FROM units WHERE vin = {}", vin
+        )
+        if not found:
             validate_vin(vin)
             raise NotFoundError(f"no car with VIN {vin} was started in this database")
-        parts = connection.execute(
-            select(installed_parts)
-            .where(installed_parts.c.vin == vin)
-            .order_by(installed_parts.c.installed_at, installed_parts.c.part)
-        ).all()
-        serialized = serialized_parts(connection, car.revision)
-        serials = sorted({row.serial for row in parts if row.part in serialized and row.serial})
+        ((model, color, status, revision),) = found
+        parts = select_rows(
+            connection,
+            "SELECT part, serial, lot, supplier, station, installed_at, removed_at"
+            " FROM installed_parts WHERE vin = {} ORDER BY installed_at, part",
+            vin,
+        )
+        plant = plant_summary(connection, revision)
+        serials = sorted({row[1] for row in parts if row[0] in plant.serialized_parts and row[1]})
         elsewhere: dict[tuple[str, str], list[OtherCar]] = {}
         if serials:
-            for row in connection.execute(
-                select(
-                    installed_parts.c.part,
-                    installed_parts.c.serial,
-                    installed_parts.c.vin,
-                    installed_parts.c.installed_at,
-                    installed_parts.c.removed_at,
-                )
-                .where(
-                    and_(
-                        installed_parts.c.serial.in_(serials),
-                        installed_parts.c.vin != vin,
-                    )
-                )
-                .order_by(installed_parts.c.installed_at)
+            markers = ", ".join(["{}"] * len(serials))
+            for part, serial, other_vin, installed_at, removed_at in select_rows(
+                connection,
+                "SELECT part, serial, vin, installed_at, removed_at FROM installed_parts"
+                f" WHERE serial IN ({markers}) AND vin <> {{}} ORDER BY installed_at",
+                *serials,
+                vin,
             ):
-                elsewhere.setdefault((row.part, row.serial), []).append(
-                    OtherCar(row.vin, row.installed_at, row.removed_at)
-                )
-        timezone = plant_timezone(connection, car.revision)
-    moved = {key: cars for key, cars in elsewhere.items() if key[0] in serialized}
+                if part in plant.serialized_parts:
+                    elsewhere.setdefault((part, serial), []).append(
+                        OtherCar(other_vin, cast(datetime, read(installed_at)), read(removed_at))
+                    )
     return VinTrace(
-        vin=car.vin,
-        model=car.model,
-        color=car.color,
-        status=car.status,
-        timezone=timezone,
+        vin=vin,
+        model=model,
+        color=color,
+        status=status,
+        timezone=plant.timezone,
         parts=[
             TracedPart(
-                part=row.part,
-                serial=row.serial,
-                lot=row.lot,
-                supplier=row.supplier,
-                station=row.station,
-                installed_at=row.installed_at,
-                removed_at=row.removed_at,
-                moved=(row.part, row.serial) in moved,
-                other_cars=moved.get((row.part, row.serial), []),
+                part=part,
+                serial=serial,
+                lot=lot,
+                supplier=supplier,
+                station=station,
+                installed_at=cast(datetime, read(installed_at)),
+                removed_at=read(removed_at),
+                moved=(part, serial) in elsewhere,
+                other_cars=elsewhere.get((part, serial), []),
             )
-            for row in parts
+            for part, serial, lot, supplier, station, installed_at, removed_at in parts
         ],
     )

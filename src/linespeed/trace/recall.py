@@ -6,13 +6,15 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Final, Literal, get_args
+from typing import Any, Final, Literal, cast, get_args
 
+import msgspec
 from sqlalchemy import Connection, Engine, and_, exists, select
 
 from linespeed.errors import LinespeedError
+from linespeed.store.bulk import StampReader, select_rows, stamp_for, stamp_reader_for
 from linespeed.store.plants import current_revision, load_plants, plant_timezone
-from linespeed.store.schema import installed_parts, units
+from linespeed.store.schema import installed_parts
 
 CarStatus = Literal["in_production", "completed", "shipped", "scrapped"]
 """Where a car is in its life: on the line, built, gone to the customer, or out of production."""
@@ -27,6 +29,15 @@ _FILTERED: Final[dict[str, tuple[str, ...]]] = {
 }
 
 
+_RECALL_SQL: Final = (
+    "SELECT u.vin, u.model, u.color, u.status, u.current_station, u.last_station,"
+    " u.completed_at, u.shipped_at, u.destination, u.scrapped_at,"
+    " p.part, p.serial, p.lot, p.supplier, p.station, p.installed_at"
+    " FROM installed_parts p JOIN units u ON u.vin = p.vin WHERE "
+)
+_RECALL_ORDER: Final = " ORDER BY u.start_seq, p.installed_at"
+
+
 class TraceInputError(LinespeedError):
     """A trace question that cannot be asked: an unknown part, lot, serial or supplier."""
 
@@ -34,16 +45,17 @@ class TraceInputError(LinespeedError):
         super().__init__(message, code="trace.input")
 
 
-@dataclass(frozen=True)
-class RecalledCar:
-    """A car that holds a matching piece: what it is, where it is, and which piece."""
+class RecalledCar(msgspec.Struct, frozen=True, gc=False):
+    """A car that holds a matching piece: what it is, where it is, and which piece.
+
+    `station` is the station the car is at (on the line), or the last it passed.
+    """
 
     vin: str
     model: str
     color: str
     status: CarStatus
     station: str | None
-    """The station the car is at (on the line), or the last it passed."""
     completed_at: datetime | None
     shipped_at: datetime | None
     destination: str | None
@@ -97,66 +109,29 @@ def part_recall(
     ends before it starts, or an unknown status filter.
     """
     _check_question(lots, serial, supplier, installed_from, installed_to, status)
-    narrowing = [installed_parts.c.part == part]
-    if lots:
-        narrowing.append(installed_parts.c.lot.in_(sorted(set(lots))))
-    if serial is not None:
-        narrowing.append(installed_parts.c.serial == serial)
-    if supplier is not None:
-        narrowing.append(installed_parts.c.supplier == supplier)
-    if installed_from is not None:
-        narrowing.append(installed_parts.c.installed_at >= installed_from)
-    if installed_to is not None:
-        narrowing.append(installed_parts.c.installed_at <= installed_to)
-    narrowing.append(installed_parts.c.removed_at.is_(None))
-    if status is not None:
-        narrowing.append(units.c.status.in_(_FILTERED[status]))
+    wanted_lots = sorted(set(lots))
     with engine.connect() as connection:
-        _check_recorded(connection, part, lots, serial, supplier)
-        rows = connection.execute(
-            select(
-                units.c.vin,
-                units.c.model,
-                units.c.color,
-                units.c.status,
-                units.c.current_station,
-                units.c.last_station,
-                units.c.completed_at,
-                units.c.shipped_at,
-                units.c.destination,
-                units.c.scrapped_at,
-                installed_parts.c.part,
-                installed_parts.c.serial,
-                installed_parts.c.lot,
-                installed_parts.c.supplier,
-                installed_parts.c.station,
-                installed_parts.c.installed_at,
-            )
-            .select_from(installed_parts.join(units, units.c.vin == installed_parts.c.vin))
-            .where(and_(*narrowing))
-            .order_by(units.c.start_seq, installed_parts.c.installed_at)
-        ).all()
+        _check_recorded(connection, part, wanted_lots, serial, supplier)
+        stamp, read = stamp_for(connection.dialect), stamp_reader_for(connection.dialect)
+        where, values = ["p.part = {}", "p.removed_at IS NULL"], [part]
+        if wanted_lots:
+            where.append(f"p.lot IN ({', '.join(['{}'] * len(wanted_lots))})")
+            values.extend(wanted_lots)
+        for condition, value in (
+            ("p.serial = {}", serial),
+            ("p.supplier = {}", supplier),
+            ("p.installed_at >= {}", None if installed_from is None else stamp(installed_from)),
+            ("p.installed_at <= {}", None if installed_to is None else stamp(installed_to)),
+        ):
+            if value is not None:
+                where.append(condition)
+                values.append(value)
+        if status is not None:
+            where.append(f"u.status IN ({', '.join(['{}'] * len(_FILTERED[status]))})")
+            values.extend(_FILTERED[status])
+        rows = select_rows(connection, _RECALL_SQL + " AND ".join(where) + _RECALL_ORDER, *values)
         timezone = plant_timezone(connection, current_revision(connection) or 1)
-    cars = [
-        RecalledCar(
-            vin=row.vin,
-            model=row.model,
-            color=row.color,
-            status=row.status,
-            station=row.current_station or row.last_station,
-            completed_at=row.completed_at,
-            shipped_at=row.shipped_at,
-            destination=row.destination,
-            scrapped_at=row.scrapped_at,
-            part=row.part,
-            serial=row.serial,
-            lot=row.lot,
-            supplier=row.supplier,
-            installed_station=row.station,
-            installed_at=row.installed_at,
-        )
-        for row in rows
-    ]
+    cars = [_recalled(row, read) for row in rows]
     listed = Counter(car.status for car in {car.vin: car for car in cars}.values())
     return Recall(
         part=part,
@@ -169,6 +144,27 @@ def part_recall(
         timezone=timezone,
         cars=cars,
         counts={name: listed[name] for name in CAR_STATUSES},
+    )
+
+
+def _recalled(row: Sequence[Any], read: StampReader) -> RecalledCar:
+    """A car of the recall from one row of _RECALL_SQL."""
+    return RecalledCar(
+        vin=row[0],
+        model=row[1],
+        color=row[2],
+        status=row[3],
+        station=row[4] or row[5],
+        completed_at=read(row[6]),
+        shipped_at=read(row[7]),
+        destination=row[8],
+        scrapped_at=read(row[9]),
+        part=row[10],
+        serial=row[11],
+        lot=row[12],
+        supplier=row[13],
+        installed_station=row[14],
+        installed_at=cast(datetime, read(row[15])),
     )
 
 
