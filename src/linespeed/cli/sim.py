@@ -84,7 +84,7 @@ def simulate(
 
     if [out is not None, into_db, mqtt is not None].count(True) != 1:
         raise LinespeedError(
-            "give exactly one of --out FILE, --into-db and --mqtt URL", code="cli.usage"
+            "give exactly one of --out FILE and --into-db (or --mqtt URL)", code="cli.usage"
         )
     broker = None if mqtt is None else parse_broker_url(mqtt)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
