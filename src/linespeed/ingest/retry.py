@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from linespeed.ingest.core import Ingestor, IngestReport, RawEvent, batched
 from linespeed.store.deadletters import list_dead_letters
 
-NOT_RETRYABLE = frozenset({"csv.row"})
+NOT_RETRYABLE = frozenset({"csv.row", "payload.too_large", "topic.mismatch", "plant.unknown"})
+"""Refusals a retry cannot undo: the row or payload was not kept whole, or the check that
+refused it (the MQTT topic, the plant) is not in the stored payload, so a retry would skip it."""
 
 
 @dataclass

@@ -45,7 +45,9 @@ def _from_text(value: str | None) -> datetime | None:
 
 
 def _to_utc(value: datetime | None) -> datetime | None:
-    return None if value is None else value.astimezone(UTC)
+    if value is None or value.tzinfo is UTC:
+        return value
+    return value.astimezone(UTC)
 
 
 def select_rows(connection: Connection, sql: str, *values: Any) -> Sequence[Any]:

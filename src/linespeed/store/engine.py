@@ -51,7 +51,9 @@ def connect(url: str) -> Engine:
         event.listen(engine, "begin", _sqlite_on_begin)
         return engine
     if backend == "postgresql":
-        return create_engine(parsed, pool_pre_ping=True)
+        engine = create_engine(parsed, pool_pre_ping=True)
+        event.listen(engine, "connect", _postgres_on_connect)
+        return engine
     shown = parsed.render_as_string(hide_password=True)
     raise StoreError(f"database URL {shown!r}: only sqlite and postgresql are supported")
 
@@ -74,6 +76,13 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
     # that each batch touches again (index leaves, table tails) are then copied once.
     cursor.execute("PRAGMA wal_autocheckpoint=10000")
     cursor.close()
+
+
+def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Timestamps then come back in UTC already (no conversion per value read).
+    with dbapi_connection.cursor() as cursor:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    dbapi_connection.commit()
 
 
 def _sqlite_on_begin(connection: Connection) -> None:

@@ -92,14 +92,26 @@ class PlantSummary(msgspec.Struct, frozen=True):
     """The part numbers that the BOM tracks by serial."""
 
 
-def plant_summary(connection: Connection, revision: int) -> PlantSummary:
-    """The time zone and serialized parts of plant `revision`."""
-    document = connection.execute(
-        select(plant_revisions.c.document).where(plant_revisions.c.revision == revision)
-    ).scalar_one()
+_summaries: dict[str, PlantSummary] = {}
+"""Summaries by document digest: a revision's document never changes once stored."""
+
+
+def plant_summary(connection: Connection, revision: int, sha256: str | None = None) -> PlantSummary:
+    """The time zone and serialized parts of plant `revision` (whose digest is `sha256`).
+
+    Given the digest, a summary read before is reused without reading the document.
+    """
+    if sha256 is not None and sha256 in _summaries:
+        return _summaries[sha256]
+    digest, document = connection.execute(
+        select(plant_revisions.c.sha256, plant_revisions.c.document).where(
+            plant_revisions.c.revision == revision
+        )
+    ).one()
     summary = msgspec.json.decode(document, type=_Summary)
     serialized = (line.part for model in summary.models for line in model.parts if line.serialized)
-    return PlantSummary(summary.timezone, frozenset(serialized))
+    _summaries[digest] = PlantSummary(summary.timezone, frozenset(serialized))
+    return _summaries[digest]
 
 
 def plant_timezone(connection: Connection, revision: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
+from typing import Any, Final, cast
 
 from sqlalchemy import Engine
 
@@ -55,6 +55,20 @@ class VinTrace:
     parts: list[TracedPart]
 
 
+_CAR_SQL: Final = (
+    "SELECT u.model, u.color, u.status, u.revision, r.sha256 FROM units u"
+    " JOIN plant_revisions r ON r.revision = u.revision WHERE u.vin = {}"
+)
+_PARTS_SQL: Final = (
+    # Each piece, and each other car that held the same serial of the same part (if any).
+    "SELECT p.part, p.serial, p.lot, p.supplier, p.station, p.installed_at, p.removed_at,"
+    " o.vin, o.installed_at, o.removed_at"
+    " FROM installed_parts p LEFT JOIN installed_parts o"
+    " ON o.serial = p.serial AND o.part = p.part AND o.vin <> p.vin"
+    " WHERE p.vin = {} ORDER BY p.installed_at, p.part, p.serial, o.installed_at"
+)
+
+
 def vin_trace(engine: Engine, vin: str) -> VinTrace:
     """Every part installed in car `vin`, in installation order, with where serials moved.
 
@@ -63,35 +77,27 @@ def vin_trace(engine: Engine, vin: str) -> VinTrace:
     """
     with engine.connect() as connection:
         read = stamp_reader_for(connection.dialect)
-        found = select_rows(
-            connection, "SELECT model, color, status, revision FROM units WHERE vin = {}", vin
-        )
+        found = select_rows(connection, _CAR_SQL, vin)
         if not found:
             validate_vin(vin)
             raise NotFoundError(f"no car with VIN {vin} was started in this database")
-        ((model, color, status, revision),) = found
-        parts = select_rows(
-            connection,
-            "SELECT part, serial, lot, supplier, station, installed_at, removed_at"
-            " FROM installed_parts WHERE vin = {} ORDER BY installed_at, part",
-            vin,
-        )
-        plant = plant_summary(connection, revision)
-        serials = sorted({row[1] for row in parts if row[0] in plant.serialized_parts and row[1]})
+        ((model, color, status, revision, sha256),) = found
+        plant = plant_summary(connection, revision, sha256)
+        parts: list[tuple[Any, ...]] = []
         elsewhere: dict[tuple[str, str], list[OtherCar]] = {}
-        if serials:
-            markers = ", ".join(["{}"] * len(serials))
-            for part, serial, other_vin, installed_at, removed_at in select_rows(
-                connection,
-                "SELECT part, serial, vin, installed_at, removed_at FROM installed_parts"
-                f" WHERE serial IN ({markers}) AND vin <> {{}} ORDER BY installed_at",
-                *serials,
-                vin,
-            ):
-                if part in plant.serialized_parts:
-                    elsewhere.setdefault((part, serial), []).append(
-                        OtherCar(other_vin, cast(datetime, read(installed_at)), read(removed_at))
+        for *piece, other_vin, other_installed_at, other_removed_at in select_rows(
+            connection, _PARTS_SQL, vin
+        ):
+            # A piece held by several other cars comes once per other car, rows together.
+            if other_vin is None or not parts or parts[-1] != tuple(piece):
+                parts.append(tuple(piece))
+            part, serial = piece[0], piece[1]
+            if other_vin is not None and part in plant.serialized_parts:
+                elsewhere.setdefault((part, serial), []).append(
+                    OtherCar(
+                        other_vin, cast(datetime, read(other_installed_at)), read(other_removed_at)
                     )
+                )
     return VinTrace(
         vin=vin,
         model=model,
