@@ -49,15 +49,7 @@ from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, LoadedScenario, load_s
 from linespeed.store.bulk import insert_rows, select_rows
 from linespeed.store.engine import connect, migrate
 from linespeed.store.plants import save_plant
-from linespeed.store.schema import (
-    defects,
-    events,
-    inspections,
-    installed_parts,
-    station_states,
-    station_visits,
-    units,
-)
+from linespeed.store.schema import PROJECTIONS, events, installed_parts, units
 from linespeed.trace import part_recall, vin_trace
 
 LOT_PART = "BRK-2201"
@@ -65,7 +57,7 @@ LOT_CARS = 10_000
 SERIAL_PART = "BAT-1001"
 GOALS_MS = {"vin trace": 2.0, "lot recall": 50.0}
 RAW_COLUMNS = "seq, event_id, kind, ts, vin, revision, body"
-WRITTEN = (events, units, station_visits, installed_parts, inspections, defects, station_states)
+WRITTEN = (events, *PROJECTIONS)
 """The tables ingest writes, in an order that satisfies their foreign keys."""
 
 
