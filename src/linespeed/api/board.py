@@ -10,17 +10,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, and_, desc, func, select
 
+from linespeed.errors import LinespeedError
 from linespeed.kpi import kpi_report
 from linespeed.kpi.window import newest_plant
 from linespeed.plant.model import Plant
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.ramp.references import reference_series
 from linespeed.store.schema import defects, events, station_states, units
+
+FIRST_DAY: Final = date(1970, 1, 1)
+LAST_DAY: Final = date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -115,8 +119,11 @@ class ReferenceCurve:
 def line_board(engine: Engine, *, day: date | None = None) -> Board:
     """The board for `day` (default: the plant-local day of the newest event).
 
-    Raises StoreError if the store holds no plant.
+    Raises LinespeedError (board.input) for a day outside 1970 to 2999, StoreError if the
+    store holds no plant.
     """
+    if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+        raise LinespeedError(f"day {day} is outside {FIRST_DAY} to {LAST_DAY}", code="board.input")
     with engine.connect() as connection:
         plant = newest_plant(connection)
         zone = ZoneInfo(plant.timezone)

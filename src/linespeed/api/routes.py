@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final
 
 import anyio.to_thread
@@ -32,6 +32,7 @@ from linespeed.trace.history import unit_history
 
 MAX_MILESTONE: Final = 1_000_000_000
 MAX_LIST: Final = 8
+MAX_GROUPED_DAYS: Final = 400
 KEEP_ALIVE_S: Final = 15.0
 _encode: Final = msgspec.json.Encoder().encode
 
@@ -147,6 +148,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
+def check_grouped_window(since: datetime | None, until: datetime | None, by: str | None) -> None:
+    """Refuse a day or shift grouping over a window too long to answer in time.
+
+    Raises RequestError (request.window) if since or until is given without the other, or
+    they span more than MAX_GROUPED_DAYS days.
+    """
+    if by not in ("day", "shift") or (since is None and until is None):
+        return
+    if since is None or until is None or abs(until - since) > timedelta(days=MAX_GROUPED_DAYS):
+        raise RequestError(
+            f"grouped by {by}, give both since and until, at most {MAX_GROUPED_DAYS} days apart",
+            code="request.window",
+        )
+
+
 VinPath = Annotated[str, Path(max_length=64, description="The car's VIN.")]
 
 
@@ -164,7 +180,11 @@ def get_kpi(
     until: Annotated[datetime | None, Query(description="ISO time with offset")] = None,
     by: GroupBy | None = None,
 ) -> Response:
-    """Counts, JPH, yield, OEE and the bottleneck (as `linespeed kpi --json`)."""
+    """Counts, JPH, yield, OEE and the bottleneck (as `linespeed kpi --json`).
+
+    Grouped by day or shift, a window given by since/until spans at most 400 days.
+    """
+    check_grouped_window(since, until, by)
     return json_response(kpi_report(_engine(request), since=since, until=until, by=by))
 
 
