@@ -147,10 +147,18 @@ installed_parts = Table(
     Column("removed_at", UtcDateTime),
     Index("ix_installed_parts_vin", "vin"),
     # Partial: a part is tracked by lot or by serial, so each row needs only one of these.
+    # Recall by lot reads every piece of a lot (thousands of cars): the index holds what a
+    # recall shows of a piece, so it never visits the table (index-only).
     Index(
-        "ix_installed_parts_part_lot",
+        "ix_installed_parts_lot_pieces",
         "part",
         "lot",
+        "vin",
+        "serial",
+        "supplier",
+        "station",
+        "installed_at",
+        "removed_at",
         sqlite_where=text("lot IS NOT NULL"),
         postgresql_where=text("lot IS NOT NULL"),
     ),
