@@ -19,7 +19,8 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Final, NamedTuple
 
@@ -46,7 +47,10 @@ from linespeed.mqtt.topics import (
 
 DEFAULT_RECEIVE_MAXIMUM: Final = 20_000
 """Messages the broker may send before the bridge acknowledges any (MQTT 5 Receive Maximum)."""
+DEFAULT_LINGER_S: Final = 0.05
+"""How long the bridge gathers messages for one transaction, at most."""
 _POLL_S: Final = 0.2
+_LINGER_STEP_S: Final = 0.005
 _STORE_RETRIES: Final = 5
 
 log = logging.getLogger(__name__)
@@ -66,6 +70,8 @@ class BridgeSettings:
     batch_size: int = DEFAULT_BATCH_SIZE
     """Most events ingested in one transaction."""
     receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM
+    linger_s: float = DEFAULT_LINGER_S
+    """Longest wait for more messages before a batch is ingested (it goes at once when full)."""
 
 
 @dataclass
@@ -94,6 +100,13 @@ class _Message(NamedTuple):
     qos: int
     topic: str
     payload: bytes
+
+
+class _Batch(NamedTuple):
+    messages: list[_Message]
+    items: list[RawEvent]
+    plants: list[str]
+    """The plant each item's topic names."""
 
 
 class MqttBridge:
@@ -132,7 +145,7 @@ class MqttBridge:
             receive_maximum=self.settings.receive_maximum,
         )
         client = connection.client
-        client.on_message = self._received(connection)
+        client.on_raw_message = self._received(connection)
         client.on_subscribe = self._granted
         connection.on_connect.append(lambda _kept: client.subscribe(subscription, qos=1))
         connection.open()
@@ -144,33 +157,16 @@ class MqttBridge:
                 client.publish(milestones_topic(plant, news.line), news.payload, qos=1, retain=True)
             if on_ready is not None:
                 on_ready(subscription)
-            ingestor = Ingestor(self.engine)
-            while not stop.is_set():
-                batch = self._next_batch()
-                if batch:
-                    self._ingest(ingestor, connection, plant, batch)
-                    for news in watch.reached_since_last_look():
-                        client.publish(
-                            milestones_topic(plant, news.line), news.payload, qos=1, retain=True
-                        )
-                        self.report.milestones_published += 1
+            self._bridge(stop, connection, watch)
         finally:
             connection.close()
         return self.report
 
-    def _received(
-        self, connection: Connection
-    ) -> Callable[[mqtt.Client, Any, mqtt.MQTTMessage], None]:
-        def received(_client: mqtt.Client, _userdata: Any, message: mqtt.MQTTMessage) -> None:
-            self._inbox.put(
-                _Message(
-                    connection.generation,
-                    message.mid,
-                    message.qos,
-                    message.topic,
-                    bytes(message.payload),
-                )
-            )
+    def _received(self, connection: Connection) -> Callable[[int, int, str, bytes], None]:
+        inbox = self._inbox
+
+        def received(mid: int, qos: int, topic: str, payload: bytes) -> None:
+            inbox.put(_Message(connection.generation, mid, qos, topic, payload))
 
         return received
 
@@ -187,61 +183,115 @@ class MqttBridge:
         self._subscribed.set()
 
     def _next_batch(self) -> list[_Message]:
-        """The messages waiting (at least one, unless none came within the poll time)."""
+        """The messages waiting, gathered for a bounded time (none if none came in time).
+
+        After the first message, it takes every message that comes within `linger_s` (or
+        until the batch holds `batch_size` events), so that a stream arriving a few
+        messages at a time is still committed in large transactions.
+        """
+        inbox = self._inbox
         try:
-            first = self._inbox.get(timeout=_POLL_S)
+            first = inbox.get(timeout=_POLL_S)
         except queue.Empty:
             return []
         batch = [first]
-        events = 1
-        while events < self.settings.batch_size:
+        events = _event_count(first.payload)
+        limit = self.settings.batch_size
+        until = time.monotonic() + self.settings.linger_s
+        while events < limit:
             try:
-                message = self._inbox.get_nowait()
+                message = inbox.get_nowait()
             except queue.Empty:
-                break
+                left_s = until - time.monotonic()
+                if left_s <= 0:
+                    break
+                try:
+                    message = inbox.get(timeout=min(left_s, _LINGER_STEP_S))
+                except queue.Empty:
+                    continue
             batch.append(message)
-            events += 1 if message.payload[:1] != b"[" else max(1, message.payload.count(b"{"))
+            events += _event_count(message.payload)
         return batch
 
-    def _ingest(
-        self, ingestor: Ingestor, connection: Connection, plant: str, batch: list[_Message]
-    ) -> None:
-        items: list[RawEvent] = []
-        plants: list[str] = []
-        limit = self.settings.max_payload_bytes
-        for message in batch:
-            where = parse_events_topic(message.topic) or EventsTopic(plant, "", "")
-            for item in message_events(
-                message.payload, message.topic, where, plant, max_payload_bytes=limit
-            ):
-                items.append(item)
-                plants.append(where.plant)
-        outcomes = self._ingest_with_retries(ingestor, items)
-        # committed: now, and only now, the broker may forget these messages
-        client = connection.client
-        for message in batch:
-            if message.qos > 0 and message.generation == connection.generation:
-                client.ack(message.mid, message.qos)
-        self.report.add(outcomes)
-        self.report.messages += len(batch)
-        self.report.batches += 1
-        for item, outcome, item_plant in zip(items, outcomes, plants, strict=True):
-            if outcome.status == "rejected":
-                client.publish(deadletters_topic(item_plant), _dead_letter(item, outcome), qos=1)
-                self.report.dead_letters_published += 1
+    def _bridge(self, stop: threading.Event, connection: Connection, watch: MilestoneWatch) -> None:
+        """Ingest batches until `stop`, acknowledging each batch's messages once committed.
 
-    def _ingest_with_retries(self, ingestor: Ingestor, items: list[RawEvent]) -> list[Outcome]:
-        """Ingest, retrying a few times when the database fails (locked, restarting)."""
+        While one batch commits, the next is gathered and decoded in another thread
+        (`Ingestor.ingest_batches`). When the store fails, the batches not yet committed
+        are ingested again, in order, after a pause (a few times, then the error goes up).
+        """
+        ingestor = Ingestor(self.engine)
+        plant = watch.plant.plant
+        pending: deque[_Batch] = deque()
         attempt = 0
         while True:
+            halted = threading.Event()  # tells the batch gatherer to give up after a failure
             try:
-                return ingestor.ingest(items)
+                batches = self._batches(stop, halted, plant, pending)
+                for outcomes in ingestor.ingest_batches(batches):
+                    # committed: now, and only now, the broker may forget these messages
+                    self._acknowledge(connection, pending.popleft(), outcomes)
+                    attempt = 0
+                    for news in watch.reached_since_last_look():
+                        connection.client.publish(
+                            milestones_topic(plant, news.line), news.payload, qos=1, retain=True
+                        )
+                        self.report.milestones_published += 1
+                return
             except OperationalError as error:
+                halted.set()
                 attempt += 1
                 if attempt >= _STORE_RETRIES:
                     raise
                 log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
                 time.sleep(2**attempt)
+
+    def _batches(
+        self, stop: threading.Event, halted: threading.Event, plant: str, pending: deque[_Batch]
+    ) -> Iterator[list[RawEvent]]:
+        """The batches not yet committed (after a store failure), then new ones until `stop`."""
+        yield from [batch.items for batch in pending]
+        while not stop.is_set() and not halted.is_set():
+            messages = self._next_batch()
+            if messages:
+                batch = self._prepare(plant, messages)
+                pending.append(batch)
+                yield batch.items
+
+    def _prepare(self, plant: str, messages: list[_Message]) -> _Batch:
+        batch = _Batch(messages, [], [])
+        limit = self.settings.max_payload_bytes
+        for message in messages:
+            where = parse_events_topic(message.topic) or EventsTopic(plant, "", "")
+            for item in message_events(
+                message.payload, message.topic, where, plant, max_payload_bytes=limit
+            ):
+                batch.items.append(item)
+                batch.plants.append(where.plant)
+        return batch
+
+    def _acknowledge(self, connection: Connection, batch: _Batch, outcomes: list[Outcome]) -> None:
+        client = connection.client
+        generation = connection.generation
+        client.ack_all(
+            [
+                message.mid
+                for message in batch.messages
+                if message.qos and message.generation == generation
+            ]
+        )
+        self.report.add(outcomes)
+        self.report.messages += len(batch.messages)
+        self.report.batches += 1
+        for item, outcome, item_plant in zip(batch.items, outcomes, batch.plants, strict=True):
+            if outcome.status == "rejected":
+                client.publish(deadletters_topic(item_plant), _dead_letter(item, outcome), qos=1)
+                self.report.dead_letters_published += 1
+
+
+def _event_count(payload: bytes) -> int:
+    """About how many events a message holds (exact for one event; objects in an array)."""
+    return 1 if payload[:1] != b"[" else max(1, payload.count(b"{"))
 
 
 def _dead_letter(item: RawEvent, outcome: Outcome) -> bytes:

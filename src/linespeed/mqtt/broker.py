@@ -21,6 +21,7 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
 from linespeed.errors import LinespeedError
+from linespeed.mqtt.reader import BufferedClient
 
 DEFAULT_PORTS: Final = {"mqtt": 1883, "mqtts": 8883}
 SESSION_NEVER_EXPIRES: Final = 0xFFFFFFFF
@@ -109,7 +110,7 @@ class Connection:
         self.connected = threading.Event()
         self.on_connect: list[Callable[[bool], object]] = []
         self._refused: str | None = None
-        self.client = mqtt.Client(
+        self.client = BufferedClient(
             CallbackAPIVersion.VERSION2,
             client_id=client_id,
             protocol=mqtt.MQTTv5,

@@ -9,24 +9,19 @@ returns only when the broker has acknowledged every message.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
 
 import msgspec
-import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 
 from linespeed.errors import LinespeedError
-from linespeed.mqtt.broker import BrokerAddress, Connection
+from linespeed.mqtt.broker import BrokerAddress
+from linespeed.mqtt.publisher import DEFAULT_WINDOW, QosOnePublisher
 from linespeed.mqtt.topics import events_topic
 
-DEFAULT_WINDOW: Final = 1_000
-"""Messages sent ahead of the broker's acknowledgements."""
+__all__ = ["DEFAULT_WINDOW", "PublishReport", "publish_events"]
 
 
 class _Route(msgspec.Struct):
@@ -46,29 +41,6 @@ class PublishReport:
 
     published: int = 0
     seconds: float = 0.0
-
-
-class _Window:
-    """Counts messages the broker has not acknowledged; blocks when too many are out."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.out = 0
-        self._changed = threading.Condition()
-
-    def take(self) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: self.out < self.size)
-            self.out += 1
-
-    def give_back(self) -> None:
-        with self._changed:
-            self.out -= 1
-            self._changed.notify_all()
-
-    def wait_empty(self) -> None:
-        with self._changed:
-            self._changed.wait_for(lambda: self.out == 0)
 
 
 def publish_events(
@@ -91,20 +63,10 @@ def publish_events(
     """
     if speed < 0:
         raise LinespeedError(f"--speed must be >= 0, got {speed:g}", code="sim.input")
-    connection = Connection(broker, client_id or f"linespeed-sim-{plant}-{os.getpid()}")
-    in_flight = _Window(window)
-
-    def acknowledged(
-        _client: mqtt.Client,
-        _userdata: Any,
-        _mid: int,
-        _reason: ReasonCode,
-        _properties: Properties,
-    ) -> None:
-        in_flight.give_back()
-
-    connection.client.on_publish = acknowledged
-    connection.open()
+    publisher = QosOnePublisher(
+        broker, client_id or f"linespeed-sim-{plant}-{os.getpid()}", window=window
+    )
+    publisher.open()
     report = PublishReport()
     began = time.monotonic()
     first_ts: datetime | None = None
@@ -121,16 +83,15 @@ def publish_events(
                 due = began + (route.ts - first_ts).total_seconds() / speed
                 wait_s = due - time.monotonic()
                 if wait_s > 0:
-                    time.sleep(wait_s)
-            in_flight.take()
-            connection.client.publish(events_topic(plant, route_line, route.station), line, qos=1)
+                    publisher.pause(wait_s)
+            publisher.publish(events_topic(plant, route_line, route.station), line)
             report.published += 1
             if progress is not None and report.published % 1000 == 0:
                 progress(1000)
-        in_flight.wait_empty()
+        publisher.drain()
         if progress is not None:
             progress(report.published % 1000)
     finally:
-        connection.close()
+        publisher.close()
     report.seconds = time.monotonic() - began
     return report
