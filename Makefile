@@ -7,7 +7,7 @@ DEMO_DB := sqlite:///$(DEMO_DIR)/linespeed.db
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: demo test lint typecheck pytest faults mosquitto bench clean
+.PHONY: demo test lint typecheck pytest faults mosquitto chromium bench clean
 
 $(BIN)/linespeed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -72,7 +72,13 @@ mosquitto:
 		($$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
 		 $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -qq mosquitto)
 
-pytest: $(VENV)/.dev mosquitto
+# The browser tests drive Debian's Chromium (Playwright's own browser download is not used).
+chromium:
+	@command -v chromium >/dev/null || \
+		($$(test "$$(id -u)" = 0 || echo sudo) apt-get update -qq && \
+		 $$(test "$$(id -u)" = 0 || echo sudo) apt-get install -y -qq chromium)
+
+pytest: $(VENV)/.dev mosquitto chromium
 	$(BIN)/pytest -q
 
 # Only the fault tests (also part of `make test`): killed ingests, bridges and brokers.
@@ -85,6 +91,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sim.py
 	$(BIN)/python bench/demo.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) $(DEMO_DIR) .mypy_cache .ruff_cache .pytest_cache

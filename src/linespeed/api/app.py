@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
@@ -14,6 +16,7 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 import linespeed
+from linespeed.api.audit import audit_engine
 from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import AuditMiddleware
 from linespeed.api.posting import EventPoster
@@ -34,7 +37,16 @@ class ApiSettings:
 
 def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
     """The API and dashboard over the store `engine` (opened and migrated by the caller)."""
+    writer = audit_engine(engine)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        if writer is not engine:
+            writer.dispose()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="linespeed",
         version=getattr(linespeed, "__version__", "0"),
         description="Production tracking and ramp-up for EV assembly plants (docs/api.md).",
@@ -47,7 +59,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.poll_s = settings.poll_s
     app.include_router(router)
-    app.add_middleware(AuditMiddleware, engine=engine)
+    app.add_middleware(AuditMiddleware, engine=writer)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

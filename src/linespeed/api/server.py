@@ -24,7 +24,7 @@ def _config(engine: Engine, settings: ApiSettings | None, host: str, port: int) 
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
-        lifespan="off",
+        lifespan="on",
     )
 
 
@@ -41,7 +41,9 @@ def serve(engine: Engine, host: str, port: int, settings: ApiSettings | None = N
 
 def _bind(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are
+    # TCP, and without it every keep-alive answer waits ~40 ms for the client's delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)

@@ -1,0 +1,219 @@
+"""API benchmark: batch ingest over HTTP against file ingest, and single-event POST latency.
+
+It generates valid events of the example stream on the bundled plant and measures in the
+same run:
+
+(a) file ingest: the events written to a JSONL file and ingested in-process with
+    `ingest_files` in batches of 1,000 into a fresh SQLite store (the baseline);
+(b) HTTP batches: `linespeed serve` started as its own process on loopback over another
+    fresh store, and the same events POSTed as JSON arrays of 1,000 by one client;
+(c) single events: the next events POSTed one per request at a steady 200 requests/s;
+    latency is counted from each request's scheduled time, so a slow answer that delays
+    the next request is not hidden.
+
+It prints the rates, the ratio b/a, and the p50/p99 latency of (c) against the goals
+(batches >= 20,000 events/s; single POST p99 <= 10 ms). It only prints figures.
+
+Run:
+    .venv/bin/python bench/api.py                    # 100,000 events, 2,000 single POSTs
+    .venv/bin/python bench/api.py --events 20000 --singles 400   # quick smoke run
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from linespeed.api.tokens import create_token
+from linespeed.events.codec import encode_event
+from linespeed.ingest.core import Ingestor
+from linespeed.ingest.files import ingest_files
+from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
+from linespeed.sim.example import ExampleSettings, example_events
+from linespeed.store.engine import connect, migrate
+from linespeed.store.plants import save_plant
+
+BATCH = 1_000
+RATE_PER_S = 200
+GOAL_BATCH_EVENTS_PER_S = 20_000
+GOAL_SINGLE_P99_MS = 10.0
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000, help="events for (a) and (b)")
+    parser.add_argument("--singles", type=int, default=2_000, help="single POSTs for (c)")
+    parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
+    return parser.parse_args()
+
+
+def new_store(path: Path) -> str:
+    """A fresh, migrated SQLite store with the bundled plant; its URL."""
+    url = f"sqlite:///{path}"
+    engine = connect(url)
+    migrate(engine)
+    save_plant(engine, load_plant(DEFAULT_PLANT_PATH), "default.yaml")
+    engine.dispose()
+    return url
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
+    """`linespeed serve` on loopback as its own process, once it answers /health."""
+    linespeed = Path(sys.executable).with_name("linespeed")
+    log = (workdir / "serve.log").open("wb")
+    server = subprocess.Popen(
+        [str(linespeed), "serve", "--db", url, "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return server
+        except httpx.TransportError:
+            time.sleep(0.1)
+    server.kill()
+    raise SystemExit("the server did not start:\n" + (workdir / "serve.log").read_text()[-3000:])
+
+
+def main() -> None:
+    """Run the three measurements and print the figures."""
+    args = parse_args()
+    plant = load_plant(DEFAULT_PLANT_PATH)
+    per_car = len(plant.lines[0].stations) + 3
+    wanted = args.events + args.singles
+    stream = example_events(plant, ExampleSettings(cars=wanted // per_car + 2, ship=True))
+    payloads = [encode_event(event) for event in islice(stream, wanted)]
+    batch_part, single_part = payloads[: args.events], payloads[args.events :]
+
+    with tempfile.TemporaryDirectory(prefix="linespeed-bench-api-") as folder:
+        workdir = Path(folder)
+        events_file = workdir / "events.jsonl"
+        events_file.write_bytes(b"\n".join(batch_part) + b"\n")
+
+        file_url = new_store(workdir / "file.db")
+        started = time.perf_counter()
+        file_report = ingest_files(Ingestor(connect(file_url)), [events_file], batch_size=BATCH)
+        file_s = time.perf_counter() - started
+
+        api_url = new_store(workdir / "api.db")
+        engine = connect(api_url)
+        operator = create_token(engine, "operator").token
+        engine.dispose()
+        port = free_port()
+        server = start_server(api_url, port, workdir)
+        try:
+            figures = measure_http(port, operator, batch_part, single_part)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+    file_rate = len(batch_part) / file_s
+    batch_rate = len(batch_part) / figures["batch_s"]
+    latencies = figures["latencies_ms"]
+    p50 = statistics.median(latencies) if latencies else float("nan")
+    p99 = percentile(latencies, 0.99)
+    result: dict[str, Any] = {
+        "events": len(batch_part),
+        "file_accepted": file_report.accepted,
+        "file_events_per_s": round(file_rate),
+        "http_accepted": figures["accepted"],
+        "http_batch_events_per_s": round(batch_rate),
+        "http_over_file": round(batch_rate / file_rate, 3),
+        "single_posts": len(latencies),
+        "single_accepted": figures["single_accepted"],
+        "single_rate_per_s": round(figures["single_rate"], 1),
+        "single_p50_ms": round(p50, 2),
+        "single_p99_ms": round(p99, 2),
+    }
+    print(f"file ingest (batches of {BATCH}):   {file_rate:>10,.0f} events/s")
+    print(
+        f"HTTP batches of {BATCH}:           {batch_rate:>10,.0f} events/s  "
+        f"= {batch_rate / file_rate:.2f} x file  (goal >= {GOAL_BATCH_EVENTS_PER_S:,} events/s: "
+        f"{'met' if batch_rate >= GOAL_BATCH_EVENTS_PER_S else 'NOT met'})"
+    )
+    print(
+        f"single POST at {figures['single_rate']:.0f}/s ({len(latencies)} requests): "
+        f"p50 {p50:.2f} ms, p99 {p99:.2f} ms  (goal p99 <= {GOAL_SINGLE_P99_MS} ms: "
+        f"{'met' if p99 <= GOAL_SINGLE_P99_MS else 'NOT met'})"
+    )
+    if figures["accepted"] != len(batch_part) or file_report.accepted != len(batch_part):
+        print("!!! WARNING: not every event was accepted; the figures are not comparable")
+    if args.json:
+        print(json.dumps(result))
+
+
+def measure_http(
+    port: int, token: str, batch_part: list[bytes], single_part: list[bytes]
+) -> dict[str, Any]:
+    """POST the batches, then the single events at RATE_PER_S; times and outcomes."""
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    accepted = 0
+    # No Nagle: a request's headers and body leave at once instead of waiting for an ACK.
+    transport = httpx.HTTPTransport(socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)])
+    with httpx.Client(
+        base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=60, transport=transport
+    ) as client:
+        bodies = [
+            b"[" + b",".join(batch_part[at : at + BATCH]) + b"]"
+            for at in range(0, len(batch_part), BATCH)
+        ]
+        started = time.perf_counter()
+        for body in bodies:
+            answer = client.post("/api/v1/events", content=body)
+            accepted += answer.json().get("accepted", 0)
+        batch_s = time.perf_counter() - started
+
+        latencies: list[float] = []
+        single_accepted = 0
+        interval = 1.0 / RATE_PER_S
+        begin = time.perf_counter()
+        for number, payload in enumerate(single_part):
+            scheduled = begin + number * interval
+            wait = scheduled - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            answer = client.post("/api/v1/events", content=payload)
+            latencies.append((time.perf_counter() - scheduled) * 1000)
+            single_accepted += answer.json().get("accepted", 0)
+        single_s = time.perf_counter() - begin
+    return {
+        "batch_s": batch_s,
+        "accepted": accepted,
+        "latencies_ms": latencies,
+        "single_accepted": single_accepted,
+        "single_rate": len(single_part) / single_s if single_s else 0.0,
+    }
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile of `values` (NaN for none)."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,297 @@
+/* The line board: reads /api/v1/board, /ramp and /ramp/references, then follows
+   /api/v1/stream (server-sent events) so the screen updates without polling. */
+(function () {
+  "use strict";
+  var API = "/api/v1";
+  var TOKEN_KEY = "linespeed.token";
+  var REFRESH_DELAY_MS = 700;
+  var state = { board: null, ramp: null, refs: null, chart: null, refreshTimer: null };
+
+  function token() {
+    var match = /(?:^#|&)token=([^&]+)/.exec(window.location.hash);
+    if (match) {
+      localStorage.setItem(TOKEN_KEY, decodeURIComponent(match[1]));
+      history.replaceState(null, "", window.location.pathname);
+    }
+    return localStorage.getItem(TOKEN_KEY);
+  }
+
+  function $(id) { return document.getElementById(id); }
+  function text(id, value) { $(id).textContent = value; }
+  function num(value, digits) {
+    if (value === null || value === undefined) { return "–"; }
+    return Number(value).toLocaleString("en-US", {
+      minimumFractionDigits: digits || 0, maximumFractionDigits: digits || 0 });
+  }
+  function pct(value) { return value === null || value === undefined ? "–" : (100 * value).toFixed(1) + "%"; }
+  function localTime(iso, zone) {
+    if (!iso) { return "–"; }
+    return new Date(iso).toLocaleString("en-GB", { timeZone: zone, hour12: false });
+  }
+
+  function problem(message) {
+    var box = $("problem");
+    box.textContent = message || "";
+    box.classList.toggle("hidden", !message);
+  }
+
+  function get(path) {
+    return fetch(API + path, { headers: { Authorization: "Bearer " + token() } })
+      .then(function (answer) {
+        return answer.json().then(function (body) {
+          if (!answer.ok) { throw new Error(path + ": " + (body.detail || body.error)); }
+          return body;
+        });
+      });
+  }
+
+  /* -- the board ------------------------------------------------------------------- */
+  function showBoard(board) {
+    state.board = board;
+    var today = board.today;
+    text("plant-name", board.name);
+    text("day", today.day);
+    text("as-of", "as of " + localTime(board.as_of, board.timezone));
+    text("completed", num(today.completed));
+    text("planned", num(today.planned_at_takt));
+    var share = today.planned_at_takt ? Math.min(1, today.completed / today.planned_at_takt) : 0;
+    $("completed-bar").style.width = (100 * share).toFixed(1) + "%";
+    text("jph", num(today.jph, 1));
+    text("takt-jph", num(today.takt_jph, 1));
+    text("jph-vs-takt", pct(today.jph_vs_takt));
+    text("wip", num(today.wip));
+    text("fpy", pct(today.first_pass_yield));
+    text("inspected", num(today.units_inspected));
+    text("bottleneck", today.bottleneck || "–");
+    showStations(board.stations, today.bottleneck);
+    showDefects(board.open_defects);
+    showCountdown(board.countdown);
+  }
+
+  function showStations(stations, bottleneck) {
+    var strip = $("stations");
+    strip.textContent = "";
+    stations.forEach(function (station) {
+      var box = document.createElement("div");
+      box.className = "station " + (station.state || "unknown") +
+        (station.gate ? " gate" : "") + (station.station === bottleneck ? " bottleneck" : "");
+      box.dataset.testid = "station";
+      box.dataset.station = station.station;
+      box.dataset.state = station.state || "";
+      box.title = station.station + ": " + (station.state || "no state") +
+        (station.reason ? " (" + station.reason + ")" : "");
+      var cars = document.createElement("div");
+      cars.className = "cars";
+      cars.textContent = station.cars ? String(station.cars) : "";
+      var name = document.createElement("div");
+      name.className = "name";
+      name.textContent = station.station;
+      box.appendChild(cars);
+      box.appendChild(name);
+      strip.appendChild(box);
+    });
+  }
+
+  function showDefects(defects) {
+    text("defect-count", num(defects.length));
+    var body = $("defects");
+    body.textContent = "";
+    defects.slice(0, 8).forEach(function (defect) {
+      var row = document.createElement("tr");
+      [["vin", defect.vin], ["", defect.code], [defect.severity, defect.severity],
+       ["", defect.found_at_station], ["", defect.car_at_station || "–"]].forEach(function (cell) {
+        var td = document.createElement("td");
+        td.className = cell[0];
+        td.textContent = cell[1];
+        row.appendChild(td);
+      });
+      body.appendChild(row);
+    });
+  }
+
+  function showCountdown(countdown) {
+    text("next-milestone", countdown.next_milestone ? num(countdown.next_milestone) : "–");
+    text("remaining", num(countdown.remaining));
+    text("planned-vin", countdown.planned_vin ||
+      (countdown.planned_start_seq ? "start #" + num(countdown.planned_start_seq) : "–"));
+    text("planned-note", countdown.probability === null ? "" :
+      (countdown.planned_vin ? "" : "not started yet; ") + "probability " +
+      pct(countdown.probability) + (countdown.milestone_color ? ", build in " + countdown.milestone_color : ""));
+    showForecastDate();
+  }
+
+  function showForecastDate() {
+    var board = state.board, ramp = state.ramp;
+    if (!board || !ramp) { return; }
+    var next = board.countdown.next_milestone;
+    var forecast = (ramp.forecasts || []).filter(function (f) { return f.target === next; })[0];
+    text("forecast-date", forecast ? forecast.date + " (90%: " + forecast.low + " to " +
+      (forecast.high || "never") + ")" : "–");
+  }
+
+  function refreshBoard() {
+    return get("/board").then(showBoard).then(function () { problem(""); })
+      .catch(function (error) { problem(String(error.message || error)); });
+  }
+
+  function refreshSoon() {
+    if (state.refreshTimer) { return; }
+    state.refreshTimer = setTimeout(function () {
+      state.refreshTimer = null;
+      refreshBoard();
+    }, REFRESH_DELAY_MS);
+  }
+
+  /* -- the ramp chart ----------------------------------------------------------------- */
+  var DAY_MS = 86400000;
+  function days(fromIso, toIso) { return Math.round((Date.parse(toIso) - Date.parse(fromIso)) / DAY_MS); }
+
+  function refreshRamp() {
+    return Promise.all([get("/ramp"), get("/ramp/references")]).then(function (answers) {
+      state.ramp = answers[0];
+      state.refs = answers[1];
+      drawRamp();
+      showForecastDate();
+    }).catch(function (error) { problem(String(error.message || error)); });
+  }
+
+  function drawRamp() {
+    var ramp = state.ramp, refs = state.refs, holder = $("ramp-chart");
+    var plant = ramp.plant;
+    var columns = {};
+    function put(series, x, y) {
+      columns[x] = columns[x] || {};
+      columns[x][series] = y;
+    }
+    var names = ["plant"];
+    if (plant) {
+      plant.cumulative.forEach(function (point) {
+        put("plant", days(plant.start_of_production, point[0]), point[1]);
+      });
+    }
+    var band = [];
+    if (plant && plant.cumulative.length) {
+      var last = plant.cumulative[plant.cumulative.length - 1];
+      var lastX = days(plant.start_of_production, last[0]);
+      band.push([lastX, last[1], lastX]);
+      put("forecast", lastX, last[1]);
+      (ramp.forecasts || []).forEach(function (f) {
+        var mid = days(plant.start_of_production, f.date);
+        put("forecast", mid, f.target);
+        band.push([days(plant.start_of_production, f.low), f.target,
+          f.high ? days(plant.start_of_production, f.high) : null]);
+      });
+    }
+    names.push("forecast");
+    refs.forEach(function (ref) {
+      names.push(ref.name);
+      ref.days.forEach(function (point) { put(ref.name, point[0], point[1]); });
+    });
+    var xs = Object.keys(columns).map(Number).sort(function (a, b) { return a - b; });
+    var data = [xs];
+    names.forEach(function (name) {
+      data.push(xs.map(function (x) { return columns[x][name] === undefined ? null : columns[x][name]; }));
+    });
+    var colors = ["#4fb3ff", "#f5a623", "#e74c3c", "#2ecc71", "#bdc3c7", "#9b59b6"];
+    var series = [{ label: "days since SOP" }];
+    names.forEach(function (name, index) {
+      var legend = name === "plant" ? (plant ? state.board && state.board.name || "plant" : "plant")
+        : name === "forecast" ? "forecast (90% band)"
+        : refs.filter(function (r) { return r.name === name; })[0].legend;
+      series.push({
+        label: legend, stroke: colors[index % colors.length], width: index === 0 ? 4 : 2,
+        dash: name === "forecast" ? [10, 6] : (index > 1 ? [4, 4] : undefined), spanGaps: true,
+        value: function (u, v) { return v === null ? "–" : Math.round(v).toLocaleString("en-US"); }
+      });
+    });
+    var width = holder.clientWidth || 700;
+    var options = {
+      width: width, height: 330, series: series, legend: { show: true },
+      scales: { x: { time: false, range: [0, xLimit(band, xs)] } },
+      axes: [
+        { stroke: "#8a96a8", grid: { stroke: "#232b36" }, font: "16px DejaVu Sans", label: "days since start of production", labelFont: "16px DejaVu Sans" },
+        { stroke: "#8a96a8", grid: { stroke: "#232b36" }, font: "16px DejaVu Sans", size: 70,
+          values: function (u, ticks) { return ticks.map(function (t) { return t >= 1000 ? (t / 1000) + "k" : t; }); } }
+      ],
+      hooks: { draw: [function (u) { drawBand(u, band); }] }
+    };
+    if (state.chart) { state.chart.destroy(); }
+    holder.textContent = "";
+    state.chart = new uPlot(options, data, holder);
+    holder.dataset.points = String(xs.length);
+  }
+
+  /* Show the plant's own span and its forecasts (a quarter more), not every reference's
+     years: the references are there to compare with the plant, not to squash it. */
+  function xLimit(band, xs) {
+    var furthest = 0;
+    band.forEach(function (point) { furthest = Math.max(furthest, point[0], point[2] || 0); });
+    if (!band.length) { return xs.length ? xs[xs.length - 1] : 100; }
+    return Math.max(60, Math.ceil(furthest * 1.25));
+  }
+
+  function drawBand(u, band) {
+    if (band.length < 2) { return; }
+    var ctx = u.ctx, fast = [], slow = [];
+    band.forEach(function (point) {
+      fast.push([u.valToPos(point[0], "x", true), u.valToPos(point[1], "y", true)]);
+      if (point[2] !== null) { slow.push([u.valToPos(point[2], "x", true), u.valToPos(point[1], "y", true)]); }
+    });
+    ctx.save();
+    ctx.beginPath();
+    fast.forEach(function (p, i) { if (i === 0) { ctx.moveTo(p[0], p[1]); } else { ctx.lineTo(p[0], p[1]); } });
+    slow.reverse().forEach(function (p) { ctx.lineTo(p[0], p[1]); });
+    ctx.closePath();
+    ctx.fillStyle = "rgba(245, 166, 35, 0.25)";
+    ctx.fill();
+    ctx.restore();
+  }
+
+  /* -- the live feed ------------------------------------------------------------------ */
+  function follow() {
+    var feed = new EventSource(API + "/stream?access_token=" + encodeURIComponent(token()));
+    var live = $("live");
+    feed.addEventListener("hello", function () {
+      live.textContent = "live"; live.className = "live on";
+    });
+    feed.onerror = function () { live.textContent = "reconnecting"; live.className = "live off"; };
+    feed.addEventListener("completion", function (message) {
+      var car = JSON.parse(message.data);
+      if (state.board) {
+        state.board.today.completed += 1;
+        text("completed", num(state.board.today.completed));
+        text("remaining", num(Math.max(0, (state.board.countdown.next_milestone || 0) - car.number)));
+      }
+      refreshSoon();
+    });
+    feed.addEventListener("station-state", function (message) {
+      var change = JSON.parse(message.data);
+      var box = document.querySelector('.station[data-station="' + CSS.escape(change.station) + '"]');
+      if (box) {
+        box.classList.remove("running", "starved", "blocked", "down", "planned-stop", "changeover", "unknown");
+        box.classList.add(change.state);
+        box.dataset.state = change.state;
+      }
+      refreshSoon();
+    });
+    feed.addEventListener("milestone", function (message) {
+      var car = JSON.parse(message.data);
+      var banner = $("milestone-banner");
+      banner.textContent = "Milestone: car " + num(car.number) + " is " + car.vin + "!";
+      banner.classList.remove("hidden");
+      setTimeout(function () { banner.classList.add("hidden"); }, 5 * 60 * 1000);
+      refreshRamp();
+    });
+  }
+
+  function start() {
+    if (!token()) {
+      $("login").classList.remove("hidden");
+      return;
+    }
+    refreshBoard().then(refreshRamp).then(follow);
+    window.addEventListener("resize", function () { if (state.ramp) { drawRamp(); } });
+  }
+
+  start();
+}());

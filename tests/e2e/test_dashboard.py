@@ -1,0 +1,97 @@
+"""The dashboard in a real browser: loads with the line's data, shows the right counts,
+and follows the live feed when events are posted."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from linespeed.events.types import UnitCompleted
+from tests.e2e.conftest import CARS, Line, screenshot
+
+
+def _open(page: Page, line: Line) -> list[str]:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    page.goto(f"{line.url}/#token={line.viewer}")
+    expect(page.get_by_test_id("live")).to_have_text("live")
+    expect(page.locator("#ramp-chart canvas").first).to_be_visible()
+    return requested
+
+
+def test_the_page_loads_with_the_line_and_the_right_counts(page: Page, line: Line) -> None:
+    requested = _open(page, line)
+    expect(page.get_by_test_id("completed")).to_have_text(str(CARS))
+    expect(page.get_by_test_id("wip")).to_have_text("0")
+    expect(page.get_by_test_id("next-milestone")).to_have_text(str(CARS + 1))
+    expect(page.get_by_test_id("remaining")).to_have_text("1")
+    expect(page.get_by_test_id("defect-count")).to_have_text("0")
+    stations = [s.id for line_ in line.plant.lines for s in line_.stations]
+    expect(page.locator(".station")).to_have_count(len(stations))
+    expect(page.locator(f'.station[data-station="{stations[0]}"]')).to_have_attribute(
+        "data-state", "running"
+    )
+    assert page.get_by_test_id("bottleneck").inner_text() in stations
+    assert int(page.get_by_test_id("ramp-chart").get_attribute("data-points") or 0) > 2
+    screenshot(page, "dashboard-loaded")
+    # nothing comes from anywhere but the server: the chart library is packaged
+    assert requested and all(url.startswith(line.url) for url in requested), requested
+
+
+def test_the_page_follows_posted_events(page: Page, line: Line) -> None:
+    _open(page, line)
+    car = line.next_car(CARS + 1)
+    vin = next(event.vin for event in car if isinstance(event, UnitCompleted))
+    before_completion = [event for event in car if not isinstance(event, UnitCompleted)]
+    line.post(before_completion)
+    line.post(
+        [
+            {
+                "id": "down-1",
+                "kind": "station.state",
+                "ts": "2025-06-30T14:10:00+08:00",
+                "station": "ga-090",
+                "state": "down",
+                "reason": "torque tool",
+            },
+            {
+                "id": "defect-1",
+                "kind": "defect.opened",
+                "ts": "2025-06-30T14:10:00+08:00",
+                "vin": vin,
+                "station": "ga-090",
+                "defect": "scratch-1",
+                "code": "paint-scratch",
+                "severity": "major",
+            },
+        ]
+    )
+    expect(page.locator('.station[data-station="ga-090"]')).to_have_attribute("data-state", "down")
+    expect(page.get_by_test_id("defect-count")).to_have_text("1")
+    expect(page.get_by_test_id("defects")).to_contain_text(vin)
+    expect(page.get_by_test_id("wip")).to_have_text("1")
+    screenshot(page, "dashboard-station-down-and-open-defect")
+    line.post(
+        [
+            {
+                "id": "close-1",
+                "kind": "defect.closed",
+                "ts": "2025-06-30T14:20:00+08:00",
+                "vin": vin,
+                "defect": "scratch-1",
+                "action": "repaired",
+            },
+            *[event for event in car if isinstance(event, UnitCompleted)],
+        ]
+    )
+    expect(page.get_by_test_id("completed")).to_have_text(str(CARS + 1))
+    expect(page.get_by_test_id("milestone-banner")).to_contain_text(vin)
+    expect(page.get_by_test_id("defect-count")).to_have_text("0")
+    expect(page.get_by_test_id("next-milestone")).to_have_text("1,000")
+    screenshot(page, "dashboard-milestone-reached")
+
+
+def test_without_a_token_the_page_says_how_to_get_one(page: Page, line: Line) -> None:
+    page.goto(line.url)
+    expect(page.get_by_test_id("login")).to_be_visible()
+    expect(page.get_by_test_id("login")).to_contain_text("linespeed token create --role viewer")
+    screenshot(page, "dashboard-no-token")
