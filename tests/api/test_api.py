@@ -51,6 +51,9 @@ def test_openapi_is_served(client: TestClient) -> None:
     "question",
     [
         ("unit", "{vin}"),
+        ("trace", "vin", "{vin}"),
+        ("trace", "part", "BRK-2201", "--lot", "BRK-2201-L00001"),
+        ("trace", "part", "BRK-2201", "--supplier", "sup-brk", "--status", "shipped"),
         ("kpi",),
         ("kpi", "--by", "station"),
         ("milestones",),
@@ -71,6 +74,10 @@ def test_every_get_answers_the_json_of_the_cli(
     args = [part.format(vin=vin) for part in question]
     path = {
         "unit": f"/api/v1/units/{vin}",
+        "trace": f"/api/v1/trace/vin/{vin}"
+        if "vin" in args
+        else "/api/v1/trace/part/BRK-2201?"
+        + ("lot=BRK-2201-L00001" if "--lot" in args else "supplier=sup-brk&status=shipped"),
         "kpi": "/api/v1/kpi" + ("?by=station" if "--by" in args else ""),
         "milestones": "/api/v1/milestones" + ("/plan/10000" if "plan" in args else ""),
         "ramp": "/api/v1/ramp",
@@ -146,6 +153,8 @@ def test_all_rejected_answers_422_with_outcomes(
 
 GETS = [
     "/api/v1/units/LSPA1S7E8SB000001",
+    "/api/v1/trace/vin/LSPA1S7E8SB000001",
+    "/api/v1/trace/part/BRK-2201?lot=L1",
     "/api/v1/kpi",
     "/api/v1/milestones",
     "/api/v1/milestones/plan/10000",

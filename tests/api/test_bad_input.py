@@ -136,6 +136,10 @@ def test_bad_questions_get_a_4xx_with_a_reason(
     "path",
     [
         f"/api/v1/units/{SQL}",
+        f"/api/v1/trace/vin/{SQL}",
+        f"/api/v1/trace/part/{SQL}?lot=L1",
+        f"/api/v1/trace/part/BRK-2201?lot={SQL}",
+        f"/api/v1/trace/part/BRK-2201?supplier={SQL}&serial={SQL}",
         f"/api/v1/kpi?since={SQL}",
         f"/api/v1/kpi?by={SQL}",
         f"/api/v1/ramp?reference={SQL}",

@@ -28,7 +28,7 @@ from linespeed.api.tokens import require_role
 from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
-from linespeed.trace.history import unit_history
+from linespeed.trace import StatusFilter, part_recall, unit_history, vin_trace
 
 MAX_MILESTONE: Final = 1_000_000_000
 MAX_LIST: Final = 8
@@ -170,6 +170,42 @@ VinPath = Annotated[str, Path(max_length=64, description="The car's VIN.")]
 def get_unit(request: Request, vin: VinPath, _: Viewer) -> Response:
     """A car's full history (as `linespeed unit VIN --json`)."""
     return json_response(unit_history(_engine(request), vin))
+
+
+@router.get("/trace/vin/{vin}", tags=["cars"], responses=_ERRORS)
+def get_vin_trace(request: Request, vin: VinPath, _: Viewer) -> Response:
+    """Every part in a car and where serials moved (as `linespeed trace vin VIN --json`)."""
+    return json_response(vin_trace(_engine(request), vin))
+
+
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+@router.get("/trace/part/{part}", tags=["cars"], responses=_ERRORS)
+def get_part_recall(
+    request: Request,
+    part: Annotated[str, Path(max_length=200, description="The part number, as in the BOM.")],
+    _: Viewer,
+    lot: Annotated[list[str] | None, Query(max_length=100, description="lots (repeat)")] = None,
+    serial: Text = None,
+    supplier: Text = None,
+    installed_from: Annotated[datetime | None, Query(alias="from")] = None,
+    installed_to: Annotated[datetime | None, Query(alias="to")] = None,
+    status: StatusFilter | None = None,
+) -> Response:
+    """Every car holding a matching piece, where it is now, and counts per status
+    (as `linespeed trace part PART --json`)."""
+    recall = part_recall(
+        _engine(request),
+        part,
+        lots=lot or [],
+        serial=serial,
+        supplier=supplier,
+        installed_from=installed_from,
+        installed_to=installed_to,
+        status=status,
+    )
+    return json_response({"cars": recall.cars, "counts": recall.counts})
 
 
 @router.get("/kpi", tags=["measure"], responses=_ERRORS)
