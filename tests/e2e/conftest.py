@@ -7,6 +7,8 @@ package, and the tests launch /usr/bin/chromium.
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +53,16 @@ def line_store(db_url: str, plant: Plant) -> Iterator[Engine]:
     ingest(store, list(example_events(plant, ExampleSettings(cars=CARS))))
     yield store
     store.dispose()
+
+
+@pytest.fixture(scope="module")
+def simulated_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store like the demo's: the bundled scenario's first days, every event a line sends."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('simulated') / 'linespeed.db'}"
+    linespeed = str(Path(sys.executable).with_name("linespeed"))
+    for command in (["init"], ["simulate", "--days", "3", "--into-db"]):
+        subprocess.run([linespeed, *command, "--db", url], check=True, capture_output=True)
+    return url
 
 
 @dataclass(frozen=True)

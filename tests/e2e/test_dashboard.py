@@ -5,7 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from linespeed.api.board import line_board
+from linespeed.api.server import running_server
+from linespeed.api.tokens import create_token
 from linespeed.events.types import UnitCompleted
+from linespeed.store.engine import open_store
 from tests.e2e.conftest import CARS, Line, screenshot
 
 
@@ -95,3 +99,31 @@ def test_without_a_token_the_page_says_how_to_get_one(page: Page, line: Line) ->
     expect(page.get_by_test_id("login")).to_be_visible()
     expect(page.get_by_test_id("login")).to_contain_text("linespeed token create --role viewer")
     screenshot(page, "dashboard-no-token")
+
+
+def test_a_simulated_line_shows_the_boards_numbers(page: Page, simulated_url: str) -> None:
+    store = open_store(simulated_url)
+    board = line_board(store)
+    viewer = create_token(store, "viewer").token
+    with running_server(store) as url:
+        page.goto(f"{url}/#token={viewer}")
+        expect(page.get_by_test_id("live")).to_have_text("live")
+        today = board.today
+        assert today.completed > 0
+        expect(page.get_by_test_id("completed")).to_have_text(f"{today.completed:,}")
+        expect(page.get_by_test_id("planned")).to_have_text(f"{today.planned_at_takt:,}")
+        expect(page.get_by_test_id("wip")).to_have_text(f"{today.wip:,}")
+        expect(page.get_by_test_id("jph")).to_have_text(f"{today.jph:,.1f}")
+        expect(page.get_by_test_id("fpy")).to_have_text(f"{100 * today.first_pass_yield:.1f}%")
+        expect(page.get_by_test_id("bottleneck")).to_have_text(today.bottleneck or "–")
+        expect(page.get_by_test_id("defect-count")).to_have_text(str(len(board.open_defects)))
+        remaining = board.countdown.remaining or 0
+        expect(page.get_by_test_id("remaining")).to_have_text(f"{remaining:,}")
+        for station in board.stations[:: len(board.stations) // 6]:
+            expect(page.locator(f'.station[data-station="{station.station}"]')).to_have_attribute(
+                "data-state", station.state or ""
+            )
+        expect(page.locator("#ramp-chart canvas").first).to_be_visible()
+        page.wait_for_timeout(300)
+        screenshot(page, "dashboard-simulated-line")
+    store.dispose()

@@ -58,6 +58,8 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.state.poster = EventPoster(Ingestor(engine))
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.poll_s = settings.poll_s
+    app.state.closing = False
+    """Set when the server stops: open live feeds end."""
     app.include_router(router)
     app.add_middleware(AuditMiddleware, engine=writer)
     app.add_exception_handler(LinespeedError, _linespeed_error)

@@ -23,6 +23,8 @@ from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.ramp.references import reference_series
 from linespeed.store.schema import defects, events, station_states, units
 
+LIVE_WITHIN: Final = timedelta(days=1)
+"""A store whose newest event is older than this is not live."""
 FIRST_DAY: Final = date(1970, 1, 1)
 LAST_DAY: Final = date(2999, 12, 31)
 
@@ -117,7 +119,8 @@ class ReferenceCurve:
 
 
 def line_board(engine: Engine, *, day: date | None = None) -> Board:
-    """The board for `day` (default: the plant-local day of the newest event).
+    """The board for `day`. By default: the plant-local day of the newest event (today, on
+    a live line), or, if that event is over a day old, of the newest completion.
 
     Raises LinespeedError (board.input) for a day outside 1970 to 2999, StoreError if the
     store holds no plant.
@@ -132,7 +135,11 @@ def line_board(engine: Engine, *, day: date | None = None) -> Board:
         ).scalar()
         stations = _stations_now(connection, plant)
         open_defects = _open_defects(connection)
-    chosen = day or (as_of or datetime.now(UTC)).astimezone(zone).date()
+        shown = as_of
+        if day is None and as_of is not None and as_of < datetime.now(UTC) - LIVE_WITHIN:
+            # a replayed or simulated store: show the last day that built cars
+            shown = connection.execute(select(func.max(units.c.completed_at))).scalar() or as_of
+    chosen = day or (shown or datetime.now(UTC)).astimezone(zone).date()
     since = datetime.combine(chosen, time(), zone).astimezone(UTC)
     end_of_day = datetime.combine(chosen + timedelta(days=1), time(), zone).astimezone(UTC)
     until = end_of_day if as_of is None else min(end_of_day, as_of + timedelta(seconds=1))

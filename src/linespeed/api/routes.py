@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
+from starlette.datastructures import State
 
 from linespeed.api.audit import MAX_PAGE, list_audit
 from linespeed.api.auth import Admin, Credentials, Engineer, Operator, Viewer, token_of
@@ -323,18 +324,18 @@ async def stream(
         if last_event_id is not None and last_event_id.isdigit()
         else await anyio.to_thread.run_sync(last_seq, engine)
     )
-    poll_s: float = request.app.state.poll_s
     return StreamingResponse(
-        _messages(engine, after, poll_s),
+        _messages(engine, after, request.app.state),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
 
 
-async def _messages(engine: Engine, after: int, poll_s: float) -> AsyncIterator[str]:
+async def _messages(engine: Engine, after: int, app_state: State) -> AsyncIterator[str]:
+    poll_s: float = app_state.poll_s
     yield f'retry: 2000\nid: {after}\nevent: hello\ndata: {{"after": {after}}}\n\n'
     quiet_s = 0.0
-    while True:
+    while not app_state.closing:
         messages, after = await anyio.to_thread.run_sync(feed_after, engine, after)
         for message in messages:
             data = _encode(message.data).decode()

@@ -10,10 +10,22 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import uvicorn
+from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from linespeed.api.app import ApiSettings, create_app
 from linespeed.errors import LinespeedError
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that tells the app it is stopping, so live feeds end at once."""
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        """Ask open live feeds to end, then shut down as uvicorn does."""
+        app = self.config.app
+        if isinstance(app, FastAPI):
+            app.state.closing = True
+        await super().shutdown(sockets)
 
 
 def _config(engine: Engine, settings: ApiSettings | None, host: str, port: int) -> uvicorn.Config:
@@ -34,7 +46,7 @@ def serve(engine: Engine, host: str, port: int, settings: ApiSettings | None = N
     Raises LinespeedError (serve.bind) if the address cannot be bound.
     """
     try:
-        uvicorn.Server(_config(engine, settings, host, port)).run(sockets=[_bind(host, port)])
+        _Server(_config(engine, settings, host, port)).run(sockets=[_bind(host, port)])
     except OSError as error:
         raise LinespeedError(f"cannot serve on {host}:{port}: {error}", code="serve.bind") from None
 
@@ -59,7 +71,7 @@ def running_server(
     stops it on exit. Raises LinespeedError (serve.start) if it does not start in 10 s."""
     sock = _bind(host, 0)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(_config(engine, settings, host, port))
+    server = _Server(_config(engine, settings, host, port))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="linespeed-api", daemon=True
     )
