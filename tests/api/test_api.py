@@ -300,3 +300,28 @@ def test_the_database_refuses_to_change_the_audit_log(
         with pytest.raises(DatabaseError, match="append-only"), store.begin() as connection:
             connection.execute(statement)
     assert _count(store, audit_log) == 1
+
+
+@pytest.mark.parametrize(
+    ("role", "stations", "message"),
+    [
+        ("boss", (), "not one of viewer, operator, engineer, admin"),
+        ("viewer", ("ga-090",), "a viewer token takes none"),
+    ],
+)
+def test_token_create_names_what_is_wrong(
+    store: Engine, role: str, stations: tuple[str, ...], message: str
+) -> None:
+    from linespeed.api.tokens import create_token
+    from linespeed.errors import LinespeedError
+
+    with pytest.raises(LinespeedError, match=message):
+        create_token(store, role, stations=stations)
+
+
+def test_revoking_an_unknown_token_is_not_found(store: Engine) -> None:
+    from linespeed.api.tokens import revoke_token
+    from linespeed.errors import NotFoundError
+
+    with pytest.raises(NotFoundError, match="no token with id 999"):
+        revoke_token(store, 999)
