@@ -45,7 +45,7 @@ demo: $(BIN)/linespeed
 	$(LS) unit --db $(DEMO_DB) $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['last_completed_vin'])") | head -12
 	@echo "== recall: every car holding the brake-caliper lot of that last car, where it is now; file in $(DEMO_DIR)/recall.csv"
 	$(LS) trace vin --db $(DEMO_DB) --json $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['last_completed_vin'])") > $(DEMO_DIR)/last-car.json
-	$(LS) trace part --db $(DEMO_DB) --csv $(DEMO_DIR)/recall.csv $$($(BIN)/python -c "import json; p = next(p for p in json.load(open('$(DEMO_DIR)/last-car.json'))['parts'] if p['part'].startswith('BRK-')); print(p['part'], '--lot', p['lot'])") | tail -3
+	$(LS) trace part --db $(DEMO_DB) --csv $(DEMO_DIR)/recall.csv $$($(BIN)/python -c "import json; p = next(p for p in json.load(open('$(DEMO_DIR)/last-car.json'))['parts'] if p['part'].startswith('BRK-')); print(p['part'], '--lot', p['lot'])") | tail -2
 	@echo "== a file of bad events: each refused with its reason, nothing else changed"
 	$(LS) ingest --db $(DEMO_DB) $(EXAMPLES)/example-bad-events.jsonl
 	$(LS) deadletters --db $(DEMO_DB)
