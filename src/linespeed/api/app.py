@@ -21,6 +21,7 @@ from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import AuditMiddleware
 from linespeed.api.posting import EventPoster
 from linespeed.api.routes import router
+from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
 
@@ -37,13 +38,15 @@ class ApiSettings:
 
 def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
     """The API and dashboard over the store `engine` (opened and migrated by the caller)."""
-    writer = audit_engine(engine)
+    audit_writes = audit_engine(engine)
+    writer = GroupWriter(Ingestor(engine), audit_writes)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
-        if writer is not engine:
-            writer.dispose()
+        writer.close()
+        if audit_writes is not engine:
+            audit_writes.dispose()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -55,13 +58,13 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         redoc_url=None,
     )
     app.state.engine = engine
-    app.state.poster = EventPoster(Ingestor(engine))
+    app.state.poster = EventPoster(writer)
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.poll_s = settings.poll_s
     app.state.closing = False
     """Set when the server stops: open live feeds end."""
     app.include_router(router)
-    app.add_middleware(AuditMiddleware, engine=writer)
+    app.add_middleware(AuditMiddleware, record=writer.audit)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

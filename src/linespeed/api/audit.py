@@ -6,8 +6,9 @@ migration 0002), so no API call, and no bug in one, can change what was recorded
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 
 from sqlalchemy import Engine, event, insert, select
@@ -60,31 +61,40 @@ def _synchronous_normal(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def record_write(
-    engine: Engine,
-    *,
-    token_id: int | None,
-    method: str,
-    path: str,
-    action: str,
-    outcome: str,
-    status_code: int,
-    detail: str,
-) -> None:
-    """Append one write request to the audit log (its detail cut to 2,000 characters)."""
+@dataclass(frozen=True)
+class AuditRecord:
+    """A write request to record."""
+
+    token_id: int | None
+    at: datetime
+    method: str
+    path: str
+    action: str
+    outcome: str
+    status_code: int
+    detail: str
+
+
+def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
+    """Append write requests to the audit log in one transaction (details cut to 2,000
+    characters)."""
+    if not records:
+        return
+    rows = [
+        {
+            "token_id": record.token_id,
+            "at": record.at,
+            "method": record.method[:8],
+            "path": record.path,
+            "action": record.action[:64],
+            "outcome": record.outcome[:64],
+            "status_code": record.status_code,
+            "detail": record.detail[:_DETAIL_CHARS],
+        }
+        for record in records
+    ]
     with engine.begin() as connection:
-        connection.execute(
-            insert(audit_log).values(
-                token_id=token_id,
-                at=datetime.now(UTC),
-                method=method[:8],
-                path=path,
-                action=action[:64],
-                outcome=outcome[:64],
-                status_code=status_code,
-                detail=detail[:_DETAIL_CHARS],
-            )
-        )
+        connection.execute(insert(audit_log), rows)
 
 
 def list_audit(

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import anyio.to_thread
-from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from linespeed.api.audit import record_write
+from linespeed.api.audit import AuditRecord
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
@@ -19,9 +20,10 @@ class AuditMiddleware:
     (`ok` or an error code) with its detail, which handlers leave on request.state.
     """
 
-    def __init__(self, app: ASGIApp, engine: Engine) -> None:
+    def __init__(self, app: ASGIApp, record: Callable[[AuditRecord], None]) -> None:
         self.app = app
-        self.engine = engine
+        self.record = record
+        """Writes one record (and returns once it is stored)."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; record it if it is a write."""
@@ -45,15 +47,14 @@ class AuditMiddleware:
         finally:
             state: dict[str, Any] = scope.get("state", {})
             outcome = state.get("outcome") or ("ok" if status < 400 else f"http.{status}")
-            await anyio.to_thread.run_sync(
-                lambda: record_write(
-                    self.engine,
-                    token_id=state.get("token_id"),
-                    method=scope["method"],
-                    path=scope["path"],
-                    action=getattr(scope.get("route"), "name", None) or "unknown",
-                    outcome=outcome,
-                    status_code=status,
-                    detail=state.get("detail") or "",
-                )
+            record = AuditRecord(
+                token_id=state.get("token_id"),
+                at=datetime.now(UTC),
+                method=scope["method"],
+                path=scope["path"],
+                action=getattr(scope.get("route"), "name", None) or "unknown",
+                outcome=outcome,
+                status_code=status,
+                detail=state.get("detail") or "",
             )
+            await anyio.to_thread.run_sync(self.record, record)

@@ -8,7 +8,6 @@ with its reason code (and a dead letter), as from any other source.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from typing import Any, Final
 
@@ -20,9 +19,10 @@ from linespeed.api.errors import (
     UnsupportedMediaTypeError,
 )
 from linespeed.api.tokens import ApiToken, check_stations, require_role
+from linespeed.api.writer import GroupWriter
 from linespeed.events.codec import decode_event
 from linespeed.events.reasons import EventRejectedError
-from linespeed.ingest.core import Ingestor, IngestReport, Outcome, RawEvent
+from linespeed.ingest.core import IngestReport, Outcome, RawEvent
 
 MAX_EVENTS: Final = 20_000
 """Events in one request at most."""
@@ -110,11 +110,11 @@ def stations_of(payloads: Sequence[bytes]) -> list[str | None]:
 
 
 class EventPoster:
-    """Posts request bodies through one shared Ingestor, one request at a time."""
+    """Posts request bodies through one shared Ingestor, requests waiting at the same time
+    grouped into one transaction (see `GroupWriter`)."""
 
-    def __init__(self, ingestor: Ingestor) -> None:
-        self.ingestor = ingestor
-        self._lock = threading.Lock()
+    def __init__(self, writer: GroupWriter) -> None:
+        self.writer = writer
 
     def post(
         self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
@@ -131,8 +131,7 @@ class EventPoster:
             check_stations(token, stations_of(payloads))
         source = f"api:token-{token.id}:{request_id}"
         batch = [RawEvent(payload, f"{source}:{n}") for n, payload in enumerate(payloads, 1)]
-        with self._lock:
-            outcomes = self.ingestor.ingest(batch)
+        outcomes = self.writer.ingest(batch)
         report = IngestReport()
         report.add(outcomes)
         counts: dict[str, Any] = report.as_dict()
