@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -26,6 +27,7 @@ from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
 
 WEB_DIR: Final = Path(__file__).parents[1] / "web"
+THREADS: Final = 8
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,9 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        # Handlers block a thread only to read; fewer threads take turns on the GIL and
+        # on the database's pooled connections (5 kept open) more cheaply.
+        anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
         writer.close()
         if audit_writes is not engine:
@@ -64,7 +69,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.state.closing = False
     """Set when the server stops: open live feeds end."""
     app.include_router(router)
-    app.add_middleware(AuditMiddleware, record=writer.audit)
+    app.add_middleware(AuditMiddleware, record=writer.submit_audit)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any, Final
 
-import anyio.to_thread
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linespeed.api.audit import AuditRecord
@@ -20,10 +21,10 @@ class AuditMiddleware:
     (`ok` or an error code) with its detail, which handlers leave on request.state.
     """
 
-    def __init__(self, app: ASGIApp, record: Callable[[AuditRecord], None]) -> None:
+    def __init__(self, app: ASGIApp, record: Callable[[AuditRecord], Future[None]]) -> None:
         self.app = app
         self.record = record
-        """Writes one record (and returns once it is stored)."""
+        """Queues one record; the future is done once it is stored."""
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; record it if it is a write."""
@@ -57,4 +58,4 @@ class AuditMiddleware:
                 status_code=status,
                 detail=state.get("detail") or "",
             )
-            await anyio.to_thread.run_sync(self.record, record)
+            await asyncio.wrap_future(self.record(record))

@@ -116,22 +116,27 @@ class EventPoster:
     def __init__(self, writer: GroupWriter) -> None:
         self.writer = writer
 
-    def post(
+    def prepare(
         self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
-    ) -> PostResult:
-        """Ingest a request's events for `token`; one outcome per event, in order.
+    ) -> list[RawEvent]:
+        """The request's payloads, ready to ingest, once the token may post them all.
 
         Raises ForbiddenError if the token is below operator or posts an event of a station
-        outside its own (nothing is then stored); the errors of `split_payloads`;
-        EventsRejectedError (carrying the result) if every event was rejected.
+        outside its own (nothing is then stored), and the errors of `split_payloads`.
         """
         require_role(token, "operator")
         payloads = split_payloads(body, content_type)
         if token.stations is not None:
             check_stations(token, stations_of(payloads))
         source = f"api:token-{token.id}:{request_id}"
-        batch = [RawEvent(payload, f"{source}:{n}") for n, payload in enumerate(payloads, 1)]
-        outcomes = self.writer.ingest(batch)
+        return [RawEvent(payload, f"{source}:{n}") for n, payload in enumerate(payloads, 1)]
+
+    @staticmethod
+    def result(outcomes: list[Outcome]) -> PostResult:
+        """The answer to a request whose events had these outcomes.
+
+        Raises EventsRejectedError (carrying the result) if every event was rejected.
+        """
         report = IngestReport()
         report.add(outcomes)
         counts: dict[str, Any] = report.as_dict()
@@ -143,3 +148,13 @@ class EventPoster:
                 msgspec.to_builtins(result),
             )
         return result
+
+    def post(
+        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+    ) -> PostResult:
+        """Ingest a request's events for `token` and wait; one outcome per event, in order.
+
+        Raises what `prepare` and `result` raise, and what ingest raises.
+        """
+        batch = self.prepare(token, body, content_type, request_id)
+        return self.result(self.writer.ingest(batch))

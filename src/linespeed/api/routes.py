@@ -125,9 +125,8 @@ async def post_events(request: Request, token: Operator) -> Response:
     body = await _read_body(request, request.app.state.max_body_bytes)
     poster: EventPoster = request.app.state.poster
     request_id = uuid.uuid4().hex[:12]
-    result = await anyio.to_thread.run_sync(
-        lambda: poster.post(token, body, request.headers.get("content-type"), request_id)
-    )
+    batch = poster.prepare(token, body, request.headers.get("content-type"), request_id)
+    result = poster.result(await asyncio.wrap_future(poster.writer.submit(batch)))
     request.state.detail = (
         f"request {request_id}: accepted {result.accepted}, duplicates {result.duplicates}, "
         f"rejected {result.rejected}"

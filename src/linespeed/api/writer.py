@@ -54,19 +54,24 @@ class GroupWriter:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
 
-    def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
-        """Ingest `batch` with whatever else is waiting; its outcomes, in order, once
-        committed. Raises what ingest raises (then nothing of the group is stored)."""
+    def submit(self, batch: Sequence[RawEvent]) -> Future[list[Outcome]]:
+        """Queue `batch` to be ingested with whatever else is waiting; the future gives its
+        outcomes, in order, once committed, or raises what ingest raised (then nothing of
+        the group is stored)."""
         request = _Ingest(batch)
         self._put(request)
-        return request.done.result()
+        return request.done
 
-    def audit(self, record: AuditRecord) -> None:
-        """Append `record` to the audit log; returns once it is stored. Raises what the
-        database raises."""
+    def submit_audit(self, record: AuditRecord) -> Future[None]:
+        """Queue `record` for the audit log; the future is done once it is stored, or
+        raises what the database raised."""
         request = _Audit(record)
         self._put(request)
-        request.done.result()
+        return request.done
+
+    def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
+        """`submit`, and wait for the outcomes. Raises what ingest raises."""
+        return self.submit(batch).result()
 
     def close(self) -> None:
         """Finish what is queued and stop the thread."""
