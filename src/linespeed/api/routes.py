@@ -43,7 +43,7 @@ def json_response(value: Any, status_code: int = 200) -> Response:
     return Response(_encode(value), status_code=status_code, media_type="application/json")
 
 
-def reject_unknown_query(request: Request) -> None:
+async def reject_unknown_query(request: Request) -> None:
     """Refuse query parameters the endpoint does not take.
 
     Raises RequestError (request.unknown_parameter) naming them.
