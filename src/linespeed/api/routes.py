@@ -72,13 +72,18 @@ def _flat_query_params(route: APIRoute) -> list[Any]:
 
 
 router = APIRouter(prefix="/api/v1", dependencies=[Depends(reject_unknown_query)])
-ErrorBody = {"description": "an error: `{error: code, detail: ...}`"}
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    400: ErrorBody,
-    401: ErrorBody,
-    403: ErrorBody,
-    404: ErrorBody,
-    422: ErrorBody,
+_ERRORS: Final[dict[int | str, dict[str, Any]]] = {
+    status: {"description": f"{meaning}: `{{error: code, detail: ...}}` (docs/api.md)"}
+    for status, meaning in (
+        (400, "a bad value or request"),
+        (401, "no valid token"),
+        (403, "the token may not do this"),
+        (404, "not found"),
+        (413, "body too large"),
+        (415, "unsupported content type"),
+        (422, "invalid parameters, or every posted event rejected"),
+        (503, "the database holds no plant or does not answer"),
+    )
 }
 
 
