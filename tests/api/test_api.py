@@ -325,3 +325,9 @@ def test_revoking_an_unknown_token_is_not_found(store: Engine) -> None:
 
     with pytest.raises(NotFoundError, match="no token with id 999"):
         revoke_token(store, 999)
+
+
+def test_the_stream_refuses_an_unknown_access_token(client: TestClient) -> None:
+    answer = client.get("/api/v1/stream", params={"access_token": "ls_not-a-token"})
+    assert answer.status_code == 401
+    assert answer.json()["error"] == "auth.unauthorized"
