@@ -161,3 +161,11 @@ def test_whole_window_is_planned_busy_without_states_or_shifts(db_url: str) -> N
     assert report.production_hours == 1.0
     assert report.jph == 4.0
     assert report.downtime_total == []
+
+
+def test_a_day_grouping_over_decades_is_refused(kpi_store: Engine) -> None:
+    since = datetime(1900, 1, 1, tzinfo=UTC)
+    with pytest.raises(LinespeedError, match="longer than 1000 days") as caught:
+        kpi_report(kpi_store, since=since, until=at(3600), by="day")
+    assert caught.value.code == "kpi.input"
+    assert kpi_report(kpi_store, since=since, until=at(3600)).completed == 4

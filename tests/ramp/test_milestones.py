@@ -90,8 +90,10 @@ def test_a_recorded_plan_is_checked_when_the_car_completes(engine: Engine, plant
 
 
 def test_bad_milestone_number(engine: Engine) -> None:
-    with pytest.raises(LinespeedError, match="must be >= 1"):
-        plan_milestone(engine, 0)
+    for number in (0, -5, 2**62):
+        with pytest.raises(LinespeedError, match="must be from 1 to 1,000,000,000") as caught:
+            plan_milestone(engine, number)
+        assert caught.value.code == "milestone.input"
 
 
 def test_a_plan_far_ahead_spreads_over_future_cars(engine: Engine, plant: Plant) -> None:

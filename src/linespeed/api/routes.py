@@ -28,10 +28,9 @@ from linespeed.api.posting import EventPoster
 from linespeed.api.tokens import require_role
 from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
-from linespeed.ramp.milestones import milestones_reached, plan_milestone
+from linespeed.ramp.milestones import MAX_MILESTONE, milestones_reached, plan_milestone
 from linespeed.trace import StatusFilter, part_recall, unit_history, vin_trace
 
-MAX_MILESTONE: Final = 1_000_000_000
 MAX_LIST: Final = 8
 MAX_GROUPED_DAYS: Final = 400
 KEEP_ALIVE_S: Final = 15.0

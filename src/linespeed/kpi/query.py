@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import get_args
+from datetime import datetime, timedelta
+from typing import Final, get_args
 
 from sqlalchemy import Connection, Engine
 
@@ -27,6 +27,9 @@ from linespeed.kpi.states import LineTimelines, downtime_entries, load_timelines
 from linespeed.kpi.window import Bucket, Window, newest_plant, resolve_window
 from linespeed.plant.model import Line
 
+MAX_GROUPED_SPAN: Final = timedelta(days=1000)
+"""The longest window reported per day or per shift (about 2.7 years of buckets)."""
+
 
 def kpi_report(
     engine: Engine,
@@ -42,8 +45,9 @@ def kpi_report(
     shift, station, model or colour. An empty store or window gives zeros and a note,
     never NaN. Formulas: docs/kpi.md.
 
-    Raises LinespeedError (code "kpi.input") if since > until, a time has no UTC offset or
-    `by` is not one of the groupings; StoreError if the store holds no plant.
+    Raises LinespeedError (code "kpi.input") if since > until, a time has no UTC offset,
+    `by` is not one of the groupings, or a window grouped by day or shift is longer than
+    MAX_GROUPED_SPAN; StoreError if the store holds no plant.
     """
     if by is not None and by not in get_args(GroupBy):
         raise LinespeedError(
@@ -58,6 +62,12 @@ def _report(
 ) -> KpiReport:
     plant = newest_plant(connection)
     window, has_events = resolve_window(connection, plant, since, until)
+    if by in ("day", "shift") and window.until - window.since > MAX_GROUPED_SPAN:
+        raise LinespeedError(
+            f"by {by}: the window {window.since.isoformat()} to {window.until.isoformat()} is"
+            f" longer than {MAX_GROUPED_SPAN.days} days; give a shorter --since/--until",
+            code="kpi.input",
+        )
     whole = Bucket(0, window.since, window.until)
     stations = [station.id for line in plant.lines for station in line.stations]
     timelines = load_timelines(connection, plant, window)

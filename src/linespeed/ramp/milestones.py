@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Final
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -111,17 +112,22 @@ def milestones_reached(engine: Engine) -> MilestoneReport:
     )
 
 
+MAX_MILESTONE: Final = 1_000_000_000
+"""The largest car number a milestone plan is made for (no plant builds more)."""
+
+
 def plan_milestone(engine: Engine, number: int, *, record: bool = False) -> MilestonePlan:
     """The car expected to become the `number`th completed car, with its probability.
 
     Cars complete in start order on a serial line; each car still on the line may be
     scrapped, at the observed scrap rate scaled by the share of the line still ahead of it.
     With `record`, the best candidate is stored as the car to build in the milestone colour.
-    Raises LinespeedError (milestone.input) if `number` < 1.
+    Raises LinespeedError (milestone.input) if `number` is not in 1..MAX_MILESTONE.
     """
-    if number < 1:
+    if not 1 <= number <= MAX_MILESTONE:
         raise LinespeedError(
-            f"a milestone number must be >= 1, got {number}", code="milestone.input"
+            f"a milestone number must be from 1 to {MAX_MILESTONE:,}, got {number:,}",
+            code="milestone.input",
         )
     with engine.connect() as connection:
         plant = current_plant(connection)
