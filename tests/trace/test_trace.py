@@ -150,7 +150,7 @@ def test_a_serial_moved_between_cars_shows_on_both(db_url: str, plant: Plant) ->
     # Tracked by units, so that parts can be installed without reporting every station.
     store = make_store(db_url, with_tracking(plant, "units"))
     at = datetime(2025, 6, 30, 8, 0, tzinfo=UTC)
-    first, second = (nth_vin(plant, "s7", n) for n in (1, 2))
+    first, second, bare = (nth_vin(plant, "s7", n) for n in (1, 2, 3))
 
     def event(n: int, kind: str, vin: str, **fields: Any) -> dict[str, Any]:
         ts = (at + timedelta(minutes=n)).isoformat()
@@ -165,9 +165,12 @@ def test_a_serial_moved_between_cars_shows_on_both(db_url: str, plant: Plant) ->
             event(3, "part.installed", first, serial="BAT-A", **battery),
             event(4, "part.installed", first, serial="BAT-B", **battery),
             event(5, "part.installed", second, serial="BAT-A", **battery),
+            event(6, "unit.started", bare, model="s7", color="olive-green"),
         ],
     )
-    assert [o.status for o in outcomes] == ["accepted"] * 5, outcomes
+    assert [o.status for o in outcomes] == ["accepted"] * 6, outcomes
+    nothing_yet = vin_trace(store, bare)
+    assert (nothing_yet.vin, nothing_yet.color, nothing_yet.parts) == (bare, "olive-green", [])
     first_trace = vin_trace(store, first)
     moved = [(p.serial, p.moved, [o.vin for o in p.other_cars]) for p in first_trace.parts]
     assert moved == [("BAT-A", True, [second]), ("BAT-B", False, [])]

@@ -109,6 +109,17 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             yield connection
 
 
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for questions a user waits on: each statement reads the latest commit.
+
+    No transaction is opened, which on PostgreSQL saves the BEGIN and ROLLBACK round trips
+    of a read; a question whose statements must see one snapshot uses `engine.connect()`.
+    """
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        yield connection
+
+
 def _alembic_config(connection: Connection) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from linespeed.errors import NotFoundError
 from linespeed.plant.vin import validate_vin
 from linespeed.store.bulk import select_rows, stamp_reader_for
+from linespeed.store.engine import read_connection
 from linespeed.store.plants import plant_summary
 
 
@@ -55,17 +56,17 @@ class VinTrace:
     parts: list[TracedPart]
 
 
-_CAR_SQL: Final = (
-    "SELECT u.model, u.color, u.status, u.revision, r.sha256 FROM units u"
-    " JOIN plant_revisions r ON r.revision = u.revision WHERE u.vin = {}"
-)
-_PARTS_SQL: Final = (
-    # Each piece, and each other car that held the same serial of the same part (if any).
-    "SELECT p.part, p.serial, p.lot, p.supplier, p.station, p.installed_at, p.removed_at,"
+_TRACE_SQL: Final = (
+    # The car, then each piece in it, and each other car that held the same serial of the
+    # same part: one round trip.
+    "SELECT u.model, u.color, u.status, u.revision, r.sha256,"
+    " p.part, p.serial, p.lot, p.supplier, p.station, p.installed_at, p.removed_at,"
     " o.vin, o.installed_at, o.removed_at"
-    " FROM installed_parts p LEFT JOIN installed_parts o"
+    " FROM units u JOIN plant_revisions r ON r.revision = u.revision"
+    " LEFT JOIN installed_parts p ON p.vin = u.vin"
+    " LEFT JOIN installed_parts o"
     " ON o.serial = p.serial AND o.part = p.part AND o.vin <> p.vin"
-    " WHERE p.vin = {} ORDER BY p.installed_at, p.part, p.serial, o.installed_at"
+    " WHERE u.vin = {} ORDER BY p.installed_at, p.part, p.serial, o.installed_at"
 )
 
 
@@ -75,29 +76,30 @@ def vin_trace(engine: Engine, vin: str) -> VinTrace:
     Raises VinError (vin.invalid, vin.check_digit) for a malformed VIN and NotFoundError if
     no car with this VIN was started.
     """
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         read = stamp_reader_for(connection.dialect)
-        found = select_rows(connection, _CAR_SQL, vin)
-        if not found:
+        rows = select_rows(connection, _TRACE_SQL, vin)
+        if not rows:
             validate_vin(vin)
             raise NotFoundError(f"no car with VIN {vin} was started in this database")
-        ((model, color, status, revision, sha256),) = found
+        model, color, status, revision, sha256 = rows[0][:5]
         plant = plant_summary(connection, revision, sha256)
-        parts: list[tuple[Any, ...]] = []
-        elsewhere: dict[tuple[str, str], list[OtherCar]] = {}
-        for *piece, other_vin, other_installed_at, other_removed_at in select_rows(
-            connection, _PARTS_SQL, vin
-        ):
-            # A piece held by several other cars comes once per other car, rows together.
-            if other_vin is None or not parts or parts[-1] != tuple(piece):
-                parts.append(tuple(piece))
-            part, serial = piece[0], piece[1]
-            if other_vin is not None and part in plant.serialized_parts:
-                elsewhere.setdefault((part, serial), []).append(
-                    OtherCar(
-                        other_vin, cast(datetime, read(other_installed_at)), read(other_removed_at)
-                    )
+    parts: list[tuple[Any, ...]] = []
+    elsewhere: dict[tuple[str, str], list[OtherCar]] = {}
+    for row in rows:
+        piece, (other_vin, other_installed_at, other_removed_at) = tuple(row[5:12]), row[12:]
+        if piece[0] is None:
+            continue  # a car with no parts yet
+        # A piece held by several other cars comes once per other car, rows together.
+        if other_vin is None or not parts or parts[-1] != piece:
+            parts.append(piece)
+        part, serial = piece[0], piece[1]
+        if other_vin is not None and part in plant.serialized_parts:
+            elsewhere.setdefault((part, serial), []).append(
+                OtherCar(
+                    other_vin, cast(datetime, read(other_installed_at)), read(other_removed_at)
                 )
+            )
     return VinTrace(
         vin=vin,
         model=model,

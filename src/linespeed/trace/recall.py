@@ -13,6 +13,7 @@ from sqlalchemy import Connection, Engine, and_, exists, select
 
 from linespeed.errors import LinespeedError
 from linespeed.store.bulk import StampReader, select_rows, stamp_for, stamp_reader_for
+from linespeed.store.engine import read_connection
 from linespeed.store.plants import current_revision, load_plants, plant_timezone
 from linespeed.store.schema import installed_parts
 
@@ -109,7 +110,7 @@ def part_recall(
     """
     _check_question(lots, serial, supplier, installed_from, installed_to, status)
     wanted_lots = sorted(set(lots))
-    with engine.connect() as connection:
+    with read_connection(engine) as connection:
         _check_recorded(connection, part, wanted_lots, serial, supplier)
         stamp, read = stamp_for(connection.dialect), stamp_reader_for(connection.dialect)
         where, values = ["p.part = {}", "p.removed_at IS NULL"], [part]
