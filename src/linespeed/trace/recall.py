@@ -136,7 +136,7 @@ def part_recall(
     listed = Counter(car.status for car in {car.vin: car for car in cars}.values())
     return Recall(
         part=part,
-        lots=sorted(set(lots)),
+        lots=wanted_lots,
         serial=serial,
         supplier=supplier,
         installed_from=installed_from,
