@@ -115,6 +115,22 @@ def _publish_in_background(
     return thread, done
 
 
+def _finish_line(
+    publisher: threading.Thread,
+    published: list[PublishReport],
+    bridge: BridgeProcess,
+    engine: Engine,
+    line_events: list[bytes],
+) -> None:
+    """Wait for the line to be published and stored, stop the bridge, check every event."""
+    publisher.join(120)
+    assert published and published[0].published == len(line_events)
+    wait_until(lambda: stored_count(engine) >= len(line_events), 60, "every event stored")
+    time.sleep(0.5)  # anything repeated would be stored by now
+    bridge.stop()
+    _check_each_event_stored_once(engine, line_events)
+
+
 def _check_each_event_stored_once(engine: Engine, line_events: list[bytes]) -> None:
     ids = [line.split(b'"id":"', 1)[1].split(b'"', 1)[0].decode() for line in line_events]
     with engine.connect() as connection:
@@ -148,13 +164,8 @@ def test_bridge_killed_mid_stream_loses_and_repeats_nothing(
         bridge.kill()
         kills += 1
         bridge.start()
-    publisher.join(120)
-    assert published and published[0].published == len(line_events)
     assert kills >= 3, "the line finished before the faults"
-    wait_until(lambda: stored_count(engine) >= len(line_events), 60, "every event stored")
-    time.sleep(0.5)  # anything repeated would be stored by now
-    bridge.stop()
-    _check_each_event_stored_once(engine, line_events)
+    _finish_line(publisher, published, bridge, engine, line_events)
 
 
 def test_broker_restarted_mid_stream_loses_and_repeats_nothing(
@@ -176,9 +187,4 @@ def test_broker_restarted_mid_stream_loses_and_repeats_nothing(
     time.sleep(0.5)
     own_broker.start()
     bridge.start()
-    publisher.join(120)
-    assert published and published[0].published == len(line_events)
-    wait_until(lambda: stored_count(engine) >= len(line_events), 60, "every event stored")
-    time.sleep(0.5)
-    bridge.stop()
-    _check_each_event_stored_once(engine, line_events)
+    _finish_line(publisher, published, bridge, engine, line_events)

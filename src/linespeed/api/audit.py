@@ -110,17 +110,4 @@ def list_audit(
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)
     with engine.connect() as connection:
-        return [
-            AuditEntry(
-                id=row.id,
-                token_id=row.token_id,
-                at=row.at,
-                method=row.method,
-                path=row.path,
-                action=row.action,
-                outcome=row.outcome,
-                status_code=row.status_code,
-                detail=row.detail,
-            )
-            for row in connection.execute(query)
-        ]
+        return [AuditEntry(**row._mapping) for row in connection.execute(query)]
