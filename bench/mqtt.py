@@ -118,7 +118,11 @@ def _mqtt_rate(lines: list[bytes], folder: Path, broker_url: str, run: int) -> t
     client_id = f"bench-{os.getpid()}-{run}"
     store = connect(db_url)
     bridge = subprocess.Popen(
-        [LINESPEED, "mqtt", "ingest", "--broker", broker_url, "--client-id", client_id],
+        # the simulated line ran in 2024: no limit on the events' age
+        [
+            *(LINESPEED, "mqtt", "ingest", "--broker", broker_url, "--client-id", client_id),
+            *("--max-age-days", "0"),
+        ],
         env={**os.environ, "LINESPEED_DB": db_url},
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,

@@ -50,7 +50,16 @@ class BridgeProcess:
     """`linespeed mqtt ingest` as a process of its own, started and killed at will."""
 
     def __init__(self, broker: Mosquitto, db_url: str, log: Path) -> None:
-        self.command = [LINESPEED, "mqtt", "ingest", "--broker", broker.url, "--json"]
+        self.command = [
+            LINESPEED,
+            "mqtt",
+            "ingest",
+            "--broker",
+            broker.url,
+            "--max-age-days",
+            "0",
+            "--json",
+        ]
         self.env = {**os.environ, "LINESPEED_DB": db_url}
         self.log = log
         self.process: subprocess.Popen[bytes] | None = None

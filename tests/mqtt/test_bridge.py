@@ -91,7 +91,7 @@ def test_a_line_over_mqtt_is_stored_as_its_file_would_be(
     line_events: list[bytes],
     tmp_path: Path,
 ) -> None:
-    settings = BridgeSettings(mqtt_broker, client_id=f"test-{own_plant.plant}")
+    settings = BridgeSettings(mqtt_broker, client_id=f"test-{own_plant.plant}", live_window=None)
     try:
         with running_bridge(store, settings) as bridge:
             sent = publish_events(line_events, mqtt_broker, own_plant.plant, speed=0)
@@ -127,7 +127,7 @@ def test_milestone_cars_are_published_retained_per_line(
         }
     )
     store = make_store(f"sqlite:///{tmp_path / 'm.db'}", every_20)
-    settings = BridgeSettings(mqtt_broker, client_id=f"test-{every_20.plant}")
+    settings = BridgeSettings(mqtt_broker, client_id=f"test-{every_20.plant}", live_window=None)
     try:
         with running_bridge(store, settings) as bridge:
             publish_events(line_events, mqtt_broker, every_20.plant, speed=0)
@@ -188,7 +188,7 @@ def test_bad_messages_are_refused_with_reasons_acknowledged_and_kept(
         (events_topic("zz9", "l1", "body-010"), completed % (5, b"l1", b"body-010")),
     ]
     listener = Listener(broker, deadletters_topic("yz1"), deadletters_topic("zz9"))
-    settings = BridgeSettings(broker, plant="+", max_payload_bytes=1000)
+    settings = BridgeSettings(broker, plant="+", max_payload_bytes=1000, live_window=None)
     with running_bridge(store, settings) as bridge:
         publisher = Connection(broker, "bad-publisher")
         publisher.open()

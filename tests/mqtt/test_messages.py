@@ -73,20 +73,29 @@ def _event(**fields: object) -> bytes:
 
 def test_one_event_or_an_array_each_with_its_source() -> None:
     one = _event(line="l1", station="ga-090")
-    assert message_events(one, TOPIC, WHERE, "yz1") == [RawEvent(one, TOPIC)]
+    # each event carries the topic's line: ingest checks it against the plant and the car
+    assert message_events(one, TOPIC, WHERE, "yz1") == [RawEvent(one, TOPIC, line="l1")]
     two = _event(id="e-2", station="ga-090")
     array = b" [" + one + b", " + two + b"]"
     assert message_events(array, TOPIC, WHERE, "yz1") == [
-        RawEvent(one, f"{TOPIC}[0]"),
-        RawEvent(two, f"{TOPIC}[1]"),
+        RawEvent(one, f"{TOPIC}[0]", line="l1"),
+        RawEvent(two, f"{TOPIC}[1]", line="l1"),
     ]
     assert message_events(b"[]", TOPIC, WHERE, "yz1") == []
 
 
 def test_what_ingest_refuses_goes_through_as_it_is() -> None:
     for payload in (b"{not json", b"[1, 2", b"42", b'{"line": 7}', b"\xff\xfe"):
-        assert message_events(payload, TOPIC, WHERE, "yz1") == [RawEvent(payload, TOPIC)]
-    assert message_events(b"[42]", TOPIC, WHERE, "yz1") == [RawEvent(b"42", f"{TOPIC}[0]")]
+        assert message_events(payload, TOPIC, WHERE, "yz1") == [RawEvent(payload, TOPIC, line="l1")]
+    assert message_events(b"[42]", TOPIC, WHERE, "yz1") == [
+        RawEvent(b"42", f"{TOPIC}[0]", line="l1")
+    ]
+    deep = b"[" * 100_000 + b"]" * 100_000
+    assert message_events(deep, TOPIC, WHERE, "yz1") == [RawEvent(deep, TOPIC, line="l1")]
+    deep_field = b'{"line": ' + deep + b"}"
+    assert message_events(deep_field, TOPIC, WHERE, "yz1") == [
+        RawEvent(deep_field, TOPIC, line="l1")
+    ]
 
 
 def test_events_without_a_station_may_come_on_a_station_or_the_line_topic() -> None:

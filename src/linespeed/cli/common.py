@@ -17,6 +17,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 from sqlalchemy import Engine
 
 from linespeed.errors import LinespeedError
+from linespeed.ingest.core import LiveWindow
 from linespeed.store.engine import open_store
 
 app = typer.Typer(
@@ -61,6 +62,33 @@ DbOption = Annotated[
     ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+MaxFutureOption = Annotated[
+    float,
+    typer.Option(
+        "--max-future-s",
+        envvar="LINESPEED_MAX_FUTURE_S",
+        min=0,
+        max=366 * 86400,
+        help="Refuse live events dated more than this many seconds ahead of this clock.",
+    ),
+]
+MaxAgeOption = Annotated[
+    float,
+    typer.Option(
+        "--max-age-days",
+        envvar="LINESPEED_MAX_AGE_DAYS",
+        min=0,
+        max=36500,
+        help="Refuse live events older than this many days (0: no limit, to replay a buffer).",
+    ),
+]
+DEFAULT_MAX_FUTURE_S = LiveWindow.max_future_s
+DEFAULT_MAX_AGE_DAYS = 90.0
+
+
+def live_window(max_future_s: float, max_age_days: float) -> LiveWindow:
+    """The window live events must fall in, from the command's options."""
+    return LiveWindow(max_future_s, None if max_age_days == 0 else max_age_days * 86400)
 
 
 @contextmanager

@@ -9,7 +9,19 @@ from typing import Annotated
 
 import typer
 
-from linespeed.cli.common import DbOption, JsonOption, app, err, out, print_json
+from linespeed.cli.common import (
+    DEFAULT_MAX_AGE_DAYS,
+    DEFAULT_MAX_FUTURE_S,
+    DbOption,
+    JsonOption,
+    MaxAgeOption,
+    MaxFutureOption,
+    app,
+    err,
+    live_window,
+    out,
+    print_json,
+)
 from linespeed.ingest.core import DEFAULT_BATCH_SIZE
 from linespeed.ingest.mqtt import DEFAULT_RECEIVE_MAXIMUM, BridgeSettings, MqttBridge
 from linespeed.ingest.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES
@@ -55,6 +67,8 @@ def mqtt_ingest(
             help="Messages the broker may send ahead of acknowledgements.",
         ),
     ] = DEFAULT_RECEIVE_MAXIMUM,
+    max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
+    max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -62,7 +76,8 @@ def mqtt_ingest(
 
     Subscribes to linespeed/v1/PLANT/+/+/events with QoS 1 in a persistent session and
     acknowledges each message only after its events are committed; refused events go to
-    dead letters and to linespeed/v1/PLANT/deadletters; milestone cars are published,
+    dead letters and to linespeed/v1/PLANT/deadletters (so do events dated outside the live
+    window, `ts.out_of_range`: see --max-future-s, --max-age-days); milestone cars are published,
     retained, to linespeed/v1/PLANT/LINE/milestones. Prints what it ingested when it stops.
 
     Example: linespeed mqtt ingest --broker mqtt://127.0.0.1:1883
@@ -75,6 +90,7 @@ def mqtt_ingest(
         max_payload_bytes=max_payload_bytes,
         batch_size=batch_size,
         receive_maximum=receive_maximum,
+        live_window=live_window(max_future_s, max_age_days),
     )
     bridge = MqttBridge(open_store(db), settings)
     stop = threading.Event()

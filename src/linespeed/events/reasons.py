@@ -9,6 +9,7 @@ from linespeed.errors import LinespeedError
 REASONS: Final[dict[str, str]] = {
     # payload and schema
     "json.malformed": "the payload is not valid JSON (or not UTF-8)",
+    "json.too_deep": "the JSON is nested too deeply to be an event",
     "event.not_object": "the payload is JSON but not an object",
     "kind.unknown": "`kind` is not one of the event kinds",
     "field.missing": "a required field is missing",
@@ -17,12 +18,25 @@ REASONS: Final[dict[str, str]] = {
     "field.unknown": "the event carries a field its kind does not have",
     "ts.invalid": "a timestamp is not an RFC 3339 date-time",
     "ts.no_offset": "a timestamp has no UTC offset",
+    "ts.out_of_range": (
+        "a timestamp is before 1970 or from 2200 on; or, from a live source (HTTP, MQTT),"
+        " further in the future than the allowed clock skew or older than the allowed age"
+    ),
     "csv.row": "a CSV row does not fit the header (wrong number of cells, or a bad number)",
     "payload.too_large": "an MQTT message is larger than the bridge's size limit",
     "topic.mismatch": "the event's line or station differs from the MQTT topic it came on",
     "plant.unknown": "the MQTT topic names a plant this store does not hold",
-    # identity
-    "id.conflict": "an event with this id was accepted before with other content",
+    "event.unstorable": (
+        "the database refused to store the event, alone, for its content; nothing else failed"
+    ),
+    # identity and access
+    "id.conflict": (
+        "an event with this id was accepted before, at the same station (or, for an event"
+        " without a station, on the same line), with other content"
+    ),
+    "station.not_allowed": (
+        "a station-limited token may act only on cars that have not yet passed its stations"
+    ),
     # master data
     "line.unknown": "the line is not in the plant",
     "station.unknown": "the station is not in the plant",

@@ -222,6 +222,76 @@ def check_event(
         _check_at_station(event, unit, unit_rules, line_rules)
 
 
+def check_channel(
+    event: Event,
+    unit: UnitState | None,
+    current: PlantRules,
+    unit_rules: PlantRules | None,
+    *,
+    line: str | None,
+    stations: frozenset[str] | None,
+) -> None:
+    """Check an event against what its channel allows: the line an MQTT topic names, and
+    the stations a station-limited token may act at, on cars that have not passed them.
+
+    `unit_rules` is the plant revision of the car's start (None when `unit` is None).
+    Raises EventRejectedError line.unknown, station.wrong_line or station.not_allowed.
+    """
+    if line is not None:
+        _check_topic_line(event, unit, current, line)
+    if stations is not None:
+        _check_token_station(event, unit, unit_rules, stations)
+
+
+def _check_topic_line(event: Event, unit: UnitState | None, current: PlantRules, line: str) -> None:
+    if line not in current.lines:
+        raise EventRejectedError(
+            "line.unknown", f"topic line {line!r} is not in the plant", field="line"
+        )
+    if type(event) is StationState:
+        current.station(event.station, line)
+        return
+    if unit is not None:
+        car_line: str | None = unit.line
+    elif type(event) is UnitStarted:  # the line it will start on
+        car_line = event.line or current.plant.lines[0].id
+    else:
+        car_line = None  # a car never started: the rules refuse it
+    if car_line is not None and car_line != line:
+        raise EventRejectedError(
+            "station.wrong_line",
+            f"car {event.vin} runs on line {car_line!r}, not on topic line {line!r}",
+            field="line",
+        )
+
+
+def _check_token_station(
+    event: Event,
+    unit: UnitState | None,
+    unit_rules: PlantRules | None,
+    stations: frozenset[str],
+) -> None:
+    station: str | None = getattr(event, "station", None)
+    if station is None or station not in stations:
+        what = "an event without a station" if station is None else f"station {station!r}"
+        raise EventRejectedError(
+            "station.not_allowed",
+            f"the token may act at {', '.join(sorted(stations))} only, not {what}",
+            field="station",
+        )
+    if unit is None or unit_rules is None:
+        return
+    line_rules = unit_rules.lines[unit.line]
+    flow = line_rules.stations.get(station)
+    if flow is not None and flow.index <= unit.last_index:
+        passed = line_rules.line.stations[unit.last_index].id
+        raise EventRejectedError(
+            "station.not_allowed",
+            f"car {unit.vin} has already passed station {station!r} (last completed {passed!r})",
+            field="station",
+        )
+
+
 def _check_vin(vin: str) -> None:
     try:
         validate_vin(vin)
@@ -391,3 +461,19 @@ def _kind(event: Event) -> str:
 def rules_by_revision(plants: Mapping[int, Plant]) -> dict[int, PlantRules]:
     """Rules for each plant revision, by revision number."""
     return {revision: PlantRules(revision, plant) for revision, plant in plants.items()}
+
+
+def id_scope(event: Event, unit: UnitState | None, current: PlantRules) -> str | None:
+    """The scope of an event's idempotency key (scope, id): `station:<id>` for an event that
+    names a station, `line:<id>` for the others; None when the line cannot be known (an
+    event of a car never started, which the rules refuse)."""
+    station: str | None = getattr(event, "station", None)
+    if station is not None:
+        return "station:" + station
+    if event.line is not None:
+        return "line:" + event.line
+    if unit is not None:
+        return "line:" + unit.line
+    if type(event) is UnitStarted:
+        return "line:" + current.plant.lines[0].id
+    return None

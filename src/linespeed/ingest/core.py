@@ -5,19 +5,23 @@ Files, HTTP, MQTT and the simulator all hand their payloads to `Ingestor.ingest`
 
 from __future__ import annotations
 
+import logging
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 
 import msgspec
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 
-from linespeed.events.codec import decode_event, encode_event, peek_id
+from linespeed.errors import LinespeedError
+from linespeed.events.codec import EARLIEST_TS, decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
-from linespeed.events.rules import check_event
+from linespeed.events.rules import check_channel, check_event, id_scope
 from linespeed.events.types import Event, PartInstalled, StationState
 from linespeed.store.bulk import select_in, stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
@@ -27,6 +31,38 @@ from linespeed.store.projector import Projector
 
 DEFAULT_BATCH_SIZE: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
+StoredKey = tuple[str, str]
+"""An event's idempotency key: (scope, id), the scope `station:<id>` or `line:<id>`."""
+STORE_TROUBLE: Final = (
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+    LinespeedError,
+    OSError,
+    MemoryError,
+)
+"""Failures of the store or the machine, not of one event's content: they reach the caller,
+who retries the whole batch later (nothing of it was stored)."""
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LiveWindow:
+    """How far from now a live source's events may be (HTTP, MQTT, NATS): a clock skew into
+    the future, and an age for gateways that buffer while offline. Files and the simulator
+    carry history and are not held to it."""
+
+    max_future_s: float = 600.0
+    max_age_s: float | None = 90 * 86400.0
+    """None: no limit on age (replaying a gateway's old buffer on purpose)."""
+
+    def bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """The earliest and latest event time accepted at `now`."""
+        earliest = (
+            EARLIEST_TS if self.max_age_s is None else now - timedelta(seconds=self.max_age_s)
+        )
+        return max(earliest, EARLIEST_TS), now + timedelta(seconds=self.max_future_s)
 
 
 class RawEvent(msgspec.Struct, frozen=True):
@@ -39,6 +75,11 @@ class RawEvent(msgspec.Struct, frozen=True):
     """A (reason, detail) the source already found, such as a CSV row that does not parse."""
     event_id: str | None = None
     """The event id the source read, when the payload is not JSON (a refused CSV row)."""
+    line: str | None = None
+    """The line the channel names (an MQTT topic's): the event must be of that line."""
+    stations: frozenset[str] | None = None
+    """A station-limited token's stations: the event must name one of them, and its car
+    must not have passed it."""
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -126,19 +167,23 @@ def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
 class Ingestor:
     """Ingests batches of payloads into one store; keeps its caches between batches."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, live_window: LiveWindow | None = None) -> None:
+        """`live_window`: refuse events further from now than it allows (live sources)."""
         self.engine = engine
+        self.live_window = live_window
         self._projector: Projector | None = None
 
     def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
         """Ingest one batch in one transaction; returns one outcome per payload, in order.
 
         Accepted events and their projections are committed together with the batch's dead
-        letters, so whatever this returns as accepted is durable. Raises StoreError if the
-        store holds no plant, and lets database errors through (nothing of the batch is
-        then stored).
+        letters, so whatever this returns as accepted is durable. Should the database refuse
+        the batch for the content of some event, the batch is split until that event is
+        alone: it is refused (`event.unstorable`) and the others are stored. Raises
+        StoreError if the store holds no plant, and lets the store's own failures through
+        (STORE_TROUBLE: nothing of the batch is then stored).
         """
-        return self._ingest(decode_batch(batch))
+        return self._ingest_isolating(decode_batch(batch))
 
     def ingest_batches(self, batches: Iterable[Sequence[RawEvent]]) -> Iterator[list[Outcome]]:
         """Ingest batches in order as `ingest` does; yields each one's outcomes once committed.
@@ -155,7 +200,47 @@ class Ingestor:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-decode") as pool:
             ahead = [pool.submit(decode_next)]
             while (decoded := ahead.pop().result()) is not None:
-                yield self._ingest(decoded, lambda: ahead.append(pool.submit(decode_next)))
+                yield self._ingest_isolating(
+                    decoded, lambda: ahead.append(pool.submit(decode_next))
+                )
+
+    def _ingest_isolating(
+        self, prepared: DecodedBatch, before_commit: Callable[[], object] | None = None
+    ) -> list[Outcome]:
+        """`_ingest`, splitting the batch to isolate an event the database refuses."""
+        started = False
+
+        def start_once() -> None:
+            nonlocal started
+            if before_commit is not None and not started:
+                started = True
+                before_commit()
+
+        try:
+            return self._ingest(prepared, start_once)
+        except STORE_TROUBLE:
+            raise
+        except Exception as error:
+            start_once()
+            return self._isolate(prepared.items, error)
+
+    def _isolate(self, items: Sequence[RawEvent], error: Exception) -> list[Outcome]:
+        """Ingest `items` in halves after the database refused them together with `error`."""
+        if len(items) > 1:
+            half = len(items) // 2
+            return [
+                *self._ingest_isolating(decode_batch(items[:half])),
+                *self._ingest_isolating(decode_batch(items[half:])),
+            ]
+        (item,) = items
+        log.error("the database refused %s alone", item.source, exc_info=error)
+        reason = f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+        outcome = Outcome(
+            "rejected", peek_id(item.payload), item.source, "event.unstorable", reason[:500]
+        )
+        with write_transaction(self.engine) as connection:
+            record_rejections(connection, [_rejection(item, outcome)])
+        return [outcome]
 
     def _ingest(
         self, prepared: DecodedBatch, before_commit: Callable[[], object] | None = None
@@ -166,7 +251,10 @@ class Ingestor:
                 projector = self._projector_for(connection)
                 projector.begin(connection, prepared.vins, prepared.serials)
                 stored = _stored_bodies(connection, prepared.event_ids)
-                outcomes, rejections = _check_and_apply(prepared, projector, stored)
+                window = None
+                if self.live_window is not None:
+                    window = self.live_window.bounds(datetime.now(UTC))
+                outcomes, rejections = _check_and_apply(prepared, projector, stored, window)
                 projector.flush(connection)
                 record_rejections(connection, rejections)
                 resolve(
@@ -193,7 +281,10 @@ class Ingestor:
 
 
 def _check_and_apply(
-    batch: DecodedBatch, projector: Projector, stored: dict[str, str]
+    batch: DecodedBatch,
+    projector: Projector,
+    stored: dict[StoredKey, str],
+    window: tuple[datetime, datetime] | None,
 ) -> tuple[list[Outcome], list[Rejection]]:
     outcomes: list[Outcome] = []
     rejections: list[Rejection] = []
@@ -209,36 +300,59 @@ def _check_and_apply(
                 event.code,
                 event.detail,
             )
-        elif event.id in stored:
-            outcome = _repeated(event.id, body, stored[event.id], item.source)
+            outcomes.append(outcome)
+            rejections.append(_rejection(item, outcome))
+            continue
+        unit = None if type(event) is StationState else unit_of(event.vin)
+        scope = id_scope(event, unit, current)
+        key = (scope or "", event.id)
+        if scope is not None and key in stored:
+            outcome = _repeated(event.id, body, stored[key], item.source)
         else:
-            unit = None if type(event) is StationState else unit_of(event.vin)
             unit_rules = None if unit is None else rules[unit.revision]
             try:
+                if window is not None and not window[0] <= event.ts <= window[1]:
+                    raise _outside(event.ts, window)
+                if item.line is not None or item.stations is not None:
+                    check_channel(
+                        event, unit, current, unit_rules, line=item.line, stations=item.stations
+                    )
                 check_event(event, unit, current, unit_rules, serial_owner)
             except EventRejectedError as error:
                 outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
-            else:
-                apply(event, body, current_revision if unit is None else unit.revision)
+            else:  # accepted events always have a scope: a car's events need a known car
+                apply(event, body, key[0], current_revision if unit is None else unit.revision)
                 outcome = Outcome("accepted", event.id, item.source)
-                stored[event.id] = body
+                stored[key] = body
         outcomes.append(outcome)
         if outcome.status == "rejected":
-            rejections.append(
-                Rejection(
-                    raw=item.payload,
-                    source=item.source,
-                    event_id=outcome.event_id,
-                    reason=outcome.reason or "unknown",
-                    detail=outcome.detail or "",
-                    dead_letter_id=item.dead_letter_id,
-                )
-            )
+            rejections.append(_rejection(item, outcome))
     return outcomes, rejections
 
 
+def _outside(ts: datetime, window: tuple[datetime, datetime]) -> EventRejectedError:
+    earliest, latest = window
+    return EventRejectedError(
+        "ts.out_of_range",
+        f"ts {ts.isoformat()} is outside what a live source may send now: "
+        f"{earliest.isoformat(timespec='seconds')} to {latest.isoformat(timespec='seconds')}",
+        field="ts",
+    )
+
+
+def _rejection(item: RawEvent, outcome: Outcome) -> Rejection:
+    return Rejection(
+        raw=item.payload,
+        source=item.source,
+        event_id=outcome.event_id,
+        reason=outcome.reason or "unknown",
+        detail=outcome.detail or "",
+        dead_letter_id=item.dead_letter_id,
+    )
+
+
 def _repeated(event_id: str, body: str, stored_body: str, source: str) -> Outcome:
-    """The outcome of an event whose id was accepted before: a duplicate, or a conflict."""
+    """The outcome of an event whose key was accepted before: a duplicate, or a conflict."""
     if body == stored_body:
         return Outcome("duplicate", event_id, source)
     return Outcome(
@@ -250,15 +364,15 @@ def _repeated(event_id: str, body: str, stored_body: str, source: str) -> Outcom
     )
 
 
-def _stored_bodies(connection: Connection, event_ids: list[str]) -> dict[str, str]:
+def _stored_bodies(connection: Connection, event_ids: list[str]) -> dict[StoredKey, str]:
     wanted = sorted(set(event_ids))
     if wanted and connection.dialect.name == "sqlite":
         # Producers' ids mostly grow (ULIDs, sequence numbers), and an id beyond the
         # greatest stored one cannot be stored. SQLite orders text as Python does.
         newest = connection.exec_driver_sql("SELECT max(event_id) FROM events").scalar()
         wanted = [] if newest is None else wanted[: bisect_right(wanted, newest)]
-    sql = "SELECT event_id, body FROM events WHERE event_id IN ({values})"
-    return dict(select_in(connection, sql, wanted))
+    sql = "SELECT id_scope, event_id, body FROM events WHERE event_id IN ({values})"
+    return {(scope, event_id): body for scope, event_id, body in select_in(connection, sql, wanted)}
 
 
 def batched(items: Iterable[RawEvent], size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[RawEvent]]:

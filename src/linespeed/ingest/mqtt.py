@@ -21,7 +21,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 import msgspec
@@ -32,7 +32,14 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from linespeed.errors import StoreError
-from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor, IngestReport, Outcome, RawEvent
+from linespeed.ingest.core import (
+    DEFAULT_BATCH_SIZE,
+    Ingestor,
+    IngestReport,
+    LiveWindow,
+    Outcome,
+    RawEvent,
+)
 from linespeed.ingest.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
 from linespeed.ingest.mqtt_milestones import MilestoneWatch
 from linespeed.mqtt.broker import BrokerAddress, BrokerError, Connection
@@ -72,6 +79,8 @@ class BridgeSettings:
     receive_maximum: int = DEFAULT_RECEIVE_MAXIMUM
     linger_s: float = DEFAULT_LINGER_S
     """Longest wait for more messages before a batch is ingested (it goes at once when full)."""
+    live_window: LiveWindow | None = field(default_factory=LiveWindow)
+    """How far from now events may be dated (None: any time from 1970 to 2200)."""
 
 
 @dataclass
@@ -220,7 +229,7 @@ class MqttBridge:
         (`Ingestor.ingest_batches`). When the store fails, the batches not yet committed
         are ingested again, in order, after a pause (a few times, then the error goes up).
         """
-        ingestor = Ingestor(self.engine)
+        ingestor = Ingestor(self.engine, self.settings.live_window)
         plant = watch.plant.plant
         pending: deque[_Batch] = deque()
         attempt = 0

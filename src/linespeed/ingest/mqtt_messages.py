@@ -45,7 +45,8 @@ def message_events(
     The source is the topic (with `[i]` for the i-th event of an array). A message over
     `max_payload_bytes` becomes one refused payload (`payload.too_large`, first 64 KiB kept);
     an event whose topic names another plant than `plant` is refused with `plant.unknown`,
-    one whose `line` or `station` differs from the topic's with `topic.mismatch`.
+    one whose `line` or `station` differs from the topic's with `topic.mismatch`. Each
+    event carries the topic's line, which ingest checks against the plant and the car.
     """
     if len(payload) > max_payload_bytes:
         detail = (
@@ -69,8 +70,8 @@ def _elements(payload: bytes) -> list[msgspec.Raw] | None:
         return None
     try:
         return _raw_array.decode(payload)
-    except msgspec.DecodeError:
-        return None
+    except (msgspec.DecodeError, RecursionError):
+        return None  # ingest names what is wrong with it
 
 
 def _checked(payload: bytes, source: str, where: EventsTopic, plant: str) -> RawEvent:
@@ -79,15 +80,14 @@ def _checked(payload: bytes, source: str, where: EventsTopic, plant: str) -> Raw
         return RawEvent(payload, source, refusal=("plant.unknown", detail))
     try:
         fields = _where.decode(payload)
-    except msgspec.DecodeError:
-        return RawEvent(payload, source)  # ingest names what is wrong with it
+    except (msgspec.DecodeError, RecursionError):
+        return RawEvent(payload, source, line=where.line)  # ingest names what is wrong
     if isinstance(fields.line, str) and fields.line != where.line:
         detail = f"event line {fields.line!r} differs from topic line {where.line!r}"
         return RawEvent(payload, source, refusal=("topic.mismatch", detail))
-    if not isinstance(fields.station, str):
-        return RawEvent(payload, source)  # none (a line-level event), or ingest refuses it
-    if fields.station != where.station:
+    if isinstance(fields.station, str) and fields.station != where.station:
         at = "the line-level topic" if where.station is None else f"topic station {where.station!r}"
         detail = f"event station {fields.station!r} differs from {at}"
         return RawEvent(payload, source, refusal=("topic.mismatch", detail))
-    return RawEvent(payload, source)
+    # The topic's line must be a line of the plant, and the car must run on it: ingest checks.
+    return RawEvent(payload, source, line=where.line)

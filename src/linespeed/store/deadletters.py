@@ -44,7 +44,12 @@ class DeadLetter:
 
 
 def _text(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="backslashreplace")
+    return _storable(raw.decode("utf-8", errors="backslashreplace"))
+
+
+def _storable(text: str) -> str:
+    """`text` with NUL characters spelled out: PostgreSQL's text cannot hold them."""
+    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -> None:
@@ -58,7 +63,7 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
             .where(dead_letters.c.id == item.dead_letter_id)
             .values(
                 reason=item.reason,
-                detail=item.detail,
+                detail=_storable(item.detail),
                 attempts=dead_letters.c.attempts + 1,
             )
         )
@@ -88,12 +93,12 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
             rows.append(
                 {
                     "received_at": now,
-                    "source": item.source,
+                    "source": _storable(item.source),
                     "raw": _text(item.raw),
                     "raw_sha256": digest,
-                    "event_id": item.event_id,
+                    "event_id": None if item.event_id is None else _storable(item.event_id),
                     "reason": item.reason,
-                    "detail": item.detail,
+                    "detail": _storable(item.detail),
                     "status": "open",
                     "attempts": 0,
                     "resolved_at": None,
@@ -104,7 +109,7 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
             connection.execute(
                 dead_letters.update()
                 .where(dead_letters.c.id == known[0])
-                .values(reason=item.reason, detail=item.detail)
+                .values(reason=item.reason, detail=_storable(item.detail))
             )
             open_letters[digest] = (known[0], item.reason, item.detail)
     if rows:

@@ -147,8 +147,9 @@ class Projector:
         """The car that holds this serial of `part` now, if any (scrapped cars hold none)."""
         return self._serials.get((part, serial))
 
-    def apply(self, event: Event, body: str, revision: int) -> None:
-        """Record an accepted event: its log row and what it changes in the projections."""
+    def apply(self, event: Event, body: str, id_scope: str, revision: int) -> None:
+        """Record an accepted event: its log row (with the scope of its idempotency key,
+        `station:<id>` or `line:<id>`) and what it changes in the projections."""
         writes = self._writes
         at = self._stamps.get(event.ts)
         if at is None:
@@ -156,7 +157,7 @@ class Projector:
         vin = None if type(event) is StationState else event.vin
         if self._log_events:
             writes.events.append(
-                (self._next_seq, event.id, _KINDS[type(event)], at, vin, revision, body)
+                (self._next_seq, event.id, _KINDS[type(event)], at, vin, revision, body, id_scope)
             )
             self._next_seq += 1
         if type(event) is StationState:

@@ -34,7 +34,7 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
         done, after = 0, 0
         while True:
             rows = connection.execute(
-                select(events.c.seq, events.c.revision, events.c.body)
+                select(events.c.seq, events.c.revision, events.c.body, events.c.id_scope)
                 .where(events.c.seq > after)
                 .order_by(events.c.seq)
                 .limit(_CHUNK)
@@ -52,7 +52,7 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
                 },
             )
             for (event, revision), row in zip(replay, rows, strict=True):
-                projector.apply(event, row.body, revision)
+                projector.apply(event, row.body, row.id_scope, revision)
             projector.flush(connection)
             done += len(rows)
             after = rows[-1].seq

@@ -91,7 +91,9 @@ events = Table(
     Column("vin", String(17)),
     Column("revision", Integer, nullable=False),
     Column("body", Text, nullable=False),
-    UniqueConstraint("event_id", name="uq_events_event_id"),
+    Column("id_scope", String(256), nullable=False),
+    # The idempotency key: a station's (or, without one, a line's) ids are its own.
+    UniqueConstraint("event_id", "id_scope", name="uq_events_event_id_scope"),
 )
 
 units = Table(
