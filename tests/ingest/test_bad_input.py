@@ -109,6 +109,46 @@ CASES: dict[str, tuple[Case, str]] = {
         "ts.no_offset",
     ),
     "timestamp not a date": (lambda p, f: _with(start(p, "s7", 20), ts="yesterday"), "ts.invalid"),
+    "timestamp before year 1 in UTC": (
+        lambda p, f: _with(start(p, "s7", 20), ts="0001-01-01T00:00:00+14:00"),
+        "ts.out_of_range",
+    ),
+    "timestamp after year 9999 in UTC": (
+        lambda p, f: _with(start(p, "s7", 20), ts="9999-12-31T23:59:59-01:00"),
+        "ts.out_of_range",
+    ),
+    "timestamp at the end of the calendar": (
+        lambda p, f: _with(start(p, "s7", 20), ts="9999-12-31T23:59:59Z"),
+        "ts.out_of_range",
+    ),
+    "timestamp in 2999": (
+        lambda p, f: _with(start(p, "s7", 20), ts="2999-01-01T00:00:00Z"),
+        "ts.out_of_range",
+    ),
+    "timestamp before 1970": (
+        lambda p, f: _with(start(p, "s7", 20), ts="1969-12-31T23:59:59Z"),
+        "ts.out_of_range",
+    ),
+    "start time before year 1 in UTC": (
+        lambda p, f: event(
+            "station.completed",
+            vin=f["a"],
+            station="body-030",
+            result="ok",
+            started_at="0001-01-01T00:00:00+14:00",
+        ),
+        "ts.out_of_range",
+    ),
+    "JSON nested 100,000 deep": (lambda p, f: b"[" * 100_000 + b"]" * 100_000, "event.not_object"),
+    "a field nested 100,000 deep": (
+        lambda p, f: b'{"id": "x1", "ts": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
+        "json.too_deep",
+    ),
+    "NUL in a text field": (
+        lambda p, f: event("unit.scrapped", vin=f["a"], station="body-030", reason="a\u0000b"),
+        "field.invalid",
+    ),
+    "NUL in the id": (lambda p, f: _with(start(p, "s7", 20), id="x\u0000"), "field.invalid"),
     "unknown kind": (lambda p, f: event("unit.teleported", vin=f["a"]), "kind.unknown"),
     "unknown field": (lambda p, f: _with(start(p, "s7", 20), trim="sport"), "field.unknown"),
     "value not allowed": (
