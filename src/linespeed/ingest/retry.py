@@ -7,9 +7,12 @@ from dataclasses import dataclass
 from linespeed.ingest.core import Ingestor, IngestReport, RawEvent, batched
 from linespeed.store.deadletters import list_dead_letters
 
-NOT_RETRYABLE = frozenset({"csv.row", "payload.too_large", "topic.mismatch", "plant.unknown"})
+NOT_RETRYABLE = frozenset(
+    {"csv.row", "payload.too_large", "topic.mismatch", "plant.unknown", "station.not_allowed"}
+)
 """Refusals a retry cannot undo: the row or payload was not kept whole, or the check that
-refused it (the MQTT topic, the plant) is not in the stored payload, so a retry would skip it."""
+refused it (the MQTT topic, the plant, the API token's stations) is not in the stored
+payload, so a retry would skip it."""
 
 
 @dataclass
