@@ -24,6 +24,7 @@ from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
+from linespeed.store.settings import is_simulation
 
 DEFAULT_BATCH_SIZE: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
@@ -129,6 +130,8 @@ class Ingestor:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self._projector: Projector | None = None
+        self._simulation = False
+        """Whether the store accepts simulated events: read with each projector load."""
 
     def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
         """Ingest one batch in one transaction; returns one outcome per payload, in order.
@@ -166,7 +169,9 @@ class Ingestor:
                 projector = self._projector_for(connection)
                 projector.begin(connection, prepared.vins, prepared.serials)
                 stored = _stored_bodies(connection, prepared.event_ids)
-                outcomes, rejections = _check_and_apply(prepared, projector, stored)
+                outcomes, rejections = _check_and_apply(
+                    prepared, projector, stored, self._simulation
+                )
                 projector.flush(connection)
                 record_rejections(connection, rejections)
                 resolve(
@@ -189,11 +194,12 @@ class Ingestor:
         revision = current_revision(connection)
         if self._projector is None or self._projector.current_revision != revision:
             self._projector = Projector(load_plants(connection), stamp_for(self.engine.dialect))
+            self._simulation = is_simulation(connection)
         return self._projector
 
 
 def _check_and_apply(
-    batch: DecodedBatch, projector: Projector, stored: dict[str, str]
+    batch: DecodedBatch, projector: Projector, stored: dict[str, str], simulation: bool
 ) -> tuple[list[Outcome], list[Rejection]]:
     outcomes: list[Outcome] = []
     rejections: list[Rejection] = []
@@ -209,6 +215,8 @@ def _check_and_apply(
                 event.code,
                 event.detail,
             )
+        elif event.simulated and not simulation:
+            outcome = Outcome("rejected", event.id, item.source, "event.simulated", _SIMULATED)
         elif event.id in stored:
             outcome = _repeated(event.id, body, stored[event.id], item.source)
         else:
@@ -235,6 +243,11 @@ def _check_and_apply(
                 )
             )
     return outcomes, rejections
+
+
+_SIMULATED: Final = (
+    "a simulated event; this store accepts none (create one with `linespeed init --simulation`)"
+)
 
 
 def _repeated(event_id: str, body: str, stored_body: str, source: str) -> Outcome:
