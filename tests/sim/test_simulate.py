@@ -48,7 +48,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(loaded: LoadedScenario) -> 
 
 
 def test_stream_is_time_ordered_complete_and_accepted(
-    loaded: LoadedScenario, engine: Engine
+    loaded: LoadedScenario, simulation_engine: Engine
 ) -> None:
     lines = list(event_lines(simulate(_rough(loaded), days=4)))
     events = [json.loads(line) for line in lines]
@@ -72,7 +72,7 @@ def test_stream_is_time_ordered_complete_and_accepted(
     states = {e["state"] for e in events if e["kind"] == "station.state"}
     assert states >= {"running", "planned-stop", "down"}
 
-    report = ingest_lines(Ingestor(engine), lines, "sim")
+    report = ingest_lines(Ingestor(simulation_engine), lines, "sim")
 
     assert report.as_dict() == {
         "accepted": len(lines),
