@@ -154,3 +154,20 @@ def test_a_longer_run_repeats_a_shorter_one(loaded: LoadedScenario) -> None:
     assert head + tail == list(event_lines(long))
     units = list(event_lines(short, detail="units"))
     assert units and all(b'"kind":"unit.' in line[:20] for line in units)
+
+
+def test_every_event_the_simulator_makes_is_marked_simulated(loaded: LoadedScenario) -> None:
+    from linespeed.events.codec import decode_event
+    from linespeed.sim.run import completion_time
+
+    run = simulate(_rough(loaded), until_units=60)
+    streams = {
+        "full": list(event_lines(run)),
+        "units": list(event_lines(run, detail="units")),
+        "after": list(event_lines(run, after_s=completion_time(run, 30))),
+    }
+    for name, lines in streams.items():
+        assert lines, name
+        marked = [decode_event(line).simulated for line in lines]
+        assert marked == [True] * len(lines), name
+        assert all(json.loads(line)["simulated"] is True for line in lines), name
