@@ -25,9 +25,9 @@ DEMO_MORE ?= 2000
 LS := $(BIN)/linespeed
 demo: $(BIN)/linespeed
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)
-	@echo "== the bundled plant, loaded into a new SQLite store; its line first reports units only"
+	@echo "== the bundled plant, loaded into a new SQLite simulation store; its line first reports units only"
 	$(LS) plant check src/linespeed/plant/default.yaml
-	$(LS) init --tracking units --db $(DEMO_DB)
+	$(LS) init --simulation --tracking units --db $(DEMO_DB)
 	@echo "== start of production to car $(DEMO_UNITS): every car started, scrapped, completed, shipped"
 	$(LS) simulate --until-units $(DEMO_UNITS) --detail units --into-db --db $(DEMO_DB) --json > $(DEMO_DIR)/history.json
 	@cat $(DEMO_DIR)/history.json

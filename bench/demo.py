@@ -39,7 +39,7 @@ def main() -> None:
         env = {**os.environ, "LINESPEED_DB": f"sqlite:///{folder}/demo.db"}
         more = options.units + 2_000
         steps = {
-            "init (units)": [LINESPEED, "init", "--tracking", "units"],
+            "init (units)": [LINESPEED, "init", "--simulation", "--tracking", "units"],
             "history": [
                 LINESPEED,
                 "simulate",

@@ -49,7 +49,9 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 
 
 def _init(db_url: str) -> None:
-    subprocess.run([LINESPEED, "init", "--db", db_url], check=True, capture_output=True)
+    subprocess.run(
+        [LINESPEED, "init", "--simulation", "--db", db_url], check=True, capture_output=True
+    )
 
 
 def _stored(engine: Engine) -> int:

@@ -50,6 +50,7 @@ from linespeed.store.bulk import insert_rows, select_rows
 from linespeed.store.engine import connect, migrate
 from linespeed.store.plants import save_plant
 from linespeed.store.schema import PROJECTIONS, events, installed_parts, units
+from linespeed.store.settings import init_simulation
 from linespeed.trace import part_recall, vin_trace
 
 LOT_PART = "BRK-2201"
@@ -122,6 +123,7 @@ def build(engine: Engine, loaded: LoadedScenario, cars: int) -> None:
         return
     if have:
         raise SystemExit(f"the store holds {have:,} cars, fewer than {cars:,}: remove it first")
+    init_simulation(engine, simulation=True)
     save_plant(engine, loaded.plant, "bench")
     run = simulate(loaded, until_units=cars)
     started = time.perf_counter()
@@ -236,6 +238,7 @@ def _rows_of(connection: Connection, table: Table) -> list[tuple[Any, ...]]:
 def _fresh_store(backend: str, url: str, name: str, loaded: LoadedScenario) -> Engine:
     engine = connect(_fresh_url(backend, url, name))
     migrate(engine)
+    init_simulation(engine, simulation=True)
     save_plant(engine, loaded.plant, "bench")
     return engine
 

@@ -18,6 +18,7 @@ from linespeed.plant.model import Plant
 from linespeed.store.engine import connect, migrate
 from linespeed.store.plants import save_plant
 from linespeed.store.schema import metadata
+from linespeed.store.settings import init_simulation
 
 
 @pytest.fixture(scope="session")
@@ -26,10 +27,14 @@ def plant() -> Plant:
     return load_plant(DEFAULT_PLANT_PATH)
 
 
-def make_store(url: str, plant: Plant) -> Engine:
-    """A migrated store at `url` holding `plant` as revision 1."""
+def make_store(url: str, plant: Plant, *, simulation: bool = False) -> Engine:
+    """A migrated store at `url` holding `plant` as revision 1; a simulation store if asked.
+
+    Only a simulation store accepts the simulator's events (`linespeed init --simulation`).
+    """
     engine = connect(url)
     migrate(engine)
+    init_simulation(engine, simulation=simulation)
     save_plant(engine, plant, "default.yaml")
     return engine
 
@@ -44,6 +49,14 @@ def db_url(tmp_path: Path) -> str:
 def engine(db_url: str, plant: Plant) -> Iterator[Engine]:
     """A temp-file SQLite store with the default plant loaded."""
     store = make_store(db_url, plant)
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def simulation_engine(db_url: str, plant: Plant) -> Iterator[Engine]:
+    """A temp-file SQLite simulation store with the default plant loaded."""
+    store = make_store(db_url, plant, simulation=True)
     yield store
     store.dispose()
 

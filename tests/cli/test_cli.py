@@ -71,6 +71,7 @@ def test_init_ingest_unit_rebuild_round_trip(
         "plant": "yz1",
         "revision": 1,
         "created": True,
+        "simulation": False,
     }
     assert run("init", "--json").json()["created"] is False
     car = vin(plant, "s7", 1)

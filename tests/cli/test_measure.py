@@ -55,14 +55,14 @@ def test_ramp_forecast_bad_csv_is_named(run: Any, tmp_path: Path, text: str, mes
 
 
 @pytest.fixture
-def ramped(run: Any, engine: Engine, db_url: str) -> Engine:
-    """The store with 70 days of the default scenario, tracked at unit level."""
+def ramped(run: Any, simulation_engine: Engine, db_url: str) -> Engine:
+    """The simulation store with 70 days of the default scenario, tracked at unit level."""
     loaded = load_scenario(DEFAULT_SCENARIO_PATH)
-    save_plant(engine, with_tracking(loaded.plant, "units"), "units")
+    save_plant(simulation_engine, with_tracking(loaded.plant, "units"), "units")
     lines = event_lines(simulate(loaded, days=70), detail="units")
-    report = ingest_lines(Ingestor(engine), lines, "sim")
+    report = ingest_lines(Ingestor(simulation_engine), lines, "sim")
     assert report.rejected == 0
-    return engine
+    return simulation_engine
 
 
 def test_milestones_and_ramp_on_a_ramped_store(run: Any, ramped: Engine, tmp_path: Path) -> None:

@@ -60,7 +60,7 @@ def simulated_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     """A store like the demo's: the bundled scenario's first days, every event a line sends."""
     url = f"sqlite:///{tmp_path_factory.mktemp('simulated') / 'linespeed.db'}"
     linespeed = str(Path(sys.executable).with_name("linespeed"))
-    for command in (["init"], ["simulate", "--days", "3", "--into-db"]):
+    for command in (["init", "--simulation"], ["simulate", "--days", "3", "--into-db"]):
         subprocess.run([linespeed, *command, "--db", url], check=True, capture_output=True)
     return url
 

@@ -100,7 +100,7 @@ class BridgeProcess:
 @pytest.fixture
 def store(plant: Plant, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
     url = f"sqlite:///{tmp_path / 'bridge.db'}"
-    engine = make_store(url, plant)
+    engine = make_store(url, plant, simulation=True)
     yield url, engine
     engine.dispose()
 

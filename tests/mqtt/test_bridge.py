@@ -46,7 +46,7 @@ def line_events() -> list[bytes]:
 
 @pytest.fixture
 def store(own_plant: Plant, tmp_path: Path) -> Iterator[Engine]:
-    engine = make_store(f"sqlite:///{tmp_path / 'mqtt.db'}", own_plant)
+    engine = make_store(f"sqlite:///{tmp_path / 'mqtt.db'}", own_plant, simulation=True)
     yield engine
     engine.dispose()
 
@@ -109,7 +109,7 @@ def test_a_line_over_mqtt_is_stored_as_its_file_would_be(
         "dead_letters_published": 0,
         "milestones_published": 1,  # car 1
     }
-    from_file = make_store(f"sqlite:///{tmp_path / 'file.db'}", own_plant)
+    from_file = make_store(f"sqlite:///{tmp_path / 'file.db'}", own_plant, simulation=True)
     path = tmp_path / "line.jsonl"
     path.write_bytes(b"\n".join(line_events) + b"\n")
     ingest_files(Ingestor(from_file), [path])
@@ -126,7 +126,7 @@ def test_milestone_cars_are_published_retained_per_line(
             "milestones": plant.milestones.model_copy(update={"every": 20}),
         }
     )
-    store = make_store(f"sqlite:///{tmp_path / 'm.db'}", every_20)
+    store = make_store(f"sqlite:///{tmp_path / 'm.db'}", every_20, simulation=True)
     settings = BridgeSettings(mqtt_broker, client_id=f"test-{every_20.plant}", live_window=None)
     try:
         with running_bridge(store, settings) as bridge:

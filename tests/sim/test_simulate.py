@@ -48,7 +48,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(loaded: LoadedScenario) -> 
 
 
 def test_stream_is_time_ordered_complete_and_accepted(
-    loaded: LoadedScenario, engine: Engine
+    loaded: LoadedScenario, simulation_engine: Engine
 ) -> None:
     lines = list(event_lines(simulate(_rough(loaded), days=4)))
     events = [json.loads(line) for line in lines]
@@ -72,7 +72,7 @@ def test_stream_is_time_ordered_complete_and_accepted(
     states = {e["state"] for e in events if e["kind"] == "station.state"}
     assert states >= {"running", "planned-stop", "down"}
 
-    report = ingest_lines(Ingestor(engine), lines, "sim")
+    report = ingest_lines(Ingestor(simulation_engine), lines, "sim")
 
     assert report.as_dict() == {
         "accepted": len(lines),
@@ -154,3 +154,20 @@ def test_a_longer_run_repeats_a_shorter_one(loaded: LoadedScenario) -> None:
     assert head + tail == list(event_lines(long))
     units = list(event_lines(short, detail="units"))
     assert units and all(b'"kind":"unit.' in line[:20] for line in units)
+
+
+def test_every_event_the_simulator_makes_is_marked_simulated(loaded: LoadedScenario) -> None:
+    from linespeed.events.codec import decode_event
+    from linespeed.sim.run import completion_time
+
+    run = simulate(_rough(loaded), until_units=60)
+    streams = {
+        "full": list(event_lines(run)),
+        "units": list(event_lines(run, detail="units")),
+        "after": list(event_lines(run, after_s=completion_time(run, 30))),
+    }
+    for name, lines in streams.items():
+        assert lines, name
+        marked = [decode_event(line).simulated for line in lines]
+        assert marked == [True] * len(lines), name
+        assert all(json.loads(line)["simulated"] is True for line in lines), name

@@ -41,7 +41,7 @@ def stream() -> list[dict[str, Any]]:
 def line_store(backend: str, stream: list[dict[str, Any]], plant: Plant) -> Iterator[Engine]:
     """A store holding the simulated stream (read-only)."""
     with store_url(backend, "sqlite://") as url:
-        store = make_store(url, plant)
+        store = make_store(url, plant, simulation=True)
         ingest_stream(store, stream)
         yield store
         store.dispose()

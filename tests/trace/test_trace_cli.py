@@ -15,7 +15,7 @@ from tests.trace.conftest import ingest_stream
 def test_trace_commands(
     run: Any, db_url: str, plant: Plant, stream: list[dict[str, Any]], tmp_path: Path
 ) -> None:
-    store = make_store(db_url, plant)
+    store = make_store(db_url, plant, simulation=True)
     ingest_stream(store, stream)
     store.dispose()
     installs = [e for e in stream if e["kind"] == "part.installed" and "lot" in e]

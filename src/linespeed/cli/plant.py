@@ -24,6 +24,7 @@ from linespeed.plant.model import Tracking, with_tracking
 from linespeed.plant.vin import describe_vin
 from linespeed.store.engine import connect, db_url_from_env, migrate
 from linespeed.store.plants import save_plant
+from linespeed.store.settings import init_simulation
 
 
 @app.command()
@@ -38,6 +39,14 @@ def init(
             help="Override what the plant's lines report: every station, or units only.",
         ),
     ] = None,
+    simulation: Annotated[
+        bool,
+        typer.Option(
+            "--simulation",
+            help="Create a simulation store: the only kind that accepts the simulator's events."
+            " Refused on a store that already holds events; a simulation store stays one.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -51,14 +60,22 @@ def init(
         loaded = with_tracking(loaded, tracking)
     engine = connect(db_url_from_env(db))
     migrate(engine)
+    is_simulation = init_simulation(engine, simulation=simulation)
     revision, created = save_plant(engine, loaded, str(source))
     url = engine.url.render_as_string(hide_password=True)
-    result = {"database": url, "plant": loaded.plant, "revision": revision, "created": created}
+    result = {
+        "database": url,
+        "plant": loaded.plant,
+        "revision": revision,
+        "created": created,
+        "simulation": is_simulation,
+    }
     if json_output:
         print_json(result)
     else:
         what = "new revision" if created else "unchanged, revision"
-        out.print(f"{url}: plant {loaded.plant} ({what} {revision})")
+        kind = "simulation store, " if is_simulation else ""
+        out.print(f"{url}: {kind}plant {loaded.plant} ({what} {revision})")
 
 
 @plant_app.command("check")

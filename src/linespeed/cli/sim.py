@@ -20,6 +20,7 @@ from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
 from linespeed.mqtt.broker import parse_broker_url
 from linespeed.store.engine import open_store
+from linespeed.store.settings import require_simulation
 
 Detail = Literal["full", "units"]  # linespeed.sim.emit.Detail, without loading the simulator
 
@@ -59,7 +60,8 @@ def simulate(
         str | None,
         typer.Option(
             "--mqtt",
-            help="Publish each event to its station's topic on this broker (mqtt://HOST:PORT).",
+            help="Publish each event to its station's topic on this broker (mqtt://HOST:PORT)."
+            " A bridge into a store not made with `init --simulation` dead-letters them.",
         ),
     ] = None,
     speed: Annotated[
@@ -72,6 +74,8 @@ def simulate(
     json_output: JsonOption = False,
 ) -> None:
     """Simulate a scenario's line; emit its events in time order to a file, the store or a broker.
+
+    Every event is marked "simulated": true; only a store made with `init --simulation` takes it.
 
     Example: linespeed simulate --until-units 300000 --into-db
     """
@@ -89,6 +93,8 @@ def simulate(
     broker = None if mqtt is None else parse_broker_url(mqtt)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
     engine = open_store(db) if into_db else None
+    if engine is not None:
+        require_simulation(engine)
     run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
     counts = StreamCounts()
     ingest = published = None

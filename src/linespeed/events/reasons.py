@@ -26,6 +26,7 @@ REASONS: Final[dict[str, str]] = {
     "payload.too_large": "an MQTT message is larger than the bridge's size limit",
     "topic.mismatch": "the event's line or station differs from the MQTT topic it came on",
     "plant.unknown": "the MQTT topic names a plant this store does not hold",
+    "event.simulated": "a simulated event, and the store was not created with `init --simulation`",
     "event.unstorable": (
         "the database refused to store the event, alone, for its content; nothing else failed"
     ),

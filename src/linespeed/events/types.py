@@ -27,11 +27,17 @@ class BaseEvent(
     kw_only=True,
     omit_defaults=True,
 ):
-    """Fields every event carries: the producer's `id`, `ts` with a UTC offset, the `line`."""
+    """Fields every event carries: the producer's `id`, `ts` with a UTC offset, the `line`.
+
+    `simulated` is true on every event the simulator makes; only a store created with
+    `linespeed init --simulation` accepts such events. Canonical JSON leaves it out when
+    false, so a real event's stored body does not mention it.
+    """
 
     id: EventId
     ts: datetime
     line: Text | None = None
+    simulated: bool = False
 
 
 class UnitEvent(BaseEvent, frozen=True, kw_only=True):

@@ -28,6 +28,7 @@ from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
+from linespeed.store.settings import is_simulation
 
 DEFAULT_BATCH_SIZE: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
@@ -172,6 +173,8 @@ class Ingestor:
         self.engine = engine
         self.live_window = live_window
         self._projector: Projector | None = None
+        self._simulation = False
+        """Whether the store accepts simulated events: read with each projector load."""
 
     def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
         """Ingest one batch in one transaction; returns one outcome per payload, in order.
@@ -254,7 +257,9 @@ class Ingestor:
                 window = None
                 if self.live_window is not None:
                     window = self.live_window.bounds(datetime.now(UTC))
-                outcomes, rejections = _check_and_apply(prepared, projector, stored, window)
+                outcomes, rejections = _check_and_apply(
+                    prepared, projector, stored, window, self._simulation
+                )
                 projector.flush(connection)
                 record_rejections(connection, rejections)
                 resolve(
@@ -277,6 +282,7 @@ class Ingestor:
         revision = current_revision(connection)
         if self._projector is None or self._projector.current_revision != revision:
             self._projector = Projector(load_plants(connection), stamp_for(self.engine.dialect))
+            self._simulation = is_simulation(connection)
         return self._projector
 
 
@@ -285,6 +291,7 @@ def _check_and_apply(
     projector: Projector,
     stored: dict[StoredKey, str],
     window: tuple[datetime, datetime] | None,
+    simulation: bool,
 ) -> tuple[list[Outcome], list[Rejection]]:
     outcomes: list[Outcome] = []
     rejections: list[Rejection] = []
@@ -300,34 +307,40 @@ def _check_and_apply(
                 event.code,
                 event.detail,
             )
-            outcomes.append(outcome)
-            rejections.append(_rejection(item, outcome))
-            continue
-        unit = None if type(event) is StationState else unit_of(event.vin)
-        scope = id_scope(event, unit, current)
-        key = (scope or "", event.id)
-        if scope is not None and key in stored:
-            outcome = _repeated(event.id, body, stored[key], item.source)
+        elif event.simulated and not simulation:
+            outcome = Outcome("rejected", event.id, item.source, "event.simulated", _SIMULATED)
         else:
-            unit_rules = None if unit is None else rules[unit.revision]
-            try:
-                if window is not None and not window[0] <= event.ts <= window[1]:
-                    raise _outside(event.ts, window)
-                if item.line is not None or item.stations is not None:
-                    check_channel(
-                        event, unit, current, unit_rules, line=item.line, stations=item.stations
-                    )
-                check_event(event, unit, current, unit_rules, serial_owner)
-            except EventRejectedError as error:
-                outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
-            else:  # accepted events always have a scope: a car's events need a known car
-                apply(event, body, key[0], current_revision if unit is None else unit.revision)
-                outcome = Outcome("accepted", event.id, item.source)
-                stored[key] = body
+            unit = None if type(event) is StationState else unit_of(event.vin)
+            scope = id_scope(event, unit, current)
+            key = (scope or "", event.id)
+            if scope is not None and key in stored:
+                outcome = _repeated(event.id, body, stored[key], item.source)
+            else:
+                unit_rules = None if unit is None else rules[unit.revision]
+                try:
+                    if window is not None and not window[0] <= event.ts <= window[1]:
+                        raise _outside(event.ts, window)
+                    if item.line is not None or item.stations is not None:
+                        check_channel(
+                            event, unit, current, unit_rules, line=item.line, stations=item.stations
+                        )
+                    check_event(event, unit, current, unit_rules, serial_owner)
+                except EventRejectedError as error:
+                    outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
+                else:  # accepted events always have a scope: a car's events need a known car
+                    revision = current_revision if unit is None else unit.revision
+                    apply(event, body, key[0], revision)
+                    outcome = Outcome("accepted", event.id, item.source)
+                    stored[key] = body
         outcomes.append(outcome)
         if outcome.status == "rejected":
             rejections.append(_rejection(item, outcome))
     return outcomes, rejections
+
+
+_SIMULATED: Final = (
+    "a simulated event; this store accepts none (create one with `linespeed init --simulation`)"
+)
 
 
 def _outside(ts: datetime, window: tuple[datetime, datetime]) -> EventRejectedError:

@@ -1,5 +1,8 @@
 """The event stream of a simulated run: contract-2 JSON lines in time order, as a line sends them.
 
+Every event carries `"simulated": true`, whatever it is written to (a file, a store, a broker):
+a store created without `linespeed init --simulation` refuses it with `event.simulated`.
+
 Events are built car by car in windows of cars, sorted by (time, car, step) and written out
 once no later car can have an earlier event. Timestamps are UTC with millisecond precision.
 """
@@ -103,8 +106,11 @@ def _last_event_s(run: SimRun) -> NDArray[np.float64]:
 
 
 def _line(prefix: str, stamp: str, body: str) -> bytes:
+    """One event's JSON, marked `"simulated":true` (only a simulation store accepts it)."""
     kind, ident, rest = body.split("|", 2)
-    return f'{{"kind":"{kind}","id":"{prefix}-{ident}","ts":"{stamp}"{rest}}}'.encode()
+    return (
+        f'{{"kind":"{kind}","id":"{prefix}-{ident}","ts":"{stamp}"{rest},"simulated":true}}'
+    ).encode()
 
 
 def _concat(*windows: _Window) -> _Window:

@@ -30,6 +30,7 @@ class _Route(msgspec.Struct):
     ts: datetime
     line: str | None = None
     station: str | None = None
+    simulated: bool = False
 
 
 _route = msgspec.json.Decoder(_Route)
@@ -58,8 +59,11 @@ def publish_events(
 
     Events naming no station go to the line-level topic (station `_`). Paced by their `ts`
     at `speed` times real time (0: no pacing). Returns once the broker has acknowledged
-    every event. Raises BrokerError if the broker cannot be reached at the start, and
-    LinespeedError (sim.input) if `speed` is negative or an event has no line to route by.
+    every event. Every event must carry `"simulated": true` (as `event_lines` makes them): a
+    bridge on a store not created with `init --simulation` dead-letters them
+    (`event.simulated`). Raises BrokerError if the broker cannot be reached at the start, and
+    LinespeedError (sim.input) if `speed` is negative, or an event has no line to route by or
+    is not marked simulated.
     """
     if speed < 0:
         raise LinespeedError(f"--speed must be >= 0, got {speed:g}", code="sim.input")
@@ -73,6 +77,12 @@ def publish_events(
     try:
         for line in lines:
             route = _route.decode(line)
+            if not route.simulated:
+                raise LinespeedError(
+                    f"event {line[:80]!r} is not marked simulated: the simulator publishes "
+                    'only its own events, each with "simulated": true',
+                    code="sim.input",
+                )
             route_line = route.line or default_line
             if route_line is None:
                 raise LinespeedError(

@@ -284,3 +284,11 @@ audit_log = Table(
     Index("ix_audit_log_at", "at"),
 )
 """Every write request to the HTTP API: who, when, what, outcome. Append-only (triggers)."""
+
+store_settings = Table(
+    "store_settings",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+"""Settings of the store itself, one row per key (see `linespeed.store.settings`)."""
