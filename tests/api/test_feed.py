@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 
 from linespeed.api import ApiSettings
-from linespeed.api.feed import feed_after, last_seq
+from linespeed.live import feed_after, last_seq
 from linespeed.api.server import running_server
 from linespeed.api.tokens import create_token
 from linespeed.events.types import Event, StationState, UnitCompleted
