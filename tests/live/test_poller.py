@@ -156,9 +156,7 @@ def test_a_revoked_tokens_streams_end_and_the_others_go_on(store: Engine, plant:
     run(test)
 
 
-def test_a_slow_stream_is_ended_without_holding_up_the_others(
-    store: Engine, plant: Plant
-) -> None:
+def test_a_slow_stream_is_ended_without_holding_up_the_others(store: Engine, plant: Plant) -> None:
     token = create_token(store, "viewer")
 
     async def test() -> None:

@@ -229,7 +229,8 @@ class FeedPoller:
         token_ids = {subscription.token_id for subscription in self._fed}
         active = await anyio.to_thread.run_sync(active_token_ids, self.engine, token_ids)
         for subscription in list(self._fed):
-            if subscription.token_id not in active:
+            # Streams opened during the query are not judged by it.
+            if subscription.token_id in token_ids and subscription.token_id not in active:
                 self._end(subscription, "token.revoked")
 
     def _end(self, subscription: Subscription, reason: str) -> None:
