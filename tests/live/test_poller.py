@@ -4,7 +4,8 @@ revoked tokens and slow streams ended, shared replay reads."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Iterator
+import threading
+from collections.abc import Callable, Collection, Coroutine, Iterator
 from typing import Any
 
 import pytest
@@ -13,11 +14,13 @@ from sqlalchemy import Engine
 from linespeed.api.tokens import create_token, revoke_token
 from linespeed.events.types import Event
 from linespeed.live import FeedPoller, StreamSettings, TooManyStreamsError, feed_after, last_seq
+from linespeed.live import poller as poller_module
 from linespeed.live.replay import ReplayWindows
+from linespeed.live.tokens import active_token_ids
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from tests.conftest import ingest, make_store
-from tests.live.sse import FEED_EVENTS, Sse, SseReader, statements_on
+from tests.live.sse import FEED_EVENTS, GUARD_S, Sse, SseReader, statements_on
 
 MAX_SEQ_SQL = "SELECT max(seq) FROM events"
 FEED_SQL = "FROM events e LEFT JOIN units u"
@@ -274,6 +277,33 @@ def test_streams_end_when_the_server_stops(store: Engine) -> None:
         assert await reader.next() is None
         late = SseReader((await poller.open(token.id, None)).sse())
         assert [e.data for e in await late.until("end")][-1] == {"reason": "server.stopping"}
+        await poller.stop()
+
+    run(test)
+
+
+def test_a_stream_opened_during_a_token_check_is_not_ended_by_it(
+    store: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first, second = create_token(store, "viewer"), create_token(store, "viewer")
+    checking, answer = threading.Event(), threading.Event()
+
+    def slow_check(engine: Engine, token_ids: Collection[int]) -> set[int]:
+        checking.set()
+        answer.wait(GUARD_S)
+        return active_token_ids(engine, token_ids)
+
+    monkeypatch.setattr(poller_module, "active_token_ids", slow_check)
+
+    async def test() -> None:
+        poller = FeedPoller(store, StreamSettings(poll_s=3600, token_check_s=0.001))
+        early = await poller.open(first.id, None)
+        tick = asyncio.create_task(poller.tick())
+        assert await asyncio.to_thread(checking.wait, GUARD_S)
+        late = await poller.open(second.id, None)
+        answer.set()
+        await tick
+        assert (early.end_reason, late.end_reason) == (None, None)
         await poller.stop()
 
     run(test)
