@@ -6,7 +6,7 @@ loopback, and measures in the same run:
 
 (a) baseline: `GET /api/v1/health` one request at a time, every 10 ms, no stream open;
 (b) replay: the same from the moment STREAMS clients open `/api/v1/stream` at once with
-    `Last-Event-ID: 0` until every one has read its replay (each replays at most
+    `Last-Event-ID: 0` until every one has read its replay, in ROUNDS rounds (each replays at most
     REPLAY_EVENTS events behind the newest, after a `reset` event); it also reports when the
     last client had its whole replay and the server's CPU seconds;
 (c) idle: the same with the STREAMS streams open and nothing new (one shared poll per tick);
@@ -14,7 +14,8 @@ loopback, and measures in the same run:
     streams.
 
 It prints p50/p99 of (b) and (c) as ratios to (a). It only prints figures. The clients are
-plain HTTP/1.1 over asyncio sockets, so the load generator costs little of the two cores.
+plain HTTP/1.1 over asyncio sockets, so the load generator costs little of the two cores;
+the /health client runs in a thread of its own.
 
 Run:
     .venv/bin/python bench/feed.py                  # 3,000 cars, 200 streams
@@ -25,12 +26,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import http.client
 import json
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,11 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cars", type=int, default=3_000, help="completed cars in the store")
     parser.add_argument("--streams", type=int, default=200, help="live-feed clients")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of phase (b)")
     parser.add_argument("--idle-s", type=float, default=5.0, help="seconds of each CPU reading")
+    parser.add_argument(
+        "--db", help="use this store of simulated cars instead of building one (SQLite URL)"
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     return parser.parse_args()
 
@@ -109,21 +116,19 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
-async def health(port: int, stop: asyncio.Event, minimum: int = MIN_SAMPLES) -> list[float]:
+def health(port: int, stop: threading.Event, minimum: int = MIN_SAMPLES) -> list[float]:
     """`GET /api/v1/health` latencies (ms), one request every HEALTH_GAP_S until `stop` is
-    set and `minimum` are taken, over one keep-alive connection."""
-    reader, writer = await asyncio.open_connection(HOST, port)
-    request = b"GET /api/v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+    set and `minimum` are taken, over one keep-alive connection. Blocking: it runs in a
+    thread of its own, so the stream clients' event loop does not delay it."""
+    connection = http.client.HTTPConnection(HOST, port, timeout=60)
     latencies: list[float] = []
     while not stop.is_set() or len(latencies) < minimum:
         started = time.perf_counter()
-        writer.write(request)
-        headers = await reader.readuntil(b"\r\n\r\n")
-        length = int(headers.lower().split(b"content-length:")[1].split(b"\r\n")[0])
-        await reader.readexactly(length)
+        connection.request("GET", "/api/v1/health")
+        connection.getresponse().read()
         latencies.append((time.perf_counter() - started) * 1000)
-        await asyncio.sleep(HEALTH_GAP_S)
-    writer.close()
+        time.sleep(HEALTH_GAP_S)
+    connection.close()
     return latencies
 
 
@@ -156,31 +161,45 @@ async def replay(
 
 
 async def measure(
-    port: int, tokens: list[str], last_id: int, idle_s: float, server: psutil.Process
+    port: int,
+    tokens: list[str],
+    last_id: int,
+    *,
+    rounds: int,
+    idle_s: float,
+    server: psutil.Process,
 ) -> dict[str, Any]:
     """Phases (a), (b) and (c) against the server on `port` (process `server`)."""
-    done = asyncio.Event()
+    done = threading.Event()
     done.set()
-    baseline = await health(port, done)
+    baseline = await asyncio.to_thread(health, port, done)
     quiet_share = await _cpu_share(server, idle_s)
 
-    opened: list[asyncio.StreamWriter] = []
-    replays_done = asyncio.Event()
-    cpu_before = _cpu_s(server.cpu_times())
-    sampler = asyncio.create_task(health(port, replays_done, minimum=1))
-    clients = [
-        replay(port, tokens[number // STREAMS_PER_TOKEN], last_id, opened)
-        for number in range(len(tokens) * STREAMS_PER_TOKEN)
-    ]
-    replays = await asyncio.gather(*clients)
-    replays_done.set()
-    during = await sampler
-    replay_cpu_s = _cpu_s(server.cpu_times()) - cpu_before
+    during: list[float] = []
+    replays: list[tuple[float, int]] = []
+    replay_cpu_s = 0.0
+    for round_number in range(rounds):
+        opened: list[asyncio.StreamWriter] = []
+        replays_done = threading.Event()
+        cpu_before = _cpu_s(server.cpu_times())
+        sampler = asyncio.create_task(asyncio.to_thread(health, port, replays_done, 1))
+        clients = [
+            replay(port, tokens[number // STREAMS_PER_TOKEN], last_id, opened)
+            for number in range(len(tokens) * STREAMS_PER_TOKEN)
+        ]
+        replays += await asyncio.gather(*clients)
+        replays_done.set()
+        during += await sampler
+        replay_cpu_s += _cpu_s(server.cpu_times()) - cpu_before
+        if round_number < rounds - 1:
+            for writer in opened:
+                writer.close()
+            await asyncio.sleep(1.0)  # the server lets the streams go
 
     await asyncio.sleep(1.0)  # the replays' last sends are over
     idle_share = await _cpu_share(server, idle_s)
-    quiet = asyncio.Event()
-    sampler = asyncio.create_task(health(port, quiet))
+    quiet = threading.Event()
+    sampler = asyncio.create_task(asyncio.to_thread(health, port, quiet))
     await asyncio.sleep(idle_s)
     quiet.set()
     idle = await sampler
@@ -209,8 +228,11 @@ def main() -> None:
     args = parse_args()
     with tempfile.TemporaryDirectory(prefix="linespeed-bench-feed-") as folder:
         workdir = Path(folder)
-        print(f"building a store of {args.cars:,} simulated cars ...", flush=True)
-        url = build_store(workdir, args.cars)
+        if args.db:
+            url = args.db
+        else:
+            print(f"building a store of {args.cars:,} simulated cars ...", flush=True)
+            url = build_store(workdir, args.cars)
         engine = connect(url)
         newest = last_seq(engine)
         messages, _ = feed_after(engine, max(0, newest - REPLAY_EVENTS), limit=REPLAY_EVENTS)
@@ -225,7 +247,14 @@ def main() -> None:
         server = start_server(url, port, workdir)
         try:
             figures = asyncio.run(
-                measure(port, tokens, messages[-1].seq, args.idle_s, psutil.Process(server.pid))
+                measure(
+                    port,
+                    tokens,
+                    messages[-1].seq,
+                    rounds=args.rounds,
+                    idle_s=args.idle_s,
+                    server=psutil.Process(server.pid),
+                )
             )
         finally:
             server.terminate()
@@ -250,7 +279,7 @@ def report(
     base_p50, base_p99 = statistics.median(base), percentile(base, 0.99)
     cpu_replay = figures["replay_cpu_s"]
     slowest_s = max(seconds for seconds, _ in figures["replays"])
-    sent = sum(size for _, size in figures["replays"])
+    sent = sum(size for _, size in figures["replays"]) / args.rounds
     result: dict[str, Any] = {
         "events": newest,
         "feed_messages_in_store": total,
@@ -260,8 +289,9 @@ def report(
         "baseline_p50_ms": round(base_p50, 2),
         "baseline_p99_ms": round(base_p99, 2),
         "replay_all_done_s": round(slowest_s, 2),
-        "replay_bytes": sent,
-        "replay_server_cpu_s": round(cpu_replay, 2),
+        "replay_bytes_per_round": round(sent),
+        "replay_rounds": args.rounds,
+        "replay_server_cpu_s_per_round": round(cpu_replay / args.rounds, 2),
         "idle_server_cpu_share": round(figures["idle_cpu_share"], 3),
         "no_stream_server_cpu_share": round(figures["quiet_cpu_share"], 3),
     }
@@ -284,8 +314,8 @@ def report(
             f"(max {max(samples):.2f} ms, {len(samples)} requests)"
         )
     print(
-        f"every stream had its replay after {slowest_s:.2f} s ({sent / 1e6:.1f} MB in all; "
-        f"server CPU {cpu_replay:.2f} s)"
+        f"in each of {args.rounds} rounds, every stream had its replay within {slowest_s:.2f} s "
+        f"({sent / 1e6:.1f} MB a round; server CPU {cpu_replay / args.rounds:.2f} s a round)"
     )
     print(
         f"server CPU with no request: {figures['quiet_cpu_share']:.1%} of a core with no stream, "

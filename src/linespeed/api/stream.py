@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Final
 
+import anyio.to_thread
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
@@ -80,8 +81,9 @@ async def stream(
     (docs/api.md, Live feed: caps, replay bound, `reset` and `end` events)."""
     if credentials is None and access_token is not None:
         credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=access_token)
-    token = token_of(request, credentials)
-    require_role(token, "viewer")
-    after = parse_last_event_id(last_event_id)
     poller: FeedPoller = request.app.state.feed_poller
-    return _FeedResponse(await poller.open(token.id, after))
+    async with poller.admitting():
+        token = await anyio.to_thread.run_sync(token_of, request, credentials)
+        require_role(token, "viewer")
+        after = parse_last_event_id(last_event_id)
+        return _FeedResponse(await poller.open(token.id, after))

@@ -19,7 +19,8 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Final
 
@@ -39,6 +40,8 @@ REPLAY_EVENTS: Final = 10_000
 QUEUE_CHUNKS: Final = 64
 """Chunks a stream may fall behind the poller before it is ended as too slow."""
 KEEP_ALIVE_S: Final = 15.0
+OPENING_AT_ONCE: Final = 2
+"""Streams being admitted (token read, replay planned) at the same time, at most."""
 _log = logging.getLogger(__name__)
 
 
@@ -100,6 +103,7 @@ class FeedPoller:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task: asyncio.Task[None] | None = None
         self._wake = asyncio.Event()
+        self._admitting = asyncio.Semaphore(OPENING_AT_ONCE)
         self._stopped = False
         self.windows = ReplayWindows(engine)
 
@@ -107,6 +111,15 @@ class FeedPoller:
     def open_streams(self) -> int:
         """How many streams are open (each holds a slot until its response ends)."""
         return len(self._open)
+
+    @asynccontextmanager
+    async def admitting(self) -> AsyncIterator[None]:
+        """Wait for a turn to admit a stream (authenticate it, then `open` it): when many
+        clients reconnect at once, they take turns instead of filling the worker threads
+        that every other request needs."""
+        self._bind_loop()
+        async with self._admitting:
+            yield
 
     async def open(self, token_id: int, last_event_id: int | None) -> Subscription:
         """Open a stream for `token_id`, resuming after `last_event_id` (None: from now).
@@ -194,14 +207,19 @@ class FeedPoller:
             )
         self._per_token[token_id] += 1
 
-    def _start(self) -> None:
+    def _bind_loop(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
-        if self._task is not None and not self._task.done() and self._loop is loop:
-            return
         if self._loop is not loop:  # a new event loop (a test client's): new loop-bound parts
             self._wake = asyncio.Event()
+            self._admitting = asyncio.Semaphore(OPENING_AT_ONCE)
             self.windows = ReplayWindows(self.engine)
             self._loop = loop
+        return loop
+
+    def _start(self) -> None:
+        loop = self._bind_loop()
+        if self._task is not None and not self._task.done():
+            return
         self._stopped = False
         self._task = loop.create_task(self._run(), name="linespeed-live-poller")
 

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 RETRY_MS: Final = 2000
 """How long a client waits before reconnecting (the SSE `retry` field)."""
+REPLAY_WRITE_BYTES: Final = 256 * 1024
 _log = logging.getLogger(__name__)
 
 
@@ -77,17 +78,21 @@ class Subscription:
         yield b"retry: %d\n" % RETRY_MS + hello
         if self.reset_from is not None:
             yield sse_event("reset", {"after": seen, "last_event_id": self.reset_from})
+        pending: list[bytes] = []  # the replay goes out in a few large writes, not many small
         try:
             async for chunk in self._poller.windows.replay(seen, self._replay_until):
                 if self.end_reason is not None:
                     break
-                text = chunk.since(seen)
+                pending.append(chunk.since(seen))
                 seen = max(seen, chunk.last)
-                if text:
-                    yield text
+                if sum(map(len, pending)) >= REPLAY_WRITE_BYTES:
+                    yield b"".join(pending)
+                    pending = []
         except Exception:
             _log.warning("a live stream's replay could not read the store", exc_info=True)
             self.end("store.error")
+        if any(pending):
+            yield b"".join(pending)
         while True:
             try:
                 chunk_or_end = await asyncio.wait_for(self._queue.get(), self._keep_alive_s)
