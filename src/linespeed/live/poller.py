@@ -214,13 +214,13 @@ class FeedPoller:
             self._admitting = asyncio.Semaphore(OPENING_AT_ONCE)
             self.windows = ReplayWindows(self.engine)
             self._loop = loop
+            self._stopped = False
         return loop
 
     def _start(self) -> None:
         loop = self._bind_loop()
-        if self._task is not None and not self._task.done():
+        if self._stopped or (self._task is not None and not self._task.done()):
             return
-        self._stopped = False
         self._task = loop.create_task(self._run(), name="linespeed-live-poller")
 
     async def _run(self) -> None:
