@@ -6,9 +6,9 @@ loopback, and measures in the same run:
 
 (a) baseline: `GET /api/v1/health` one request at a time, every 10 ms, no stream open;
 (b) replay: the same from the moment STREAMS clients open `/api/v1/stream` at once with
-    `Last-Event-ID: 0` until every one has read its replay, in ROUNDS rounds (each replays at most
-    REPLAY_EVENTS events behind the newest, after a `reset` event); it also reports when the
-    last client had its whole replay and the server's CPU seconds;
+    `Last-Event-ID: 0` until every one has read its replay, in ROUNDS rounds (each replays
+    at most REPLAY_EVENTS events behind the newest, after a `reset` event); it also reports
+    when the last client had its whole replay and the server's CPU seconds;
 (c) idle: the same with the STREAMS streams open and nothing new (one shared poll per tick);
     and the server's CPU share with no request at all, with no stream and with STREAMS idle
     streams.
@@ -18,8 +18,9 @@ plain HTTP/1.1 over asyncio sockets, so the load generator costs little of the t
 the /health client runs in a thread of its own.
 
 Run:
-    .venv/bin/python bench/feed.py                  # 3,000 cars, 200 streams
+    .venv/bin/python bench/feed.py                  # 3,000 cars, 200 streams, 5 rounds
     .venv/bin/python bench/feed.py --cars 500 --streams 50   # quick smoke run
+    .venv/bin/python bench/feed.py --db sqlite:///bench-data/feed.db   # reuse a store
 """
 
 from __future__ import annotations
