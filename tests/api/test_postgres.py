@@ -11,9 +11,9 @@ from sqlalchemy.exc import DatabaseError
 
 from linespeed.api import create_app
 from linespeed.api.audit import list_audit
-from linespeed.api.feed import feed_after
 from linespeed.api.tokens import create_token, revoke_token
 from linespeed.events.codec import encode_event
+from linespeed.live import feed_after
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from linespeed.store.schema import audit_log

@@ -22,9 +22,11 @@ from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import AuditMiddleware
 from linespeed.api.posting import EventPoster
 from linespeed.api.routes import router
+from linespeed.api.stream import router as stream_router
 from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
+from linespeed.live import FeedPoller, StreamSettings
 
 WEB_DIR: Final = Path(__file__).parents[1] / "web"
 THREADS: Final = 8
@@ -32,16 +34,31 @@ THREADS: Final = 8
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """How the server behaves: the largest body it reads, how often the live feed looks."""
+    """How the server behaves: the largest body it reads, how often the live feed looks,
+    how many live streams it keeps open (per token and in all, 429 beyond), and how often
+    it checks that their tokens are still active."""
 
     max_body_bytes: int = 16 * 1024 * 1024
     poll_s: float = 0.5
+    max_streams: int = 500
+    max_streams_per_token: int = 10
+    stream_token_check_s: float = 5.0
 
 
 def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
     """The API and dashboard over the store `engine` (opened and migrated by the caller)."""
     audit_writes = audit_engine(engine)
     writer = GroupWriter(Ingestor(engine), audit_writes)
+    feed_poller = FeedPoller(
+        engine,
+        StreamSettings(
+            poll_s=settings.poll_s,
+            max_streams=settings.max_streams,
+            max_streams_per_token=settings.max_streams_per_token,
+            token_check_s=settings.stream_token_check_s,
+        ),
+        closing=lambda: bool(app.state.closing),
+    )
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -49,6 +66,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         # on the database's pooled connections (5 kept open) more cheaply.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
+        await feed_poller.stop()
         writer.close()
         if audit_writes is not engine:
             audit_writes.dispose()
@@ -68,7 +86,9 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.state.poll_s = settings.poll_s
     app.state.closing = False
     """Set when the server stops: open live feeds end."""
+    app.state.feed_poller = feed_poller
     app.include_router(router)
+    app.include_router(stream_router)
     app.add_middleware(AuditMiddleware, record=writer.submit_audit)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from linespeed.errors import LinespeedError, NotFoundError, StoreError
+from linespeed.live.errors import TooManyStreamsError
 
 
 class UnauthorizedError(LinespeedError):
@@ -55,6 +56,7 @@ _STATUS: Final[tuple[tuple[type[LinespeedError], int], ...]] = (
     (PayloadTooLargeError, 413),
     (UnsupportedMediaTypeError, 415),
     (EventsRejectedError, 422),
+    (TooManyStreamsError, 429),
     (StoreError, 503),
 )
 

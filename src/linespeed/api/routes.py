@@ -7,33 +7,27 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final
 
-import anyio.to_thread
 import msgspec
-from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
-from starlette.datastructures import State
 
 from linespeed.api.audit import MAX_PAGE, list_audit
-from linespeed.api.auth import Admin, Credentials, Engineer, Operator, Viewer, token_of
+from linespeed.api.auth import Admin, Engineer, Operator, Viewer
 from linespeed.api.board import line_board, reference_curves
 from linespeed.api.errors import PayloadTooLargeError, RequestError
-from linespeed.api.feed import feed_after, last_seq
 from linespeed.api.posting import EventPoster
-from linespeed.api.tokens import require_role
 from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
+from linespeed.live import last_seq
 from linespeed.ramp.milestones import MAX_MILESTONE, milestones_reached, plan_milestone
 from linespeed.trace import StatusFilter, part_recall, unit_history, vin_trace
 
 MAX_LIST: Final = 8
 MAX_GROUPED_DAYS: Final = 400
-KEEP_ALIVE_S: Final = 15.0
 _encode: Final = msgspec.json.Encoder().encode
 
 
@@ -303,48 +297,3 @@ def get_audit(
 ) -> Response:
     """Write requests as recorded, newest first (admin; as `linespeed audit --json`)."""
     return json_response(list_audit(_engine(request), limit=limit, before_id=before_id))
-
-
-@router.get("/stream", tags=["events"], responses=_ERRORS)
-async def stream(
-    request: Request,
-    credentials: Credentials,
-    access_token: Annotated[
-        str | None, Query(max_length=200, description="for EventSource, which sends no header")
-    ] = None,
-    last_event_id: Annotated[str | None, Header(max_length=32)] = None,
-) -> StreamingResponse:
-    """Server-sent events: `completion`, `milestone` and `station-state`, as they happen."""
-    if credentials is None and access_token is not None:
-        from fastapi.security import HTTPAuthorizationCredentials
-
-        credentials = HTTPAuthorizationCredentials(scheme="Bearer", credentials=access_token)
-    token = token_of(request, credentials)
-    require_role(token, "viewer")
-    engine = _engine(request)
-    after = (
-        int(last_event_id)
-        if last_event_id is not None and last_event_id.isdigit()
-        else await anyio.to_thread.run_sync(last_seq, engine)
-    )
-    return StreamingResponse(
-        _messages(engine, after, request.app.state),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
-
-
-async def _messages(engine: Engine, after: int, app_state: State) -> AsyncIterator[str]:
-    poll_s: float = app_state.poll_s
-    yield f'retry: 2000\nid: {after}\nevent: hello\ndata: {{"after": {after}}}\n\n'
-    quiet_s = 0.0
-    while not app_state.closing:
-        messages, after = await anyio.to_thread.run_sync(feed_after, engine, after)
-        for message in messages:
-            data = _encode(message.data).decode()
-            yield f"id: {message.seq}\nevent: {message.event}\ndata: {data}\n\n"
-        quiet_s = 0.0 if messages else quiet_s + poll_s
-        if quiet_s >= KEEP_ALIVE_S:
-            quiet_s = 0.0
-            yield ": keep-alive\n\n"
-        await asyncio.sleep(poll_s)

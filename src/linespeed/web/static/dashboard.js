@@ -254,7 +254,18 @@
     feed.addEventListener("hello", function () {
       live.textContent = "live"; live.className = "live on";
     });
-    feed.onerror = function () { live.textContent = "reconnecting"; live.className = "live off"; };
+    feed.onerror = function () {
+      live.textContent = "reconnecting"; live.className = "live off";
+      /* EventSource retries by itself, except after an answer that is not a stream (429:
+         too many streams open, 401: token revoked): then it closes, and we try again later. */
+      if (feed.readyState === EventSource.CLOSED) {
+        setTimeout(follow, 10000 + Math.random() * 10000);
+      }
+    };
+    feed.addEventListener("reset", function () {
+      /* the feed could not replay everything since we last heard it: reload what it missed */
+      refreshBoard();
+    });
     feed.addEventListener("completion", function (message) {
       var car = JSON.parse(message.data);
       if (state.board) {

@@ -1,4 +1,4 @@
-"""The live feed: what screens need to know as it happens, read from the event log.
+"""News since a sequence number, read from the event log.
 
 `events.seq` is a global, gapless sequence, so a reader tails `events WHERE seq > last`:
 this sees events from every process that ingests into the store, not only this server.
@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import Engine, text
+from sqlalchemy import Connection, Engine, text
 
 from linespeed.errors import LinespeedError
 from linespeed.ramp.milestones import current_plant, next_milestone
 
 MAX_BATCH: Final = 1000
 _decode: Final = msgspec.json.Decoder(dict[str, Any])
+_NEWEST_SQL: Final = text("SELECT max(seq) FROM events")
 _FEED_SQL: Final = text(
     "SELECT e.seq, e.kind, e.body, u.completion_seq, u.model, u.color"
     " FROM events e LEFT JOIN units u ON e.kind = 'unit.completed' AND u.vin = e.vin"
@@ -41,21 +42,29 @@ class FeedMessage:
 def last_seq(engine: Engine) -> int:
     """The newest event's sequence number (0 for an empty store)."""
     with engine.connect() as connection:
-        return int(connection.execute(text("SELECT max(seq) FROM events")).scalar() or 0)
+        return _newest(connection)
 
 
-def feed_after(engine: Engine, after: int, limit: int = MAX_BATCH) -> tuple[list[FeedMessage], int]:
-    """Feed messages of the events after `after`, and the sequence number to resume after.
+def _newest(connection: Connection) -> int:
+    return int(connection.execute(_NEWEST_SQL).scalar() or 0)
+
+
+def feed_after(
+    engine: Engine, after: int, limit: int = MAX_BATCH, *, until: int | None = None
+) -> tuple[list[FeedMessage], int]:
+    """Feed messages of the events after `after` (up to `until`, else the newest), and the
+    sequence number to resume after.
 
     Reads at most `limit` feed-worthy events; raises LinespeedError (feed.input) if
-    `after` is negative or `limit` is not positive.
+    `after` is negative, `limit` is not positive or `until` is below `after`.
     """
-    if after < 0 or limit < 1:
+    if after < 0 or limit < 1 or (until is not None and until < after):
         raise LinespeedError(
-            f"after must be >= 0 and limit >= 1, got {after} and {limit}", code="feed.input"
+            f"after must be >= 0, limit >= 1 and until >= after, got {after}, {limit} and {until}",
+            code="feed.input",
         )
     with engine.connect() as connection:
-        newest = int(connection.execute(text("SELECT max(seq) FROM events")).scalar() or 0)
+        newest = _newest(connection) if until is None else until
         if newest <= after:
             return [], after
         rows = connection.execute(
