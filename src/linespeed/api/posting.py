@@ -8,20 +8,22 @@ with its reason code (and a dead letter), as from any other source.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
 from typing import Any, Final
 
+import anyio.to_thread
 import msgspec
 
 from linespeed.api.errors import (
     EventsRejectedError,
+    PayloadTooLargeError,
     RequestError,
     UnsupportedMediaTypeError,
 )
 from linespeed.api.tokens import ApiToken, check_stations, require_role
 from linespeed.api.writer import GroupWriter
-from linespeed.events.codec import decode_event
-from linespeed.events.reasons import EventRejectedError
+from linespeed.events.types import EVENT_TYPES
 from linespeed.ingest.core import IngestReport, Outcome, RawEvent
 
 MAX_EVENTS: Final = 20_000
@@ -48,8 +50,8 @@ def split_payloads(body: bytes, content_type: str | None) -> list[bytes]:
     """The event payloads of a request body: one JSON object, a JSON array, or NDJSON lines.
 
     Raises UnsupportedMediaTypeError for another content type; RequestError (naming the
-    problem) if the body is empty, is not well-formed JSON/NDJSON, or holds more than
-    MAX_EVENTS events.
+    problem) if the body is empty, is not well-formed JSON/NDJSON, nests too deeply to
+    read (request.too_deep), or holds more than MAX_EVENTS events.
     """
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media in JSON_TYPES:
@@ -80,6 +82,15 @@ def _json_payloads(body: bytes) -> list[bytes]:
         return [bytes(_raw_one.decode(body))] if text else []
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise RequestError(f"malformed JSON: {error}", code="request.malformed_json") from None
+    except RecursionError:
+        raise _too_deep("the body") from None
+
+
+def _too_deep(where: str) -> RequestError:
+    return RequestError(
+        f"{where} nests arrays or objects too deeply to read (an event needs a few levels)",
+        code="request.too_deep",
+    )
 
 
 def _ndjson_payloads(body: bytes) -> list[bytes]:
@@ -93,19 +104,43 @@ def _ndjson_payloads(body: bytes) -> list[bytes]:
             raise RequestError(
                 f"malformed JSON on line {number}: {error}", code="request.malformed_json"
             ) from None
+        except RecursionError:
+            raise _too_deep(f"line {number}") from None
     return payloads
 
 
+class _Station(msgspec.Struct):
+    """The fields of an event a station limit reads (other fields skipped, not decoded)."""
+
+    kind: Any = None
+    station: Any = None
+
+
+_station: Final = msgspec.json.Decoder(_Station)
+_MAY_NAME_NO_STATION: Final = frozenset(
+    str(kind.__struct_config__.tag)
+    for kind in EVENT_TYPES
+    if not any(field.name == "station" and field.required for field in msgspec.structs.fields(kind))
+)
+"""Kinds whose events may name no station: a car started, completed, shipped; a defect
+closed off the line."""
+
+
 def stations_of(payloads: Sequence[bytes]) -> list[str | None]:
-    """The station each payload names (None for an event of a car as a whole); payloads that
-    do not decode are left out: ingest refuses them with their reason."""
+    """The station each payload names (None for an event of a kind that may name none);
+    payloads whose station cannot be read (not an object, a station that is not text, an
+    unknown kind or one that needs a station) are left out: ingest refuses them with their
+    reason. Reads only `kind` and `station`: nothing else is decoded."""
     stations: list[str | None] = []
     for payload in payloads:
         try:
-            event = decode_event(payload)
-        except EventRejectedError:
+            where = _station.decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue
-        stations.append(getattr(event, "station", None))
+        if isinstance(where.station, str):
+            stations.append(where.station)
+        elif where.station is None and where.kind in _MAY_NAME_NO_STATION:
+            stations.append(None)
     return stations
 
 
@@ -158,3 +193,35 @@ class EventPoster:
         """
         batch = self.prepare(token, body, content_type, request_id)
         return self.result(self.writer.ingest(batch))
+
+    async def post_async(
+        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+    ) -> PostResult:
+        """`post` for the event loop: the body is split and checked, and the answer built,
+        in a worker thread, and the ingest awaited, so a large body never blocks the loop.
+
+        Raises what `post` raises.
+        """
+        batch = await anyio.to_thread.run_sync(self.prepare, token, body, content_type, request_id)
+        del body  # the payloads are copies: let the body go while the batch is ingested
+        outcomes = await asyncio.wrap_future(self.writer.submit(batch))
+        del batch
+        return await anyio.to_thread.run_sync(self.result, outcomes)
+
+
+async def read_body(chunks: AsyncIterator[bytes], declared_length: str | None, limit: int) -> bytes:
+    """A request body read from `chunks`, counted as it arrives.
+
+    Raises PayloadTooLargeError before reading anything if `declared_length` (the
+    Content-Length header) is over `limit`, and as soon as the bytes read pass `limit`
+    (the rest is never read).
+    """
+    declared = (declared_length or "").strip()
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"body of {int(declared)} bytes; at most {limit}")
+    body = bytearray()
+    async for chunk in chunks:
+        if len(body) + len(chunk) > limit:
+            raise PayloadTooLargeError(f"body over {limit} bytes")
+        body += chunk
+    return bytes(body)
