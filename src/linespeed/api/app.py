@@ -57,6 +57,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     limiter = RateLimiter(settings.tokenless_burst, settings.tokenless_per_s)
     audit_writes = audit_engine(engine)
     writer = GroupWriter(Ingestor(engine), audit_writes)
+    poster = EventPoster(writer)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -64,6 +65,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         # on the database's pooled connections (5 kept open) more cheaply.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
+        poster.close()
         writer.close()
         if audit_writes is not engine:
             audit_writes.dispose()
@@ -78,7 +80,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         redoc_url=None,
     )
     app.state.engine = engine
-    app.state.poster = EventPoster(writer)
+    app.state.poster = poster
     app.state.max_body_bytes = settings.max_body_bytes
     app.state.poll_s = settings.poll_s
     app.state.closing = False

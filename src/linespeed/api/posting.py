@@ -9,10 +9,11 @@ with its reason code (and a dead letter), as from any other source.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Sequence
-from typing import Any, Final
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, TypeAlias
 
-import anyio.to_thread
 import msgspec
 
 from linespeed.api.errors import (
@@ -33,6 +34,9 @@ NDJSON_TYPES: Final = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
 )
 _raw_list: Final = msgspec.json.Decoder(list[msgspec.Raw])
+_FIRST_CHARACTER: Final = re.compile(rb"[ \t\r\n]*([^ \t\r\n])")
+Body: TypeAlias = bytes | bytearray
+"""A request body as read (a bytearray, not copied into bytes)."""
 _raw_one: Final = msgspec.json.Decoder(msgspec.Raw)
 
 
@@ -46,7 +50,7 @@ class PostResult(msgspec.Struct, frozen=True):
     outcomes: list[Outcome]
 
 
-def split_payloads(body: bytes, content_type: str | None) -> list[bytes]:
+def split_payloads(body: Body, content_type: str | None) -> list[bytes]:
     """The event payloads of a request body: one JSON object, a JSON array, or NDJSON lines.
 
     Raises UnsupportedMediaTypeError for another content type; RequestError (naming the
@@ -74,12 +78,12 @@ def split_payloads(body: bytes, content_type: str | None) -> list[bytes]:
     return payloads
 
 
-def _json_payloads(body: bytes) -> list[bytes]:
-    text = body.lstrip()
+def _json_payloads(body: Body) -> list[bytes]:
+    first = _FIRST_CHARACTER.match(body)  # not body.lstrip(): that would copy the body
     try:
-        if text.startswith(b"["):
+        if first is not None and first.group(1) == b"[":
             return [bytes(item) for item in _raw_list.decode(body)]
-        return [bytes(_raw_one.decode(body))] if text else []
+        return [bytes(_raw_one.decode(body))] if first is not None else []
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise RequestError(f"malformed JSON: {error}", code="request.malformed_json") from None
     except RecursionError:
@@ -93,9 +97,10 @@ def _too_deep(where: str) -> RequestError:
     )
 
 
-def _ndjson_payloads(body: bytes) -> list[bytes]:
+def _ndjson_payloads(body: Body) -> list[bytes]:
     payloads: list[bytes] = []
-    for number, line in enumerate(body.split(b"\n"), 1):
+    lines: list[bytes] = body.split(b"\n")  # type: ignore[assignment]  # bytearrays read alike
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -146,13 +151,24 @@ def stations_of(payloads: Sequence[bytes]) -> list[str | None]:
 
 class EventPoster:
     """Posts request bodies through one shared Ingestor, requests waiting at the same time
-    grouped into one transaction (see `GroupWriter`)."""
+    grouped into one transaction (see `GroupWriter`).
+
+    Bodies are split, checked and answered on one worker thread of its own, one request at
+    a time: six large bodies split at once on six threads would take turns on the
+    interpreter lock with the event loop, which then answers nothing for a while; one at a
+    time, the loop waits for at most one of them (and the writer).
+    """
 
     def __init__(self, writer: GroupWriter) -> None:
         self.writer = writer
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-api-split")
+
+    def close(self) -> None:
+        """Stop the worker thread once what is queued on it is done."""
+        self._worker.shutdown(wait=True)
 
     def prepare(
-        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+        self, token: ApiToken, body: Body, content_type: str | None, request_id: str
     ) -> list[RawEvent]:
         """The request's payloads, ready to ingest, once the token may post them all.
 
@@ -185,7 +201,7 @@ class EventPoster:
         return result
 
     def post(
-        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+        self, token: ApiToken, body: Body, content_type: str | None, request_id: str
     ) -> PostResult:
         """Ingest a request's events for `token` and wait; one outcome per event, in order.
 
@@ -195,22 +211,28 @@ class EventPoster:
         return self.result(self.writer.ingest(batch))
 
     async def post_async(
-        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+        self, token: ApiToken, body: Body, content_type: str | None, request_id: str
     ) -> PostResult:
         """`post` for the event loop: the body is split and checked, and the answer built,
-        in a worker thread, and the ingest awaited, so a large body never blocks the loop.
+        on the worker thread, and the ingest awaited, so a large body never blocks the loop.
 
         Raises what `post` raises.
         """
-        batch = await anyio.to_thread.run_sync(self.prepare, token, body, content_type, request_id)
+        loop = asyncio.get_running_loop()
+        batch = await loop.run_in_executor(
+            self._worker, self.prepare, token, body, content_type, request_id
+        )
         del body  # the payloads are copies: let the body go while the batch is ingested
         outcomes = await asyncio.wrap_future(self.writer.submit(batch))
         del batch
-        return await anyio.to_thread.run_sync(self.result, outcomes)
+        return await loop.run_in_executor(self._worker, self.result, outcomes)
 
 
-async def read_body(chunks: AsyncIterator[bytes], declared_length: str | None, limit: int) -> bytes:
-    """A request body read from `chunks`, counted as it arrives.
+async def read_body(
+    chunks: AsyncIterator[bytes], declared_length: str | None, limit: int
+) -> bytearray:
+    """A request body read from `chunks`, counted as it arrives (not copied once more at
+    the end: msgspec reads a bytearray as it reads bytes).
 
     Raises PayloadTooLargeError before reading anything if `declared_length` (the
     Content-Length header) is over `limit`, and as soon as the bytes read pass `limit`
@@ -224,4 +246,4 @@ async def read_body(chunks: AsyncIterator[bytes], declared_length: str | None, l
         if len(body) + len(chunk) > limit:
             raise PayloadTooLargeError(f"body over {limit} bytes")
         body += chunk
-    return bytes(body)
+    return body
