@@ -81,6 +81,7 @@ _ERRORS: Final[dict[int | str, dict[str, Any]]] = {
         (413, "body too large"),
         (415, "unsupported content type"),
         (422, "invalid parameters, or every posted event rejected"),
+        (429, "too many write requests without a valid token from this address"),
         (503, "the database holds no plant or does not answer"),
     )
 }
