@@ -200,29 +200,20 @@ class EventPoster:
             )
         return result
 
-    def post(
-        self, token: ApiToken, body: Body, content_type: str | None, request_id: str
-    ) -> PostResult:
-        """Ingest a request's events for `token` and wait; one outcome per event, in order.
-
-        Raises what `prepare` and `result` raise, and what ingest raises.
-        """
-        batch = self.prepare(token, body, content_type, request_id)
-        return self.result(self.writer.ingest(batch))
-
     async def post_async(
         self, token: ApiToken, body: Body, content_type: str | None, request_id: str
     ) -> PostResult:
-        """`post` for the event loop: the body is split and checked, and the answer built,
-        on the worker thread, and the ingest awaited, so a large body never blocks the loop.
+        """Ingest a request's events for `token`; one outcome per event, in order. The body
+        is split and checked, and the answer built, on the worker thread, and the ingest
+        awaited, so a large body never blocks the event loop.
 
-        Raises what `post` raises.
+        Raises what `prepare` and `result` raise, and what ingest raises.
         """
         loop = asyncio.get_running_loop()
         batch = await loop.run_in_executor(
             self._worker, self.prepare, token, body, content_type, request_id
         )
-        del body  # the payloads are copies: let the body go while the batch is ingested
+        del body  # the payloads are copies: the body (the only reference) goes while ingesting
         outcomes = await asyncio.wrap_future(self.writer.submit(batch))
         del batch
         return await loop.run_in_executor(self._worker, self.result, outcomes)

@@ -127,13 +127,15 @@ async def post_events(request: Request, token: Operator) -> Response:
     every event was rejected). A station-limited operator token posting an event of another
     station gets 403, and nothing of the request is stored.
     """
-    body = await read_body(
-        request.stream(), request.headers.get("content-length"), request.app.state.max_body_bytes
-    )
     poster: EventPoster = request.app.state.poster
     request_id = uuid.uuid4().hex[:12]
-    content_type = request.headers.get("content-type")
-    result = await poster.post_async(token, body, content_type, request_id)
+    headers, limit = request.headers, request.app.state.max_body_bytes
+    result = await poster.post_async(  # the body is passed on, not kept: it goes once split
+        token,
+        await read_body(request.stream(), headers.get("content-length"), limit),
+        headers.get("content-type"),
+        request_id,
+    )
     request.state.detail = (
         f"request {request_id}: accepted {result.accepted}, duplicates {result.duplicates}, "
         f"rejected {result.rejected}"
