@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -57,3 +58,33 @@ def test_serve_refuses_a_database_that_was_never_set_up(tmp_path: Path) -> None:
     done = subprocess.run([LINESPEED, "serve", "--db", url], capture_output=True, timeout=60)
     assert done.returncode == 1
     assert b"linespeed init" in done.stderr
+
+
+def test_serve_takes_the_tokenless_limit_from_options_and_environment(
+    store: Engine, db_url: str
+) -> None:
+    port = _free_port()
+    server = subprocess.Popen(
+        [LINESPEED, "serve", "--db", db_url, "--port", str(port), "--tokenless-rate", "0.001"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "LINESPEED_TOKENLESS_BURST": "2"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None
+                time.sleep(0.1)
+        answers = [httpx.post(f"http://127.0.0.1:{port}/api/v1/events", json={}) for _ in range(3)]
+        assert [answer.status_code for answer in answers] == [401, 401, 429]
+        assert answers[2].json()["error"] == "request.rate_limited"
+        assert 900 <= int(answers[2].headers["Retry-After"]) <= 1000
+        assert answers[2].headers["X-Frame-Options"] == "DENY"
+    finally:
+        server.send_signal(signal.SIGINT)
+        _, err = server.communicate(timeout=15)
+    assert b"rate limit: refused 1 write requests without a valid token from 127.0.0.1" in err

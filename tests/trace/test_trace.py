@@ -140,6 +140,31 @@ def test_bad_questions_are_named(line_store: Engine, stream: list[dict[str, Any]
         vin_trace(line_store, nth_vin(plant_of(stream), "s7", 999_999))
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00+14:00",
+        "9999-12-31T23:59:59-01:00",
+        "0001-01-01T00:00:00+00:00",
+        "9999-12-31T23:59:59+00:00",
+        "1969-12-31T23:59:59+00:00",
+        "2200-01-01T00:00:01+00:00",
+    ],
+)
+@pytest.mark.parametrize(
+    ("option", "name"), [("--from", "installed_from"), ("--to", "installed_to")]
+)
+def test_times_before_1970_or_after_2200_are_refused(
+    line_store: Engine, stream: list[dict[str, Any]], text: str, option: str, name: str
+) -> None:
+    lot_part = next(e for e in stream if e["kind"] == "part.installed" and "lot" in e)["part"]
+    question: dict[str, Any] = {name: datetime.fromisoformat(text)}
+    with pytest.raises(LinespeedError) as caught:
+        part_recall(line_store, lot_part, lots=["x"], **question)
+    assert caught.value.code == "trace.input"
+    assert str(caught.value) == f"{option} {text} is outside 1970-01-01 to 2200-01-01 UTC"
+
+
 def plant_of(stream: list[dict[str, Any]]) -> Plant:
     """The plant the simulated stream runs on."""
     del stream

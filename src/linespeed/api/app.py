@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
@@ -17,19 +18,23 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 import linespeed
+from linespeed.access.ratelimit import RateLimiter, RefusalLog
 from linespeed.api.audit import audit_engine
-from linespeed.api.errors import EventsRejectedError, status_for
-from linespeed.api.middleware import AuditMiddleware
+from linespeed.api.errors import EventsRejectedError, UnauthorizedError, status_for
+from linespeed.api.middleware import AuditMiddleware, SecurityHeaders, TokenlessWriteLimit
 from linespeed.api.posting import EventPoster
 from linespeed.api.routes import router
 from linespeed.api.stream import router as stream_router
+from linespeed.api.tokens import authenticate
 from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
-from linespeed.ingest.core import Ingestor
+from linespeed.ingest.core import Ingestor, LiveWindow
 from linespeed.live import FeedPoller, StreamSettings
 
 WEB_DIR: Final = Path(__file__).parents[1] / "web"
 THREADS: Final = 8
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,12 +48,23 @@ class ApiSettings:
     max_streams: int = 500
     max_streams_per_token: int = 10
     stream_token_check_s: float = 5.0
+    tokenless_burst: int = 20
+    """Write requests without a valid token an address may make at once..."""
+    tokenless_per_s: float = 5.0
+    """...and then per second, on average (beyond: 429 `request.rate_limited`)."""
+    live_window: LiveWindow | None = field(default_factory=LiveWindow)
+    """How far from now posted events may be dated (None: any time from 1970 to 2200)."""
 
 
 def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
-    """The API and dashboard over the store `engine` (opened and migrated by the caller)."""
+    """The API and dashboard over the store `engine` (opened and migrated by the caller).
+
+    Raises ValueError if `settings` limit tokenless writes to a burst below 1 or a rate
+    not above 0.
+    """
+    limiter = RateLimiter(settings.tokenless_burst, settings.tokenless_per_s)
     audit_writes = audit_engine(engine)
-    writer = GroupWriter(Ingestor(engine), audit_writes)
+    writer = GroupWriter(Ingestor(engine, settings.live_window), audit_writes)
     feed_poller = FeedPoller(
         engine,
         StreamSettings(
@@ -59,6 +75,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         ),
         closing=lambda: bool(app.state.closing),
     )
+    poster = EventPoster(writer)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -66,6 +83,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         # on the database's pooled connections (5 kept open) more cheaply.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
         yield
+        poster.close()
         await feed_poller.stop()
         writer.close()
         if audit_writes is not engine:
@@ -77,20 +95,27 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         version=getattr(linespeed, "__version__", "0"),
         description="Production tracking and ramp-up for EV assembly plants (docs/api.md).",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # Swagger UI would load its scripts from a CDN
         redoc_url=None,
     )
     app.state.engine = engine
-    app.state.poster = EventPoster(writer)
+    app.state.poster = poster
     app.state.max_body_bytes = settings.max_body_bytes
-    app.state.poll_s = settings.poll_s
     app.state.closing = False
     """Set when the server stops: open live feeds end."""
     app.state.feed_poller = feed_poller
     app.include_router(router)
     app.include_router(stream_router)
     app.add_middleware(AuditMiddleware, record=writer.submit_audit)
+    app.add_middleware(
+        TokenlessWriteLimit,
+        limiter=limiter,
+        refusals=RefusalLog("write requests without a valid token"),
+        has_valid_token=lambda secret: _valid(engine, secret),
+    )
+    app.add_middleware(SecurityHeaders)
     app.add_exception_handler(LinespeedError, _linespeed_error)
+    app.add_exception_handler(OverflowError, _overflow_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -127,3 +152,18 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     return _error(request, error.status_code, f"http.{error.status_code}", error.detail)
+
+
+async def _overflow_error(request: Request, error: Exception) -> JSONResponse:
+    """A date or number in the request too large to compute with: the library's range
+    checks should have refused it with their own code; this is the last line."""
+    log.warning("%s %s: %r", request.method, request.url.path, error, exc_info=error)
+    return _error(request, 400, "request.out_of_range", f"a value is out of range: {error}")
+
+
+def _valid(engine: Engine, secret: str | None) -> bool:
+    try:
+        authenticate(engine, secret)
+    except UnauthorizedError:
+        return False
+    return True

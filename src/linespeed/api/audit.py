@@ -18,6 +18,9 @@ from linespeed.store.engine import connect
 from linespeed.store.schema import audit_log
 
 MAX_PAGE: Final = 1000
+MAX_PATH_CHARS: Final = 512
+"""The longest path recorded; a longer one is cut and ends with CUT_MARK."""
+CUT_MARK: Final = "…[cut from {} chars]"
 _DETAIL_CHARS: Final = 2000
 
 
@@ -75,9 +78,18 @@ class AuditRecord:
     detail: str
 
 
+def cut_path(path: str) -> str:
+    """`path` as recorded: whole up to MAX_PATH_CHARS characters; longer, its start and
+    CUT_MARK (naming its length), MAX_PATH_CHARS characters in all."""
+    if len(path) <= MAX_PATH_CHARS:
+        return path
+    mark = CUT_MARK.format(len(path))
+    return path[: MAX_PATH_CHARS - len(mark)] + mark
+
+
 def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
-    """Append write requests to the audit log in one transaction (details cut to 2,000
-    characters)."""
+    """Append write requests to the audit log in one transaction (paths cut to 512
+    characters, details to 2,000)."""
     if not records:
         return
     rows = [
@@ -85,7 +97,7 @@ def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
             "token_id": record.token_id,
             "at": record.at,
             "method": record.method[:8],
-            "path": record.path,
+            "path": cut_path(record.path),
             "action": record.action[:64],
             "outcome": record.outcome[:64],
             "status_code": record.status_code,

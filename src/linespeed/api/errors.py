@@ -38,6 +38,17 @@ class UnsupportedMediaTypeError(RequestError):
     code = "request.content_type"
 
 
+class RateLimitedError(RequestError):
+    """Too many write requests without a valid token from one client address (HTTP 429)."""
+
+    code = "request.rate_limited"
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+        """Seconds until the address may write again (the `Retry-After` header)."""
+
+
 class EventsRejectedError(LinespeedError):
     """Every event of a request was refused by ingest (HTTP 422); outcomes say why."""
 
@@ -57,6 +68,7 @@ _STATUS: Final[tuple[tuple[type[LinespeedError], int], ...]] = (
     (UnsupportedMediaTypeError, 415),
     (EventsRejectedError, 422),
     (TooManyStreamsError, 429),
+    (RateLimitedError, 429),
     (StoreError, 503),
 )
 

@@ -1,18 +1,44 @@
-"""ASGI middleware of the API: every write request recorded in the audit log."""
+"""ASGI middleware of the API: every write request recorded in the audit log, write requests
+without a valid token limited per client address, and security headers on every answer."""
 
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from starlette.datastructures import MutableHeaders
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from linespeed.access.ratelimit import RateLimiter, RefusalLog, client_key
 from linespeed.api.audit import AuditRecord
+from linespeed.api.errors import RateLimitedError, status_for
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+SECURITY_HEADERS: Final = {
+    # The dashboard loads its script, styles and chart library from /static only; the icon
+    # is an empty data: URL. Nothing may frame a page (clickjacking).
+    "Content-Security-Policy": (
+        "default-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def is_api_write(scope: Scope) -> bool:
+    """Whether `scope` is an HTTP write request (POST, PUT, PATCH, DELETE) under /api/."""
+    return (
+        scope["type"] == "http"
+        and scope["method"] in WRITE_METHODS
+        and scope["path"].startswith("/api/")
+    )
 
 
 class AuditMiddleware:
@@ -28,11 +54,7 @@ class AuditMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on; record it if it is a write."""
-        if (
-            scope["type"] != "http"
-            or scope["method"] not in WRITE_METHODS
-            or not scope["path"].startswith("/api/")
-        ):
+        if not is_api_write(scope):
             await self.app(scope, receive, send)
             return
         status = 500
@@ -59,3 +81,92 @@ class AuditMiddleware:
                 detail=state.get("detail") or "",
             )
             await asyncio.wrap_future(self.record(record))
+
+
+class TokenlessWriteLimit:
+    """Limits write requests under /api/ that carry no valid token, per client address (a
+    token bucket, `RateLimiter`): beyond the limit they are answered 429
+    `request.rate_limited` with `Retry-After`, before anything reads their body or records
+    them; refusals are counted and logged at most once a minute per address (`RefusalLog`).
+
+    A request with a valid token is never refused: one is taken from the address's bucket
+    only until the request shows a valid token (it is then given back), and once the
+    bucket is empty a request's token is checked before refusing it.
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limiter: RateLimiter,
+        refusals: RefusalLog,
+        has_valid_token: Callable[[str | None], bool],
+    ) -> None:
+        self.app = app
+        self.limiter = limiter
+        self.refusals = refusals
+        self.has_valid_token = has_valid_token
+        """Whether a bearer secret (None: no Authorization header) is an active token."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, or answer 429 if it is a write without a valid token from an
+        address over its limit."""
+        if not is_api_write(scope):
+            await self.app(scope, receive, send)
+            return
+        client = scope.get("client")
+        key = client_key(client[0] if client else None)
+        wait_s = self.limiter.take(key)
+        if wait_s == 0:
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                if scope.get("state", {}).get("token_id") is not None:
+                    self.limiter.give_back(key)
+            return
+        if self.has_valid_token(_bearer_secret(scope)):
+            await self.app(scope, receive, send)
+            return
+        self.refusals.refused(key)
+        error = RateLimitedError(
+            f"too many write requests without a valid token from {key}; "
+            f"send a bearer token, or retry in {math.ceil(wait_s)} s",
+            retry_after_s=math.ceil(wait_s),
+        )
+        response = JSONResponse(
+            {"error": error.code, "detail": error.message},
+            status_code=status_for(error),
+            headers={"Retry-After": str(error.retry_after_s)},
+        )
+        await response(scope, receive, send)
+
+
+def _bearer_secret(scope: Scope) -> str | None:
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            scheme, _, secret = value.decode("latin-1").partition(" ")
+            if scheme.lower() != "bearer":
+                return None
+            return secret.strip() or None
+    return None
+
+
+class SecurityHeaders:
+    """Adds SECURITY_HEADERS to every HTTP answer: pages, static files, the API, errors."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on; add the headers to its answer."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers.setdefault(name, value)
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -8,20 +8,23 @@ with its reason code (and a dead letter), as from any other source.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, Final
+import asyncio
+import re
+from collections.abc import AsyncIterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Final, TypeAlias
 
 import msgspec
 
 from linespeed.api.errors import (
     EventsRejectedError,
+    PayloadTooLargeError,
     RequestError,
     UnsupportedMediaTypeError,
 )
 from linespeed.api.tokens import ApiToken, check_stations, require_role
 from linespeed.api.writer import GroupWriter
-from linespeed.events.codec import decode_event
-from linespeed.events.reasons import EventRejectedError
+from linespeed.events.types import EVENT_TYPES
 from linespeed.ingest.core import IngestReport, Outcome, RawEvent
 
 MAX_EVENTS: Final = 20_000
@@ -31,6 +34,9 @@ NDJSON_TYPES: Final = frozenset(
     {"application/x-ndjson", "application/ndjson", "application/jsonl", "application/json-seq"}
 )
 _raw_list: Final = msgspec.json.Decoder(list[msgspec.Raw])
+_FIRST_CHARACTER: Final = re.compile(rb"[ \t\r\n]*([^ \t\r\n])")
+Body: TypeAlias = bytes | bytearray
+"""A request body as read (a bytearray, not copied into bytes)."""
 _raw_one: Final = msgspec.json.Decoder(msgspec.Raw)
 
 
@@ -44,12 +50,12 @@ class PostResult(msgspec.Struct, frozen=True):
     outcomes: list[Outcome]
 
 
-def split_payloads(body: bytes, content_type: str | None) -> list[bytes]:
+def split_payloads(body: Body, content_type: str | None) -> list[bytes]:
     """The event payloads of a request body: one JSON object, a JSON array, or NDJSON lines.
 
     Raises UnsupportedMediaTypeError for another content type; RequestError (naming the
-    problem) if the body is empty, is not well-formed JSON/NDJSON, or holds more than
-    MAX_EVENTS events.
+    problem) if the body is empty, is not well-formed JSON/NDJSON, nests too deeply to
+    read (request.too_deep), or holds more than MAX_EVENTS events.
     """
     media = (content_type or "").split(";", 1)[0].strip().lower()
     if media in JSON_TYPES:
@@ -72,19 +78,29 @@ def split_payloads(body: bytes, content_type: str | None) -> list[bytes]:
     return payloads
 
 
-def _json_payloads(body: bytes) -> list[bytes]:
-    text = body.lstrip()
+def _json_payloads(body: Body) -> list[bytes]:
+    first = _FIRST_CHARACTER.match(body)  # not body.lstrip(): that would copy the body
     try:
-        if text.startswith(b"["):
+        if first is not None and first.group(1) == b"[":
             return [bytes(item) for item in _raw_list.decode(body)]
-        return [bytes(_raw_one.decode(body))] if text else []
+        return [bytes(_raw_one.decode(body))] if first is not None else []
     except (msgspec.DecodeError, msgspec.ValidationError) as error:
         raise RequestError(f"malformed JSON: {error}", code="request.malformed_json") from None
+    except RecursionError:
+        raise _too_deep("the body") from None
 
 
-def _ndjson_payloads(body: bytes) -> list[bytes]:
+def _too_deep(where: str) -> RequestError:
+    return RequestError(
+        f"{where} nests arrays or objects too deeply to read (an event needs a few levels)",
+        code="request.too_deep",
+    )
+
+
+def _ndjson_payloads(body: Body) -> list[bytes]:
     payloads: list[bytes] = []
-    for number, line in enumerate(body.split(b"\n"), 1):
+    lines: list[bytes] = body.split(b"\n")  # type: ignore[assignment]  # bytearrays read alike
+    for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
@@ -93,31 +109,66 @@ def _ndjson_payloads(body: bytes) -> list[bytes]:
             raise RequestError(
                 f"malformed JSON on line {number}: {error}", code="request.malformed_json"
             ) from None
+        except RecursionError:
+            raise _too_deep(f"line {number}") from None
     return payloads
 
 
+class _Station(msgspec.Struct):
+    """The fields of an event a station limit reads (other fields skipped, not decoded)."""
+
+    kind: Any = None
+    station: Any = None
+
+
+_station: Final = msgspec.json.Decoder(_Station)
+_MAY_NAME_NO_STATION: Final = frozenset(
+    str(kind.__struct_config__.tag)
+    for kind in EVENT_TYPES
+    if not any(field.name == "station" and field.required for field in msgspec.structs.fields(kind))
+)
+"""Kinds whose events may name no station: a car started, completed, shipped; a defect
+closed off the line."""
+
+
 def stations_of(payloads: Sequence[bytes]) -> list[str | None]:
-    """The station each payload names (None for an event of a car as a whole); payloads that
-    do not decode are left out: ingest refuses them with their reason."""
+    """The station each payload names (None for an event of a kind that may name none);
+    payloads whose station cannot be read (not an object, a station that is not text, an
+    unknown kind or one that needs a station) are left out: ingest refuses them with their
+    reason. Reads only `kind` and `station`: nothing else is decoded."""
     stations: list[str | None] = []
     for payload in payloads:
         try:
-            event = decode_event(payload)
-        except EventRejectedError:
+            where = _station.decode(payload)
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError):
             continue
-        stations.append(getattr(event, "station", None))
+        if isinstance(where.station, str):
+            stations.append(where.station)
+        elif where.station is None and where.kind in _MAY_NAME_NO_STATION:
+            stations.append(None)
     return stations
 
 
 class EventPoster:
     """Posts request bodies through one shared Ingestor, requests waiting at the same time
-    grouped into one transaction (see `GroupWriter`)."""
+    grouped into one transaction (see `GroupWriter`).
+
+    Bodies are split, checked and answered on one worker thread of its own, one request at
+    a time: six large bodies split at once on six threads would take turns on the
+    interpreter lock with the event loop, which then answers nothing for a while; one at a
+    time, the loop waits for at most one of them (and the writer).
+    """
 
     def __init__(self, writer: GroupWriter) -> None:
         self.writer = writer
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-api-split")
+
+    def close(self) -> None:
+        """Stop the worker thread once what is queued on it is done."""
+        self._worker.shutdown(wait=True)
 
     def prepare(
-        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+        self, token: ApiToken, body: Body, content_type: str | None, request_id: str
     ) -> list[RawEvent]:
         """The request's payloads, ready to ingest, once the token may post them all.
 
@@ -129,7 +180,13 @@ class EventPoster:
         if token.stations is not None:
             check_stations(token, stations_of(payloads))
         source = f"api:token-{token.id}:{request_id}"
-        return [RawEvent(payload, f"{source}:{n}") for n, payload in enumerate(payloads, 1)]
+        # Ingest holds a station-limited token's events to its stations on cars that have
+        # not passed them (`station.not_allowed`): that needs the cars' states.
+        stations = None if token.stations is None else frozenset(token.stations)
+        return [
+            RawEvent(payload, f"{source}:{n}", stations=stations)
+            for n, payload in enumerate(payloads, 1)
+        ]
 
     @staticmethod
     def result(outcomes: list[Outcome]) -> PostResult:
@@ -149,12 +206,41 @@ class EventPoster:
             )
         return result
 
-    def post(
-        self, token: ApiToken, body: bytes, content_type: str | None, request_id: str
+    async def post_async(
+        self, token: ApiToken, body: Body, content_type: str | None, request_id: str
     ) -> PostResult:
-        """Ingest a request's events for `token` and wait; one outcome per event, in order.
+        """Ingest a request's events for `token`; one outcome per event, in order. The body
+        is split and checked, and the answer built, on the worker thread, and the ingest
+        awaited, so a large body never blocks the event loop.
 
         Raises what `prepare` and `result` raise, and what ingest raises.
         """
-        batch = self.prepare(token, body, content_type, request_id)
-        return self.result(self.writer.ingest(batch))
+        loop = asyncio.get_running_loop()
+        batch = await loop.run_in_executor(
+            self._worker, self.prepare, token, body, content_type, request_id
+        )
+        del body  # the payloads are copies: the body (the only reference) goes while ingesting
+        outcomes = await asyncio.wrap_future(self.writer.submit(batch))
+        del batch
+        return await loop.run_in_executor(self._worker, self.result, outcomes)
+
+
+async def read_body(
+    chunks: AsyncIterator[bytes], declared_length: str | None, limit: int
+) -> bytearray:
+    """A request body read from `chunks`, counted as it arrives (not copied once more at
+    the end: msgspec reads a bytearray as it reads bytes).
+
+    Raises PayloadTooLargeError before reading anything if `declared_length` (the
+    Content-Length header) is over `limit`, and as soon as the bytes read pass `limit`
+    (the rest is never read).
+    """
+    declared = (declared_length or "").strip()
+    if declared.isascii() and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"body of {int(declared)} bytes; at most {limit}")
+    body = bytearray()
+    async for chunk in chunks:
+        if len(body) + len(chunk) > limit:
+            raise PayloadTooLargeError(f"body over {limit} bytes")
+        body += chunk
+    return body

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,6 +26,10 @@ Role: TypeAlias = Literal["viewer", "operator", "engineer", "admin"]
 ROLES: Final[tuple[Role, ...]] = get_args(Role)
 """In rank order: each role may do what the roles before it may."""
 TOKEN_PREFIX: Final = "ls_"  # noqa: S105  (a prefix, not a secret)
+UNAUTHORIZED: Final = "a valid bearer token is required (Authorization: Bearer <token>)"
+"""The one answer to a missing, unknown or revoked token: it tells a prober nothing."""
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -121,19 +126,24 @@ def revoke_token(engine: Engine, token_id: int) -> ApiToken:
 def authenticate(engine: Engine, secret: str | None) -> ApiToken:
     """The active token whose secret this is.
 
-    Raises UnauthorizedError if there is no secret, or it is unknown or revoked.
+    Raises UnauthorizedError, with the same plain message whatever the cause, if there is
+    no secret, or it is unknown or revoked (the server's log says which: at debug level for
+    a missing or unknown secret, at info level with the id of a revoked token).
     """
     if not secret:
-        raise UnauthorizedError("a bearer token is required (Authorization: Bearer <token>)")
+        log.debug("refused: no bearer token")
+        raise UnauthorizedError(UNAUTHORIZED)
     with engine.connect() as connection:
         row = connection.execute(
             select(api_tokens).where(api_tokens.c.token_sha256 == _digest(secret))
         ).first()
     if row is None:
-        raise UnauthorizedError("unknown token")
+        log.debug("refused: unknown token")
+        raise UnauthorizedError(UNAUTHORIZED)
     token = _token(row)
     if token.revoked_at is not None:
-        raise UnauthorizedError(f"token {token.id} was revoked")
+        log.info("refused: token %d was revoked at %s", token.id, token.revoked_at)
+        raise UnauthorizedError(UNAUTHORIZED)
     return token
 
 

@@ -6,6 +6,11 @@ own slice of the outcomes, so many stations posting single events share syncs in
 waiting for one each. The outcomes are those of ingesting the requests one after another in
 arrival order: an event id seen earlier in the group is a duplicate, as it would be.
 
+When the ingest of a group raises, each request of the group is ingested again on its own,
+so only a request whose own ingest fails learns of the failure; the others get their
+outcomes, committed. A failure of the database itself (it cannot be reached, or is locked:
+`OperationalError`) is not retried: every request of the group gets it.
+
 Audit records are written by the same thread, in one transaction per round, so they never
 wait on the store's write lock behind an ingest of this server (SQLite lets one writer in
 at a time, and a waiting writer sleeps in steps of up to 100 ms).
@@ -21,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from linespeed.api.audit import AuditRecord, record_writes
 from linespeed.ingest.core import Ingestor, Outcome, RawEvent
@@ -56,8 +62,9 @@ class GroupWriter:
 
     def submit(self, batch: Sequence[RawEvent]) -> Future[list[Outcome]]:
         """Queue `batch` to be ingested with whatever else is waiting; the future gives its
-        outcomes, in order, once committed, or raises what ingest raised (then nothing of
-        the group is stored)."""
+        outcomes, in order, once committed, or raises what ingest of `batch` alone raised,
+        or the OperationalError of a database that failed the whole group (then nothing of
+        `batch` is stored)."""
         request = _Ingest(batch)
         self._put(request)
         return request.done
@@ -118,9 +125,13 @@ class GroupWriter:
         combined = [item for request in group for item in request.batch]
         try:
             outcomes = self.ingestor.ingest(combined)
-        except BaseException as error:  # every request of the group learns why
-            for request in group:
-                request.done.set_exception(error)
+        except BaseException as error:
+            if _retry_alone(group, error):  # one request failed the group: it alone learns
+                for request in group:
+                    self._ingest([request])
+            else:  # the database failed: every request of the group learns why
+                for request in group:
+                    request.done.set_exception(error)
             return
         start = 0
         for request in group:
@@ -138,3 +149,11 @@ class GroupWriter:
             return
         for item in group:
             item.done.set_result(None)
+
+
+def _retry_alone(group: Sequence[_Ingest], error: BaseException) -> bool:
+    """Whether each request of a failed group is worth ingesting on its own: there is more
+    than one, and the error is not the database's own (OperationalError)."""
+    return (
+        len(group) > 1 and isinstance(error, Exception) and not isinstance(error, OperationalError)
+    )

@@ -8,7 +8,19 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from linespeed.cli.common import DbOption, JsonOption, app, out, print_json, time_text
+from linespeed.cli.common import (
+    DEFAULT_MAX_AGE_DAYS,
+    DEFAULT_MAX_FUTURE_S,
+    DbOption,
+    JsonOption,
+    MaxAgeOption,
+    MaxFutureOption,
+    app,
+    live_window,
+    out,
+    print_json,
+    time_text,
+)
 from linespeed.errors import LinespeedError
 from linespeed.store.engine import open_store
 
@@ -26,11 +38,49 @@ def serve(
     max_body_mb: Annotated[
         float, typer.Option("--max-body-mb", min=0.001, help="Largest request body, MiB.")
     ] = 16.0,
+    tokenless_burst: Annotated[
+        int,
+        typer.Option(
+            "--tokenless-burst",
+            min=1,
+            envvar="LINESPEED_TOKENLESS_BURST",
+            help="Write requests without a valid token one client address may make at once.",
+        ),
+    ] = 20,
+    tokenless_rate: Annotated[
+        float,
+        typer.Option(
+            "--tokenless-rate",
+            min=0.001,
+            envvar="LINESPEED_TOKENLESS_RATE",
+            help="...and then per second (beyond: 429 request.rate_limited).",
+        ),
+    ] = 5.0,
+    max_streams: Annotated[
+        int,
+        typer.Option(
+            "--max-streams",
+            min=1,
+            envvar="LINESPEED_MAX_STREAMS",
+            help="Live-feed streams open at once, in all (beyond: 429 stream.too_many).",
+        ),
+    ] = 500,
+    max_streams_per_token: Annotated[
+        int,
+        typer.Option(
+            "--max-streams-per-token",
+            min=1,
+            envvar="LINESPEED_MAX_STREAMS_PER_TOKEN",
+            help="Live-feed streams one token may hold open.",
+        ),
+    ] = 10,
+    max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
+    max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
 ) -> None:
     """Serve the HTTP API (/api/v1) and the line's dashboard (/) over the database.
 
-    Example: linespeed serve --host 0.0.0.0 --port 8400
+    Example: linespeed serve --host 0.0.0.0 --port 8400 --tokenless-rate 1
     """
     from linespeed.api import ApiSettings
     from linespeed.api.server import serve as run_server
@@ -40,7 +90,15 @@ def serve(
         f"linespeed on http://{host}:{port}/ : dashboard at /#token=<viewer token>, "
         f"API at /api/v1 (OpenAPI /api/v1/openapi.json); Ctrl-C stops"
     )
-    run_server(engine, host, port, ApiSettings(max_body_bytes=int(max_body_mb * 1024 * 1024)))
+    settings = ApiSettings(
+        max_body_bytes=int(max_body_mb * 1024 * 1024),
+        tokenless_burst=tokenless_burst,
+        tokenless_per_s=tokenless_rate,
+        max_streams=max_streams,
+        max_streams_per_token=max_streams_per_token,
+        live_window=live_window(max_future_s, max_age_days),
+    )
+    run_server(engine, host, port, settings)
 
 
 @token_app.command("create")
@@ -163,16 +221,20 @@ def board(
 @app.command()
 def audit(
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000, help="Entries.")] = 100,
+    before_id: Annotated[
+        int | None,
+        typer.Option("--before-id", min=1, help="Only entries older than this id (next page)."),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The API's write requests, newest first: token, time, action, outcome.
 
-    Example: linespeed audit --limit 20 --json
+    Example: linespeed audit --limit 1000 --before-id 52001 --json
     """
     from linespeed.api.audit import list_audit
 
-    entries = list_audit(open_store(db), limit=limit)
+    entries = list_audit(open_store(db), limit=limit, before_id=before_id)
     if json_output:
         print_json(entries)
         return

@@ -45,9 +45,9 @@ def kpi_report(
     shift, station, model or colour. An empty store or window gives zeros and a note,
     never NaN. Formulas: docs/kpi.md.
 
-    Raises LinespeedError (code "kpi.input") if since > until, a time has no UTC offset,
-    `by` is not one of the groupings, or a window grouped by day or shift is longer than
-    MAX_GROUPED_SPAN; StoreError if the store holds no plant.
+    Raises LinespeedError (code "kpi.input") if since > until, a time has no UTC offset or
+    lies before 1970 or after 2200 (UTC), `by` is not one of the groupings, or a window
+    grouped by day or shift is longer than MAX_GROUPED_SPAN; StoreError if the store holds no plant.
     """
     if by is not None and by not in get_args(GroupBy):
         raise LinespeedError(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select
@@ -28,6 +28,10 @@ from linespeed.store.schema import (
 
 OFF_SHIFT = "off-shift"
 """The group key of time outside every shift (with `by="shift"`)."""
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""A report window lies inside [EARLIEST, LATEST]: times outside cannot be stored or
+computed with (the same bounds as ingest's `ts.out_of_range`)."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +80,8 @@ def newest_plant(connection: Connection) -> Plant:
 
 
 def _aware(name: str, value: datetime | None) -> datetime | None:
+    """`value` in UTC. Raises LinespeedError (kpi.input) if it has no UTC offset or lies
+    outside EARLIEST to LATEST."""
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
@@ -84,7 +90,16 @@ def _aware(name: str, value: datetime | None) -> datetime | None:
             f"{value.isoformat()}+08:00",
             code="kpi.input",
         )
-    return value.astimezone(UTC)
+    try:
+        in_utc = value.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        in_utc = None
+    if in_utc is None or not EARLIEST <= in_utc <= LATEST:
+        raise LinespeedError(
+            f"{name} {value.isoformat()} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC",
+            code="kpi.input",
+        )
+    return in_utc
 
 
 def resolve_window(
@@ -94,8 +109,8 @@ def resolve_window(
 
     Left out, `since` is the time of the first event a KPI counts and `until` the whole
     second after the last one (so it is inside the half-open window); in an empty store,
-    now. Raises LinespeedError (code "kpi.input") if since > until or a time has no UTC
-    offset.
+    now. Raises LinespeedError (code "kpi.input") if since > until, or a time has no UTC
+    offset or lies outside EARLIEST to LATEST.
     """
     given_since, given_until = _aware("since", since), _aware("until", until)
     if given_since is not None and given_until is not None and given_since > given_until:
@@ -109,13 +124,16 @@ def resolve_window(
         first, last = _history_bounds(connection, plant)
     if given_until is None:
         if last is not None:
-            given_until = datetime.fromtimestamp(math.floor(last.timestamp()) + 1, UTC)
+            # An event stored before ingest refused far-future times must not break reports.
+            given_until = min(
+                datetime.fromtimestamp(math.floor(min(last, LATEST).timestamp()) + 1, UTC), LATEST
+            )
         else:
             given_until = datetime.now(UTC).replace(microsecond=0)
         if given_since is not None:
             given_until = max(given_until, given_since)
     if given_since is None:
-        given_since = given_until if first is None else min(first, given_until)
+        given_since = given_until if first is None else min(max(first, EARLIEST), given_until)
     return Window(given_since, given_until), has_events
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, cast, get_args
 
 import msgspec
@@ -23,6 +23,10 @@ StatusFilter = Literal["in-plant", "completed", "shipped"]
 """`in-plant`: cars still in the plant (on the line, or built and not shipped)."""
 
 CAR_STATUSES: Final[tuple[CarStatus, ...]] = get_args(CarStatus)
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+"""Installation times asked about lie inside [EARLIEST, LATEST]: times outside cannot be
+stored or computed with (the same bounds as ingest's `ts.out_of_range`)."""
 _FILTERED: Final[dict[str, tuple[str, ...]]] = {
     "in-plant": ("in_production", "completed"),
     "completed": ("completed",),
@@ -105,8 +109,8 @@ def part_recall(
     and `installed_to` bound the installation time (inclusive, aware datetimes). A match
     that leaves no car after the time or status filters is an empty recall, not an error.
     Raises TraceInputError (trace.input) for no lot, serial or supplier, a part in no BOM,
-    a lot, serial or supplier never recorded for the part, a naive time or a window that
-    ends before it starts, or an unknown status filter.
+    a lot, serial or supplier never recorded for the part, a naive time, a time before 1970
+    or after 2200 (UTC), a window that ends before it starts, or an unknown status filter.
     """
     _check_question(lots, serial, supplier, installed_from, installed_to, status)
     wanted_lots = sorted(set(lots))
@@ -184,16 +188,30 @@ def _check_question(
     if not lots and serial is None and supplier is None:
         raise TraceInputError("name the pieces to trace: give --lot, --serial or --supplier")
     for name, value in (("--from", installed_from), ("--to", installed_to)):
-        if value is not None and value.utcoffset() is None:
-            raise TraceInputError(
-                f"{name} {value.isoformat()} has no UTC offset: write it as 2025-06-30T08:00+08:00"
-            )
+        if value is not None:
+            _check_time(name, value)
     if installed_from is not None and installed_to is not None and installed_to < installed_from:
         raise TraceInputError(
             f"--to {installed_to.isoformat()} is before --from {installed_from.isoformat()}"
         )
     if status is not None and status not in _FILTERED:
         raise TraceInputError(f"status {status!r} is not one of {', '.join(_FILTERED)}")
+
+
+def _check_time(name: str, value: datetime) -> None:
+    """Raise TraceInputError if `value` has no UTC offset or lies outside EARLIEST to LATEST."""
+    if value.utcoffset() is None:
+        raise TraceInputError(
+            f"{name} {value.isoformat()} has no UTC offset: write it as 2025-06-30T08:00+08:00"
+        )
+    try:
+        inside = EARLIEST <= value.astimezone(UTC) <= LATEST
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it
+        inside = False
+    if not inside:
+        raise TraceInputError(
+            f"{name} {value.isoformat()} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC"
+        )
 
 
 def _check_recorded(
