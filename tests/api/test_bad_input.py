@@ -22,7 +22,7 @@ SQL = "x'; DROP TABLE events; --"
 @pytest.fixture
 def small_client(store: Engine) -> Iterator[TestClient]:
     """A client of an app that reads bodies of at most 4 KiB."""
-    app = create_app(store, ApiSettings(max_body_bytes=4096))
+    app = create_app(store, ApiSettings(max_body_bytes=4096, live_window=None))
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

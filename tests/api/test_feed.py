@@ -27,7 +27,7 @@ from tests.conftest import ingest
 from tests.live.sse import GUARD_S, Sse, parse
 
 __all__ = ["any_db_url", "backend"]  # every test here runs on SQLite and on PostgreSQL
-QUICK = ApiSettings(poll_s=0.05, stream_token_check_s=0.05)
+QUICK = ApiSettings(poll_s=0.05, stream_token_check_s=0.05, live_window=None)
 
 
 def _ndjson(events: list[Event]) -> bytes:
@@ -48,7 +48,7 @@ def test_stream_sends_events_as_they_are_posted(engine: Engine, plant: Plant) ->
     operator = create_token(engine, "operator").token
     events = _cars(plant, 1)
     with (
-        running_server(engine, ApiSettings(poll_s=0.05)) as url,
+        running_server(engine, ApiSettings(poll_s=0.05, live_window=None)) as url,
         httpx.Client(base_url=url, timeout=10) as client,
         client.stream("GET", "/api/v1/stream", params={"access_token": viewer}) as feed,
     ):

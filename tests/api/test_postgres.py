@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import DatabaseError
 
-from linespeed.api import create_app
+from linespeed.api import ApiSettings, create_app
 from linespeed.api.audit import list_audit
 from linespeed.api.tokens import create_token, revoke_token
 from linespeed.events.codec import encode_event
@@ -36,7 +36,9 @@ def test_post_audit_and_feed_on_postgresql(pg_store: Engine, plant: Plant) -> No
     operator = create_token(pg_store, "operator")
     viewer = create_token(pg_store, "viewer")
     body = b"\n".join(encode_event(e) for e in example_events(plant, ExampleSettings(cars=2)))
-    with TestClient(create_app(pg_store), raise_server_exceptions=False) as client:
+    with TestClient(
+        create_app(pg_store, ApiSettings(live_window=None)), raise_server_exceptions=False
+    ) as client:
         headers = {"Authorization": f"Bearer {operator.token}"}
         answer = client.post(
             "/api/v1/events",

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from linespeed.api.app import create_app
+from linespeed.api.app import ApiSettings, create_app
 from linespeed.api.tokens import create_token
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
@@ -59,7 +59,7 @@ def test_the_same_events_over_mqtt_http_and_a_file_are_stored_once(
         assert ingest_files(Ingestor(engine), [path]).rejected == 0
 
     with (
-        TestClient(create_app(engine)) as client,
+        TestClient(create_app(engine, ApiSettings(live_window=None))) as client,
         running_bridge(engine, BridgeSettings(own_broker.address, live_window=None)) as bridge,
     ):
         # one after another, each way first once

@@ -5,7 +5,6 @@ Each GET answers what the CLI's `--json` prints for the same question. No logic 
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Final
