@@ -71,11 +71,9 @@ def build_store(folder: Path, cars: int) -> str:
     """A store holding `cars` simulated cars (through the CLI, as a user would); its URL."""
     url = f"sqlite:///{folder / 'feed.db'}"
     linespeed = str(Path(sys.executable).with_name("linespeed"))
-    init = [linespeed, "init", "--db", url]
-    help_text = subprocess.run([*init[:2], "--help"], capture_output=True, text=True).stdout
-    if "--simulation" in help_text:  # stores for simulated events say so once they must
-        init.append("--simulation")
-    subprocess.run(init, check=True, capture_output=True)
+    subprocess.run(
+        [linespeed, "init", "--simulation", "--db", url], check=True, capture_output=True
+    )
     simulate = [linespeed, "simulate", "--until-units", str(cars), "--into-db", "--db", url]
     subprocess.run([*simulate, "--json"], check=True, capture_output=True)
     return url

@@ -108,7 +108,7 @@ def line(line_store: Engine, plant: Plant) -> Iterator[Line]:
     viewer = create_token(line_store, "viewer").token
     operator = create_token(line_store, "operator").token
     with (
-        running_server(line_store, ApiSettings(poll_s=0.1)) as url,
+        running_server(line_store, ApiSettings(poll_s=0.1, live_window=None)) as url,
         httpx.Client(
             base_url=url, headers={"Authorization": f"Bearer {operator}"}, timeout=30
         ) as api,

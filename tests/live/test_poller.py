@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Collection, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -43,7 +44,10 @@ def cars(plant: Plant, count: int, first: int = 1) -> list[Event]:
 
 
 def run(test: Callable[[], Coroutine[Any, Any, None]]) -> None:
-    asyncio.run(test())
+    """Run `test` on an event loop of its own thread: the browser tests' session-long
+    Playwright keeps a loop running in the main thread."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, test()).result()
 
 
 def messages(events: list[Sse]) -> list[tuple[int | None, str, Any]]:

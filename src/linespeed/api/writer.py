@@ -8,8 +8,8 @@ arrival order: an event id seen earlier in the group is a duplicate, as it would
 
 When the ingest of a group raises, each request of the group is ingested again on its own,
 so only a request whose own ingest fails learns of the failure; the others get their
-outcomes, committed. A failure of the database itself (it cannot be reached, or is locked:
-`OperationalError`) is not retried: every request of the group gets it.
+outcomes, committed. A failure of the store itself (ingest's `STORE_TROUBLE`: it cannot be
+reached, is locked or full) is not retried: every request of the group gets it.
 
 Audit records are written by the same thread, in one transaction per round, so they never
 wait on the store's write lock behind an ingest of this server (SQLite lets one writer in
@@ -26,10 +26,9 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from linespeed.api.audit import AuditRecord, record_writes
-from linespeed.ingest.core import Ingestor, Outcome, RawEvent
+from linespeed.ingest.core import STORE_TROUBLE, Ingestor, Outcome, RawEvent
 
 DEFAULT_MAX_EVENTS: Final = 20_000
 
@@ -153,7 +152,5 @@ class GroupWriter:
 
 def _retry_alone(group: Sequence[_Ingest], error: BaseException) -> bool:
     """Whether each request of a failed group is worth ingesting on its own: there is more
-    than one, and the error is not the database's own (OperationalError)."""
-    return (
-        len(group) > 1 and isinstance(error, Exception) and not isinstance(error, OperationalError)
-    )
+    than one, and the error is not the store's own (STORE_TROUBLE)."""
+    return len(group) > 1 and isinstance(error, Exception) and not isinstance(error, STORE_TROUBLE)
