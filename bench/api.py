@@ -37,8 +37,6 @@ import json
 import multiprocessing
 import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -59,6 +57,7 @@ from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 from linespeed.sim.example import ExampleSettings, example_events
 from linespeed.store.engine import connect, migrate
 from linespeed.store.plants import save_plant
+from serving import free_port, percentile, start_server
 
 BATCH = 1_000
 RATE_PER_S = 200
@@ -93,34 +92,6 @@ def new_store(path: Path) -> str:
     save_plant(engine, load_plant(DEFAULT_PLANT_PATH), "default.yaml")
     engine.dispose()
     return url
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """`linespeed serve` on loopback as its own process, once it answers /health."""
-    linespeed = Path(sys.executable).with_name("linespeed")
-    log = (workdir / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [str(linespeed), "serve", "--db", url, "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the server did not start:\n" + (workdir / "serve.log").read_text()[-3000:])
 
 
 def main() -> None:
@@ -166,7 +137,8 @@ def measure_ingest(args: argparse.Namespace) -> None:
         operator = create_token(engine, "operator").token
         engine.dispose()
         port = free_port()
-        server = start_server(api_url, port, workdir)
+        # the example cars are dated 2025: no age limit for them
+        server = start_server(api_url, port, workdir, "--max-age-days", "0")
         try:
             figures = measure_http(port, operator, batch_part, single_part)
         finally:
@@ -451,14 +423,6 @@ def measure_health_under_load(args: argparse.Namespace) -> None:
                 }
             )
         )
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile of `values` (NaN for none)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 if __name__ == "__main__":

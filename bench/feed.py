@@ -29,7 +29,6 @@ import argparse
 import asyncio
 import http.client
 import json
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,14 +38,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psutil
 
 from linespeed.api.tokens import create_token
 from linespeed.live import REPLAY_EVENTS, feed_after, last_seq
 from linespeed.store.engine import connect
+from serving import HOST, free_port, percentile, start_server
 
-HOST = "127.0.0.1"
 STREAMS_PER_TOKEN = 10
 """The server's default cap per token: the clients share tokens ten to one."""
 HEALTH_GAP_S = 0.01
@@ -77,42 +75,6 @@ def build_store(folder: Path, cars: int) -> str:
     simulate = [linespeed, "simulate", "--until-units", str(cars), "--into-db", "--db", url]
     subprocess.run([*simulate, "--json"], check=True, capture_output=True)
     return url
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-def start_server(url: str, port: int, workdir: Path) -> subprocess.Popen[bytes]:
-    """`linespeed serve` on loopback as its own process, once it answers /health."""
-    linespeed = Path(sys.executable).with_name("linespeed")
-    log = (workdir / "serve.log").open("wb")
-    server = subprocess.Popen(
-        [str(linespeed), "serve", "--db", url, "--host", HOST, "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://{HOST}:{port}/api/v1/health", timeout=1).status_code == 200:
-                return server
-        except httpx.TransportError:
-            time.sleep(0.1)
-    server.kill()
-    raise SystemExit("the server did not start:\n" + (workdir / "serve.log").read_text()[-3000:])
-
-
-def percentile(values: list[float], share: float) -> float:
-    """The nearest-rank percentile of `values` (NaN for none)."""
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * len(ordered)) - 1))]
 
 
 def health(port: int, stop: threading.Event, minimum: int = MIN_SAMPLES) -> list[float]:
