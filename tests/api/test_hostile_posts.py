@@ -105,3 +105,31 @@ def test_a_station_cannot_claim_another_stations_event_id(
         headers=tokens.header("operator"),
     )
     assert (claimed.json()["accepted"], real.json()["accepted"]) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/units/LSPA1S7E8SB00%000",
+        "/api/v1/trace/vin/LSPA1S7E8SB00%000",
+        "/api/v1/trace/part/BRK%002201?lot=a",
+        "/api/v1/trace/part/BRK-2201?lot=a%00b",
+        "/api/v1/trace/part/BRK-2201?supplier=a%00b",
+        "/api/v1/trace/part/BAT-1001?serial=a%00b",
+        "/api/v1/kpi?since=2025-06-30T00:00:00%00",
+        "/api/v1/stream?access_token=a%00",
+    ],
+)
+def test_a_nul_in_a_path_or_query_is_400(client: TestClient, tokens: Tokens, path: str) -> None:
+    answer = client.get(path, headers=tokens.header("admin"))
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"] == "request.invalid"
+
+
+def test_audit_records_keep_what_postgresql_cannot(store: Engine) -> None:
+    from linespeed.api.audit import AuditRecord, list_audit, record_writes
+
+    record = AuditRecord(None, datetime.now(UTC), "POST", "/api/\x00", "x\x00", "ok", 200, "a\x00")
+    record_writes(store, [record])
+    (entry,) = list_audit(store)
+    assert (entry.path, entry.action, entry.detail) == ("/api/\\x00", "x\\x00", "a\\x00")

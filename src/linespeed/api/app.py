@@ -21,7 +21,12 @@ import linespeed
 from linespeed.access.ratelimit import RateLimiter, RefusalLog
 from linespeed.api.audit import audit_engine
 from linespeed.api.errors import EventsRejectedError, UnauthorizedError, status_for
-from linespeed.api.middleware import AuditMiddleware, SecurityHeaders, TokenlessWriteLimit
+from linespeed.api.middleware import (
+    AuditMiddleware,
+    RefuseNul,
+    SecurityHeaders,
+    TokenlessWriteLimit,
+)
 from linespeed.api.posting import EventPoster
 from linespeed.api.routes import router
 from linespeed.api.stream import router as stream_router
@@ -113,6 +118,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         refusals=RefusalLog("write requests without a valid token"),
         has_valid_token=lambda secret: _valid(engine, secret),
     )
+    app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(OverflowError, _overflow_error)

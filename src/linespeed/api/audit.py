@@ -16,6 +16,7 @@ from sqlalchemy import Engine, event, insert, select
 from linespeed.errors import LinespeedError
 from linespeed.store.engine import connect
 from linespeed.store.schema import audit_log
+from linespeed.store.text import storable_text
 
 MAX_PAGE: Final = 1000
 MAX_PATH_CHARS: Final = 512
@@ -89,7 +90,7 @@ def cut_path(path: str) -> str:
 
 def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
     """Append write requests to the audit log in one transaction (paths cut to 512
-    characters, details to 2,000)."""
+    characters, details to 2,000, NUL characters spelled out)."""
     if not records:
         return
     rows = [
@@ -97,11 +98,11 @@ def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
             "token_id": record.token_id,
             "at": record.at,
             "method": record.method[:8],
-            "path": cut_path(record.path),
-            "action": record.action[:64],
-            "outcome": record.outcome[:64],
+            "path": storable_text(cut_path(record.path)),
+            "action": storable_text(record.action[:64]),
+            "outcome": storable_text(record.outcome[:64]),
             "status_code": record.status_code,
-            "detail": record.detail[:_DETAIL_CHARS],
+            "detail": storable_text(record.detail[:_DETAIL_CHARS]),
         }
         for record in records
     ]

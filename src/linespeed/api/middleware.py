@@ -1,5 +1,6 @@
 """ASGI middleware of the API: every write request recorded in the audit log, write requests
-without a valid token limited per client address, and security headers on every answer."""
+without a valid token limited per client address, requests with NUL refused, and security
+headers on every answer."""
 
 from __future__ import annotations
 
@@ -148,6 +149,33 @@ def _bearer_secret(scope: Scope) -> str | None:
                 return None
             return secret.strip() or None
     return None
+
+
+class RefuseNul:
+    """Answers 400 to a request whose path or query holds a NUL character (`%00`): no plant
+    name, VIN, lot or station holds one, and PostgreSQL cannot even compare text with one."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse the request if it carries NUL; otherwise pass it on."""
+        if scope["type"] == "http" and _has_nul(scope):
+            answer = JSONResponse(
+                {
+                    "error": "request.invalid",
+                    "detail": "the path or query holds a NUL character (%00)",
+                },
+                status_code=400,
+            )
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_nul(scope: Scope) -> bool:
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"%00" in query or b"\x00" in query
 
 
 class SecurityHeaders:

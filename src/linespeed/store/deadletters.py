@@ -11,6 +11,7 @@ from typing import Literal
 from sqlalchemy import Connection, Engine, select
 
 from linespeed.store.schema import dead_letters
+from linespeed.store.text import storable_text as _storable
 
 DeadLetterStatus = Literal["open", "resolved"]
 
@@ -45,11 +46,6 @@ class DeadLetter:
 
 def _text(raw: bytes) -> str:
     return _storable(raw.decode("utf-8", errors="backslashreplace"))
-
-
-def _storable(text: str) -> str:
-    """`text` with NUL characters spelled out: PostgreSQL's text cannot hold them."""
-    return text.replace("\x00", "\\x00") if "\x00" in text else text
 
 
 def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -> None:
