@@ -60,10 +60,9 @@ class LiveWindow:
 
     def bounds(self, now: datetime) -> tuple[datetime, datetime]:
         """The earliest and latest event time accepted at `now`."""
-        earliest = (
-            EARLIEST_TS if self.max_age_s is None else now - timedelta(seconds=self.max_age_s)
-        )
-        return max(earliest, EARLIEST_TS), now + timedelta(seconds=self.max_future_s)
+        if self.max_age_s is None:
+            return EARLIEST_TS, now + timedelta(seconds=self.max_future_s)
+        return now - timedelta(seconds=self.max_age_s), now + timedelta(seconds=self.max_future_s)
 
 
 class RawEvent(msgspec.Struct, frozen=True):
