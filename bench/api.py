@@ -49,7 +49,7 @@ from typing import Any
 import httpx
 import msgspec
 
-from linespeed.api.tokens import create_token
+from linespeed.access.tokens import create_token
 from linespeed.events.codec import encode_event
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files

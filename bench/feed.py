@@ -40,7 +40,7 @@ from typing import Any
 
 import psutil
 
-from linespeed.api.tokens import create_token
+from linespeed.access.tokens import create_token
 from linespeed.live import REPLAY_EVENTS, feed_after, last_seq
 from linespeed.store.engine import connect
 from serving import HOST, free_port, percentile, start_server

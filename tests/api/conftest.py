@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
 from linespeed import cli
+from linespeed.access.tokens import create_token
 from linespeed.api import ApiSettings, create_app
-from linespeed.api.tokens import create_token
 from linespeed.events.types import Event
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events

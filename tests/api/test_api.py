@@ -312,7 +312,7 @@ def test_the_database_refuses_to_change_the_audit_log(
 def test_token_create_names_what_is_wrong(
     store: Engine, role: str, stations: tuple[str, ...], message: str
 ) -> None:
-    from linespeed.api.tokens import create_token
+    from linespeed.access.tokens import create_token
     from linespeed.errors import LinespeedError
 
     with pytest.raises(LinespeedError, match=message):
@@ -320,7 +320,7 @@ def test_token_create_names_what_is_wrong(
 
 
 def test_revoking_an_unknown_token_is_not_found(store: Engine) -> None:
-    from linespeed.api.tokens import revoke_token
+    from linespeed.access.tokens import revoke_token
     from linespeed.errors import NotFoundError
 
     with pytest.raises(NotFoundError, match="no token with id 999"):

@@ -14,9 +14,9 @@ from contextlib import AsyncExitStack
 import httpx
 from sqlalchemy import Engine
 
+from linespeed.access.tokens import create_token, revoke_token
 from linespeed.api import ApiSettings
 from linespeed.api.server import running_server
-from linespeed.api.tokens import create_token, revoke_token
 from linespeed.events.codec import encode_event
 from linespeed.events.types import Event, StationState, UnitCompleted
 from linespeed.live import REPLAY_EVENTS, last_seq

@@ -127,7 +127,7 @@ def test_a_nul_in_a_path_or_query_is_400(client: TestClient, tokens: Tokens, pat
 
 
 def test_audit_records_keep_what_postgresql_cannot(store: Engine) -> None:
-    from linespeed.api.audit import AuditRecord, list_audit, record_writes
+    from linespeed.access.audit import AuditRecord, list_audit, record_writes
 
     record = AuditRecord(None, datetime.now(UTC), "POST", "/api/\x00", "x\x00", "ok", 200, "a\x00")
     record_writes(store, [record])

@@ -13,11 +13,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from linespeed.access.audit import MAX_PATH_CHARS, cut_path, list_audit
 from linespeed.access.ratelimit import RateLimiter, RefusalLog, client_key
+from linespeed.access.tokens import revoke_token
 from linespeed.api import ApiSettings, create_app
-from linespeed.api.audit import MAX_PATH_CHARS, cut_path, list_audit
 from linespeed.api.middleware import SECURITY_HEADERS
-from linespeed.api.tokens import revoke_token
 from linespeed.store.schema import audit_log, events
 from tests.api.conftest import Tokens
 from tests.backends import any_db_url, backend

@@ -9,9 +9,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, update
 from sqlalchemy.exc import DatabaseError
 
+from linespeed.access.audit import list_audit
+from linespeed.access.tokens import create_token, revoke_token
 from linespeed.api import ApiSettings, create_app
-from linespeed.api.audit import list_audit
-from linespeed.api.tokens import create_token, revoke_token
 from linespeed.events.codec import encode_event
 from linespeed.live import feed_after
 from linespeed.plant.model import Plant

@@ -11,7 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import OperationalError
 
-from linespeed.api.audit import audit_engine
+from linespeed.access.audit import audit_engine
 from linespeed.api.writer import GroupWriter
 from linespeed.ingest.core import Ingestor, Outcome, RawEvent
 from linespeed.store.schema import events

@@ -19,9 +19,9 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 from sqlalchemy import Engine
 
+from linespeed.access.tokens import create_token
 from linespeed.api import ApiSettings
 from linespeed.api.server import running_server
-from linespeed.api.tokens import create_token
 from linespeed.events.codec import encode_event
 from linespeed.events.types import Event
 from linespeed.plant.model import Milestones, Plant

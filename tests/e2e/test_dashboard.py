@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from linespeed.access.tokens import create_token
 from linespeed.api.board import line_board
 from linespeed.api.server import running_server
-from linespeed.api.tokens import create_token
 from linespeed.events.types import UnitCompleted
 from linespeed.store.engine import open_store
 from tests.e2e.conftest import CARS, Line, screenshot

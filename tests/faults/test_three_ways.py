@@ -10,11 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from linespeed.access.tokens import create_token
 from linespeed.api.app import ApiSettings, create_app
-from linespeed.api.tokens import create_token
+from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
-from linespeed.ingest.mqtt import BridgeSettings
 from linespeed.mqtt.broker import Connection
 from linespeed.mqtt.topics import events_topic
 from linespeed.plant.model import Plant

@@ -12,12 +12,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
-from linespeed.api.tokens import create_token, revoke_token
+from linespeed.access.tokens import active_token_ids, create_token, revoke_token
 from linespeed.events.types import Event
 from linespeed.live import FeedPoller, StreamSettings, TooManyStreamsError, feed_after, last_seq
 from linespeed.live import poller as poller_module
 from linespeed.live.replay import ReplayWindows
-from linespeed.live.tokens import active_token_ids
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from tests.conftest import ingest, make_store

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, func, select
 
-from linespeed.ingest.mqtt import BridgeReport, BridgeSettings, MqttBridge
+from linespeed.bridges.mqtt import BridgeReport, BridgeSettings, MqttBridge
 from linespeed.mqtt.broker import BrokerAddress, Connection, parse_broker_url
 from linespeed.plant.model import Plant
 from linespeed.store.schema import events

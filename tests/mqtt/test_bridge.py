@@ -12,9 +12,9 @@ import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import Engine, select
 
+from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
-from linespeed.ingest.mqtt import BridgeSettings
 from linespeed.mqtt.broker import BrokerAddress, Connection
 from linespeed.mqtt.topics import deadletters_topic, events_topic, milestones_topic
 from linespeed.plant.model import Plant

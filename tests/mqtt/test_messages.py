@@ -7,8 +7,8 @@ import re
 import msgspec
 import pytest
 
+from linespeed.bridges.mqtt_messages import KEPT_BYTES, message_events
 from linespeed.ingest.core import RawEvent
-from linespeed.ingest.mqtt_messages import KEPT_BYTES, message_events
 from linespeed.mqtt.broker import BrokerAddress, BrokerError, parse_broker_url
 from linespeed.mqtt.topics import (
     EventsTopic,

@@ -11,7 +11,7 @@ import msgspec
 import pytest
 from sqlalchemy import Engine
 
-from linespeed.ingest.mqtt import BridgeSettings
+from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.mqtt.broker import BrokerAddress, Connection
 from linespeed.mqtt.topics import events_topic
 from linespeed.plant.model import Plant

@@ -10,10 +10,10 @@ import msgspec
 import pytest
 from sqlalchemy import select
 
+from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.errors import LinespeedError
 from linespeed.events.codec import encode_event
 from linespeed.events.types import StationState
-from linespeed.ingest.mqtt import BridgeSettings
 from linespeed.mqtt.broker import BrokerAddress, Connection
 from linespeed.mqtt.topics import deadletters_topic, events_topic
 from linespeed.plant.model import Plant

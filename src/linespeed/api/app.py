@@ -18,9 +18,11 @@ from sqlalchemy import Engine
 from starlette.exceptions import HTTPException
 
 import linespeed
+from linespeed.access.audit import audit_engine
+from linespeed.access.errors import UnauthorizedError
 from linespeed.access.ratelimit import RateLimiter, RefusalLog
-from linespeed.api.audit import audit_engine
-from linespeed.api.errors import EventsRejectedError, UnauthorizedError, status_for
+from linespeed.access.tokens import authenticate
+from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import (
     AuditMiddleware,
     RefuseNul,
@@ -30,7 +32,6 @@ from linespeed.api.middleware import (
 from linespeed.api.posting import EventPoster
 from linespeed.api.routes import router
 from linespeed.api.stream import router as stream_router
-from linespeed.api.tokens import authenticate
 from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor, LiveWindow

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from linespeed.api.tokens import ApiToken, Role, authenticate, require_role
+from linespeed.access.tokens import ApiToken, Role, authenticate, require_role
 
 bearer = HTTPBearer(auto_error=False, description="A token from `linespeed token create`.")
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]

@@ -1,23 +1,15 @@
-"""Errors of the HTTP API, and the HTTP status each linespeed error answers with."""
+"""Errors of the HTTP API's requests, and the HTTP status each linespeed error answers with.
+
+The access errors (`UnauthorizedError` 401, `ForbiddenError` 403) live in `linespeed.access`.
+"""
 
 from __future__ import annotations
 
 from typing import Any, Final
 
+from linespeed.access.errors import ForbiddenError, UnauthorizedError
 from linespeed.errors import LinespeedError, NotFoundError, StoreError
 from linespeed.live.errors import TooManyStreamsError
-
-
-class UnauthorizedError(LinespeedError):
-    """No bearer token, or one that is unknown or revoked (HTTP 401)."""
-
-    code = "auth.unauthorized"
-
-
-class ForbiddenError(LinespeedError):
-    """The token's role or stations do not allow the request (HTTP 403)."""
-
-    code = "auth.forbidden"
 
 
 class RequestError(LinespeedError):

@@ -15,8 +15,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from linespeed.access.audit import AuditRecord
 from linespeed.access.ratelimit import RateLimiter, RefusalLog, client_key
-from linespeed.api.audit import AuditRecord
 from linespeed.api.errors import RateLimitedError, status_for
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})

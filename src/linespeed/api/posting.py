@@ -16,13 +16,13 @@ from typing import Any, Final, TypeAlias
 
 import msgspec
 
+from linespeed.access.tokens import ApiToken, check_stations, require_role
 from linespeed.api.errors import (
     EventsRejectedError,
     PayloadTooLargeError,
     RequestError,
     UnsupportedMediaTypeError,
 )
-from linespeed.api.tokens import ApiToken, check_stations, require_role
 from linespeed.api.writer import GroupWriter
 from linespeed.events.types import EVENT_TYPES
 from linespeed.ingest.core import IngestReport, Outcome, RawEvent

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine
 
-from linespeed.api.audit import MAX_PAGE, list_audit
+from linespeed.access.audit import MAX_PAGE, list_audit
 from linespeed.api.auth import Admin, Engineer, Operator, Viewer
 from linespeed.api.board import line_board, reference_curves
 from linespeed.api.errors import RequestError

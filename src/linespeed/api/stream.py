@@ -14,10 +14,10 @@ from fastapi.responses import StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials
 from starlette.types import Receive, Scope, Send
 
+from linespeed.access.tokens import require_role
 from linespeed.api.auth import Credentials, token_of
 from linespeed.api.errors import RequestError
 from linespeed.api.routes import reject_unknown_query
-from linespeed.api.tokens import require_role
 from linespeed.live import FeedPoller, Subscription
 
 MAX_SEQ: Final = 2**63 - 1

@@ -27,7 +27,7 @@ from typing import Final
 
 from sqlalchemy import Engine
 
-from linespeed.api.audit import AuditRecord, record_writes
+from linespeed.access.audit import AuditRecord, record_writes
 from linespeed.ingest.core import STORE_TROUBLE, Ingestor, Outcome, RawEvent
 
 DEFAULT_MAX_EVENTS: Final = 20_000

@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from linespeed.bridges.mqtt import DEFAULT_RECEIVE_MAXIMUM, BridgeSettings, MqttBridge
+from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES
 from linespeed.cli.common import (
     DEFAULT_MAX_AGE_DAYS,
     DEFAULT_MAX_FUTURE_S,
@@ -23,8 +25,6 @@ from linespeed.cli.common import (
     print_json,
 )
 from linespeed.ingest.core import DEFAULT_BATCH_SIZE
-from linespeed.ingest.mqtt import DEFAULT_RECEIVE_MAXIMUM, BridgeSettings, MqttBridge
-from linespeed.ingest.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES
 from linespeed.mqtt.broker import parse_broker_url
 from linespeed.store.engine import open_store
 

@@ -116,7 +116,7 @@ def token_create(
 
     Example: linespeed token create --role operator --station ga-090 --json
     """
-    from linespeed.api.tokens import create_token
+    from linespeed.access.tokens import create_token
 
     created = create_token(open_store(db), role, stations=station or (), label=label)
     if json_output:
@@ -137,7 +137,7 @@ def token_list(
 
     Example: linespeed token list --all --json
     """
-    from linespeed.api.tokens import list_tokens
+    from linespeed.access.tokens import list_tokens
 
     tokens = list_tokens(open_store(db), include_revoked=show_all)
     if json_output:
@@ -166,7 +166,7 @@ def token_revoke(
 
     Example: linespeed token revoke 3
     """
-    from linespeed.api.tokens import revoke_token
+    from linespeed.access.tokens import revoke_token
 
     token = revoke_token(open_store(db), token_id)
     if json_output:
@@ -232,7 +232,7 @@ def audit(
 
     Example: linespeed audit --limit 1000 --before-id 52001 --json
     """
-    from linespeed.api.audit import list_audit
+    from linespeed.access.audit import list_audit
 
     entries = list_audit(open_store(db), limit=limit, before_id=before_id)
     if json_output:

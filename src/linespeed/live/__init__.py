@@ -5,10 +5,10 @@ and NATS alike, read from the event log by one shared poller.
 - `sse`: messages framed as server-sent events, encoded once per stretch of the log.
 - `poller`: `FeedPoller`, one per server: polls only while a stream is open and only reads
   news when `max(seq)` moved, fans it out to bounded queues, caps streams per token and in
-  total, bounds replays (`REPLAY_EVENTS`), ends streams of revoked tokens.
+  total, bounds replays (`REPLAY_EVENTS`), ends streams of revoked tokens (asking
+  `linespeed.access.tokens.active_token_ids`).
 - `replay`: replays read in windows of the log that every resuming stream shares.
 - `subscription`: one open stream: hello, reset, replay, then the poller's news.
-- `tokens`: which tokens of open streams are still active (the revocation/expiry hook).
 - `errors`: `TooManyStreamsError` (`stream.too_many`).
 """
 

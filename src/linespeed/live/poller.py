@@ -27,13 +27,13 @@ from typing import Final
 import anyio.to_thread
 from sqlalchemy import Engine
 
+from linespeed.access.tokens import active_token_ids
 from linespeed.errors import LinespeedError
 from linespeed.live.errors import TooManyStreamsError
 from linespeed.live.feed import last_seq
 from linespeed.live.replay import WINDOW_EVENTS, ReplayWindows, read_chunk
 from linespeed.live.sse import FeedChunk
 from linespeed.live.subscription import Subscription
-from linespeed.live.tokens import active_token_ids
 
 REPLAY_EVENTS: Final = 10_000
 """A resuming stream replays at most this many events behind the newest."""

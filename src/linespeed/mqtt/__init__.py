@@ -1,1 +1,2 @@
-"""MQTT plumbing shared by the bridge (ingest) and the publisher (simulator): topics, brokers."""
+"""MQTT plumbing shared by the bridges (`linespeed.bridges`) and the simulator's publisher:
+topics, broker addresses and connections, packets."""

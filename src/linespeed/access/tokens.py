@@ -11,14 +11,14 @@ import hashlib
 import json
 import logging
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, TypeAlias, get_args
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from linespeed.api.errors import ForbiddenError, UnauthorizedError
+from linespeed.access.errors import ForbiddenError, UnauthorizedError
 from linespeed.errors import LinespeedError, NotFoundError
 from linespeed.store.schema import api_tokens
 
@@ -171,6 +171,23 @@ def check_stations(token: ApiToken, stations: Sequence[str | None]) -> None:
             raise ForbiddenError(
                 f"token {token.id} may post events of {', '.join(token.stations)} only, not {what}"
             )
+
+
+def active_token_ids(engine: Engine, token_ids: Collection[int]) -> set[int]:
+    """The ids among `token_ids` of tokens that exist and are not revoked, in one query.
+
+    The live feed's shared poller asks this every few seconds for all open streams at once,
+    and ends the streams of every token not answered: revoked, deleted, and (the hook)
+    expired. Once tokens can expire, this is the one place to add the condition
+    (`expires_at IS NULL OR expires_at > now`): their streams then end at expiry too.
+    """
+    if not token_ids:
+        return set()
+    query = select(api_tokens.c.id).where(
+        api_tokens.c.id.in_(sorted(token_ids)), api_tokens.c.revoked_at.is_(None)
+    )
+    with engine.connect() as connection:
+        return {int(token_id) for token_id in connection.execute(query).scalars()}
 
 
 def _token(row: Row[Any]) -> ApiToken:

@@ -31,6 +31,8 @@ from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
+from linespeed.bridges.mqtt_milestones import MilestoneWatch
 from linespeed.errors import StoreError
 from linespeed.ingest.core import (
     DEFAULT_BATCH_SIZE,
@@ -40,8 +42,6 @@ from linespeed.ingest.core import (
     Outcome,
     RawEvent,
 )
-from linespeed.ingest.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
-from linespeed.ingest.mqtt_milestones import MilestoneWatch
 from linespeed.mqtt.broker import BrokerAddress, BrokerError, Connection
 from linespeed.mqtt.topics import (
     ALL_PLANTS,

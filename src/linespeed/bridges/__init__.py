@@ -1,0 +1,15 @@
+"""Bridges: messages from a broker in, through the one ingest path, acknowledged after commit.
+
+A bridge is a face like the API: it subscribes, batches, calls `linespeed.ingest`, publishes
+what came of it, and holds no rules of its own. The wire (topics, broker addresses, packets)
+is `linespeed.mqtt`, the lower-level library the simulator's publisher uses too.
+
+- `mqtt`: `MqttBridge` (station topics in, dead letters and milestone cars out),
+  `BridgeSettings`, `BridgeReport`, `DEFAULT_RECEIVE_MAXIMUM`.
+- `mqtt_messages`: what one MQTT message holds: `message_events` (its events checked
+  against their topic, or its refusal), `DEFAULT_MAX_PAYLOAD_BYTES`, `KEPT_BYTES`.
+- `mqtt_milestones`: `MilestoneWatch`, the milestone cars reached since it last looked, for
+  the bridge to publish retained per line.
+
+The NATS bridge is to come here, beside them.
+"""
