@@ -1,6 +1,6 @@
 """The unit state machine's rules: what must hold for each event to be accepted.
 
-What an accepted event does to a car's state is in `linespeed.store.projector`."""
+What an accepted event then does to a car's state is in `linespeed.events.transitions`."""
 
 from __future__ import annotations
 
