@@ -12,6 +12,7 @@ from linespeed.cli.common import (
     JsonOption,
     app,
     err,
+    plural,
     print_json,
     progress_counter,
 )
@@ -128,8 +129,8 @@ def simulate(
         print_json(summary)
     else:
         err.print(
-            f"{summary['scenario']} (seed {run.seed}): {counts.events} events, "
-            f"{counts.started} cars started, {counts.completed} completed "
+            f"{summary['scenario']} (seed {run.seed}): {plural(counts.events, 'event')}, "
+            f"{plural(counts.started, 'car')} started, {counts.completed} completed "
             f"by day {summary['days']} (last event {counts.last_ts}); "
             f"last car completed: {counts.last_completed_vin}"
         )
@@ -140,6 +141,6 @@ def simulate(
             )
         if published is not None:
             err.print(
-                f"published {published['events']} events to {broker} "
+                f"published {plural(sent.published, 'event')} to {broker} "
                 f"in {published['seconds']} s, every one acknowledged"
             )
