@@ -188,7 +188,6 @@ def plant_zone(engine: Engine) -> str | None:
         return None if revision is None else plant_timezone(connection, revision)
 
 
-def plural(count: int, singular: str, plural_form: str | None = None) -> str:
+def plural(count: int, noun: str) -> str:
     """`count` with its noun, singular for exactly 1: `1 car`, `2 cars`, `0 cars`."""
-    noun = singular if count == 1 else plural_form or f"{singular}s"
-    return f"{count} {noun}"
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
