@@ -6,19 +6,20 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import UTC, datetime
+from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
 import msgspec
 import typer
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Engine
 
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import LiveWindow
 from linespeed.store.engine import open_store
+from linespeed.store.plants import current_revision, plant_timezone
 
 app = typer.Typer(
     name="linespeed",
@@ -48,9 +49,34 @@ ramp_app = typer.Typer(
 )
 app.add_typer(ramp_app, name="ramp")
 
-# No markup: VINs, payloads and file names from users are printed as they are.
-out = Console(highlight=False, markup=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, markup=False, soft_wrap=True)
+PIPE_WIDTH: Final = 100_000
+"""Columns given to output that is not a terminal: a pipe or file gets every cell whole."""
+
+
+class PlainConsole(Console):
+    """A console without markup whose tables, written to a pipe or a file, are never cut.
+
+    On a terminal, tables fit its width; elsewhere the width is PIPE_WIDTH, so that
+    `linespeed trace vin VIN | less` shows every serial whole.
+    """
+
+    def __init__(self, *, stderr: bool = False) -> None:
+        # No markup: VINs, payloads and file names from users are printed as they are.
+        super().__init__(stderr=stderr, highlight=False, markup=False, soft_wrap=True)
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        """The terminal's size, or PIPE_WIDTH columns when output goes elsewhere."""
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(PIPE_WIDTH, size.height)
+
+    @size.setter
+    def size(self, new_size: tuple[int, int]) -> None:
+        self._width, self._height = new_size
+
+
+out = PlainConsole()
+err = PlainConsole(stderr=True)
 
 DbOption = Annotated[
     str | None,
@@ -110,7 +136,7 @@ def print_json(value: Any) -> None:
 
 
 def time_text(value: datetime | None, zone: str | None = None) -> str:
-    """A timestamp for people, in the zone given (UTC otherwise); empty for None."""
+    """A timestamp for people, in the zone given (the plant's; UTC if None); empty for None."""
     if value is None:
         return ""
     local = value.astimezone(ZoneInfo(zone)) if zone else value
@@ -133,10 +159,11 @@ def progress_counter(label: str, total: int | None) -> Iterator[Callable[[int], 
         yield lambda done: progress.advance(task, done)
 
 
-def parse_time(value: str | None) -> datetime | None:
+def parse_time(value: str | None, zone: str | None = None) -> datetime | None:
     """A time given on the command line (ISO 8601; the offset is checked where it is used).
 
-    Raises LinespeedError (cli.usage) naming the text if it is not an ISO time.
+    Raises LinespeedError (cli.usage) naming the text if it is not an ISO time; its example
+    carries the offset of `zone`, the plant's time zone (UTC if None).
     """
     if value is None:
         return None
@@ -144,5 +171,23 @@ def parse_time(value: str | None) -> datetime | None:
         return datetime.fromisoformat(value)
     except ValueError:
         raise LinespeedError(
-            f"{value!r} is not an ISO time such as 2025-05-26T00:00+08:00", code="cli.usage"
+            f"{value!r} is not an ISO time such as {example_time(zone)}", code="cli.usage"
         ) from None
+
+
+def example_time(zone: str | None) -> str:
+    """Today's local midnight in `zone` (UTC if None) as ISO 8601, for hints to people."""
+    now = datetime.now(ZoneInfo(zone) if zone else UTC)
+    return now.replace(hour=0, minute=0, second=0, microsecond=0).isoformat(timespec="minutes")
+
+
+def plant_zone(engine: Engine) -> str | None:
+    """The IANA time zone of the store's newest plant revision; None if it holds no plant."""
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+        return None if revision is None else plant_timezone(connection, revision)
+
+
+def plural(count: int, noun: str) -> str:
+    """`count` with its noun, singular for exactly 1: `1 car`, `2 cars`, `0 cars`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"

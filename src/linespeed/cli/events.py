@@ -21,6 +21,8 @@ from linespeed.cli.common import (
     deadletters_app,
     err,
     out,
+    plant_zone,
+    plural,
     print_json,
     time_text,
 )
@@ -157,16 +159,19 @@ def deadletters(
     ctx.obj = {"db": db, "json": json_output}
     if ctx.invoked_subcommand is not None:
         return
-    letters = list_dead_letters(open_store(db), None if show_all else "open")
+    engine = open_store(db)
+    letters = list_dead_letters(engine, None if show_all else "open")
     if json_output:
         print_json(letters)
         return
     if not letters:
         out.print("no dead letters" if show_all else "no open dead letters")
+    zone = plant_zone(engine)
     for letter in letters:
         out.print(
             f"#{letter.id} {letter.reason} {letter.source} ({letter.status}, "
-            f"received {time_text(letter.received_at)}, retried {letter.attempts} times)"
+            f"received {time_text(letter.received_at, zone)}, "
+            f"retried {plural(letter.attempts, 'time')})"
         )
         out.print(f"    {letter.detail}")
 
@@ -189,7 +194,7 @@ def deadletters_retry(
             f"retried {report.retried}: accepted {report.accepted}, "
             f"duplicates {report.duplicates}, still refused {report.rejected}"
             + (
-                f"; skipped {report.skipped} CSV rows (fix the file, ingest it again)"
+                f"; skipped {plural(report.skipped, 'CSV row')} (fix the file, ingest it again)"
                 if report.skipped
                 else ""
             )
@@ -206,4 +211,4 @@ def rebuild(db: DbOption = None, json_output: JsonOption = False) -> None:
     if json_output:
         print_json({"replayed": replayed})
     else:
-        out.print(f"rebuilt projections from {replayed} events")
+        out.print(f"rebuilt projections from {plural(replayed, 'event')}")

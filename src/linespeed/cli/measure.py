@@ -15,6 +15,8 @@ from linespeed.cli.common import (
     milestones_app,
     out,
     parse_time,
+    plant_zone,
+    plural,
     print_json,
     ramp_app,
     time_text,
@@ -38,7 +40,9 @@ def milestones(ctx: typer.Context, db: DbOption = None, json_output: JsonOption 
     if json_output:
         print_json(report)
         return
-    out.print(f"{report.completed} cars completed; next milestone: {report.next_milestone}")
+    out.print(
+        f"{plural(report.completed, 'car')} completed; next milestone: {report.next_milestone}"
+    )
     for car in report.reached:
         planned = (
             ""
@@ -66,14 +70,15 @@ def milestones_plan(
 
     Example: linespeed milestones plan 300000 --record
     """
-    plan = plan_milestone(open_store(db or ctx.obj["db"]), number, record=record)
+    engine = open_store(db or ctx.obj["db"])
+    plan = plan_milestone(engine, number, record=record)
     if json_output or ctx.obj["json"]:
         print_json(plan)
         return
     if plan.reached is not None:
         out.print(
             f"car {number} was completed: {plan.reached.vin} "
-            f"at {time_text(plan.reached.completed_at)}"
+            f"at {time_text(plan.reached.completed_at, plant_zone(engine))}"
         )
         return
     out.print(
@@ -131,7 +136,7 @@ def ramp(
     if report.plant is not None:
         last_day, total = report.plant.pairs()[-1]
         out.print(
-            f"{report.plant.legend}: {total:,.0f} cars by {last_day}, "
+            f"{report.plant.legend}: {total:,.0f} {'car' if total == 1 else 'cars'} by {last_day}, "
             f"start of production {report.plant.start}"
         )
     for item in report.forecasts:
@@ -188,18 +193,21 @@ def kpi(
 
     Example: linespeed kpi --since 2025-05-26T00:00+08:00 --by station --json
     """
-    report = kpi_report(open_store(db), since=parse_time(since), until=parse_time(until), by=by)
+    engine = open_store(db)
+    zone = plant_zone(engine)
+    report = kpi_report(engine, since=parse_time(since, zone), until=parse_time(until, zone), by=by)
     if json_output:
         print_json(report)
         return
     out.print(
-        f"{time_text(report.since)} to {time_text(report.until)}: started {report.produced}, "
+        f"{time_text(report.since, zone)} to {time_text(report.until, zone)}: "
+        f"started {report.produced}, "
         f"completed {report.completed}, scrapped {report.scrapped}, WIP {report.wip}"
     )
     out.print(
         f"JPH {_num(report.jph)} against takt {_num(report.takt_jph)} "
         f"over {_num(report.production_hours)} production hours; "
-        f"first-pass yield {_pct(report.first_pass_yield)}, "
+        f"first-pass yield {_fpy(report.first_pass_yield, report.units_inspected)}, "
         f"defects per unit {_num(report.defects_per_unit, 3)}"
     )
     for line in report.lines:
@@ -209,7 +217,7 @@ def kpi(
         )
     if report.bottleneck:
         out.print(f"bottleneck: {report.bottleneck} (longest average active period)")
-    ranked = sorted(report.stations, key=lambda s: -(s.average_active_period_s or 0.0))[:8]
+    ranked = sorted(report.stations, key=lambda s: -(s.average_active_period_s or 0.0))
     if ranked:
         table = Table(
             "station", "avg active s", "active", "starved", "blocked", "OEE", title="stations"
@@ -229,7 +237,7 @@ def kpi(
     for group in report.groups:
         out.print(
             f"{group.key}: completed {group.completed}, JPH {_num(group.jph)}, "
-            f"FPY {_pct(group.first_pass_yield)}, OEE {_pct(group.oee)}"
+            f"FPY {_fpy(group.first_pass_yield, group.units_inspected)}, OEE {_pct(group.oee)}"
         )
     for note in report.notes:
         out.print(f"note: {note}")
@@ -241,3 +249,8 @@ def _num(value: float | None, digits: int = 1) -> str:
 
 def _pct(value: float | None) -> str:
     return "-" if value is None else f"{value:.1%}"
+
+
+def _fpy(first_pass_yield: float, units_inspected: int) -> str:
+    """First-pass yield for people: n/a where nothing was inspected (a station without checks)."""
+    return "n/a" if units_inspected == 0 else _pct(first_pass_yield)

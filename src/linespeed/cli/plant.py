@@ -15,6 +15,7 @@ from linespeed.cli.common import (
     err,
     out,
     plant_app,
+    plural,
     print_json,
     vin_app,
 )
@@ -96,21 +97,22 @@ def plant_check(
             for problem in error.problems:
                 err.print(str(problem))
         raise typer.Exit(1) from None
+    bom_parts = sum(len(model.parts) for model in plant.models)
     summary = {
         "valid": True,
         "plant": plant.plant,
         "lines": len(plant.lines),
         "stations": len(plant.stations_by_id),
         "models": len(plant.models),
-        "bom_parts": sum(len(model.parts) for model in plant.models),
+        "bom_parts": bom_parts,
     }
     if json_output:
         print_json(summary)
     else:
         out.print(
-            f"{file}: plant {plant.plant} is valid: {summary['lines']} line(s), "
-            f"{summary['stations']} stations, {summary['models']} models, "
-            f"{summary['bom_parts']} BOM lines"
+            f"{file}: plant {plant.plant} is valid: {plural(len(plant.lines), 'line')}, "
+            f"{plural(len(plant.stations_by_id), 'station')}, "
+            f"{plural(len(plant.models), 'model')}, {plural(bom_parts, 'BOM line')}"
         )
 
 

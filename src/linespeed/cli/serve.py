@@ -18,6 +18,7 @@ from linespeed.cli.common import (
     app,
     live_window,
     out,
+    plant_zone,
     print_json,
     time_text,
 )
@@ -143,6 +144,7 @@ def token_list(
     if json_output:
         print_json(tokens)
         return
+    zone = plant_zone(open_store(db))
     table = Table("id", "role", "stations", "label", "created", "revoked", title="API tokens")
     for token in tokens:
         table.add_row(
@@ -150,8 +152,8 @@ def token_list(
             token.role,
             ", ".join(token.stations) if token.stations else "all",
             token.label or "",
-            time_text(token.created_at),
-            time_text(token.revoked_at),
+            time_text(token.created_at, zone),
+            time_text(token.revoked_at, zone),
         )
     out.print(table)
 
@@ -172,7 +174,8 @@ def token_revoke(
     if json_output:
         print_json(token)
         return
-    out.print(f"token {token.id} ({token.role}) revoked at {time_text(token.revoked_at)}")
+    revoked_at = time_text(token.revoked_at, plant_zone(open_store(db)))
+    out.print(f"token {token.id} ({token.role}) revoked at {revoked_at}")
 
 
 @app.command()
@@ -199,10 +202,11 @@ def board(
         print_json(report)
         return
     today = report.today
+    first_pass_yield = "n/a" if today.units_inspected == 0 else f"{today.first_pass_yield:.1%}"
     out.print(
         f"{report.name} on {today.day}: completed {today.completed} (at takt "
         f"{today.planned_at_takt}), JPH {today.jph:.1f} against takt {today.takt_jph:.1f}, "
-        f"WIP {today.wip}, first-pass yield {today.first_pass_yield:.1%}, "
+        f"WIP {today.wip}, first-pass yield {first_pass_yield}, "
         f"bottleneck {today.bottleneck or '-'}"
     )
     stopped = [s for s in report.stations if s.state not in (None, "running")]
@@ -238,9 +242,10 @@ def audit(
     if json_output:
         print_json(entries)
         return
+    zone = plant_zone(open_store(db))
     for entry in entries:
         who = "no token" if entry.token_id is None else f"token {entry.token_id}"
         out.print(
-            f"#{entry.id} {time_text(entry.at)} {who} {entry.method} {entry.path} "
+            f"#{entry.id} {time_text(entry.at, zone)} {who} {entry.method} {entry.path} "
             f"{entry.status_code} {entry.outcome} {entry.detail}"
         )

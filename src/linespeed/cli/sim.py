@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -12,8 +13,10 @@ from linespeed.cli.common import (
     JsonOption,
     app,
     err,
+    plural,
     print_json,
     progress_counter,
+    time_text,
 )
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor
@@ -127,10 +130,15 @@ def simulate(
     if json_output:
         print_json(summary)
     else:
+        last_event = (
+            time_text(datetime.fromisoformat(counts.last_ts), loaded.plant.timezone)
+            if counts.last_ts
+            else "none"
+        )
         err.print(
-            f"{summary['scenario']} (seed {run.seed}): {counts.events} events, "
-            f"{counts.started} cars started, {counts.completed} completed "
-            f"by day {summary['days']} (last event {counts.last_ts}); "
+            f"{summary['scenario']} (seed {run.seed}): {plural(counts.events, 'event')}, "
+            f"{plural(counts.started, 'car')} started, {counts.completed} completed "
+            f"by day {summary['days']} (last event {last_event}); "
             f"last car completed: {counts.last_completed_vin}"
         )
         if ingest is not None:
@@ -140,6 +148,6 @@ def simulate(
             )
         if published is not None:
             err.print(
-                f"published {published['events']} events to {broker} "
+                f"published {plural(sent.published, 'event')} to {broker} "
                 f"in {published['seconds']} s, every one acknowledged"
             )

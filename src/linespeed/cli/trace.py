@@ -15,6 +15,8 @@ from linespeed.cli.common import (
     app,
     out,
     parse_time,
+    plant_zone,
+    plural,
     print_json,
     store,
     time_text,
@@ -117,14 +119,15 @@ def trace_part(
     Example: linespeed trace part BRK-2201 --lot BRK-2201-L00042 --csv recall.csv
     """
     with store(db) as engine:
+        zone = plant_zone(engine)
         recall = part_recall(
             engine,
             part,
             lots=lot or [],
             serial=serial,
             supplier=supplier,
-            installed_from=parse_time(installed_from),
-            installed_to=parse_time(installed_to),
+            installed_from=parse_time(installed_from, zone),
+            installed_to=parse_time(installed_to, zone),
             status=status,
         )
     if csv_file is not None:
@@ -183,6 +186,7 @@ def _print_recall(recall: Recall, csv_file: Path | None) -> None:
     if recall.cars:
         out.print(table)
     counts = ", ".join(f"{name.replace('_', ' ')} {recall.counts[name]}" for name in CAR_STATUSES)
-    out.print(f"{len(recall.cars)} pieces in {sum(recall.counts.values())} cars: {counts}")
+    pieces, cars = plural(len(recall.cars), "piece"), plural(sum(recall.counts.values()), "car")
+    out.print(f"{pieces} in {cars}: {counts}")
     if csv_file is not None:
         out.print(f"recall file: {csv_file}")

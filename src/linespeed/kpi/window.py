@@ -79,15 +79,15 @@ def newest_plant(connection: Connection) -> Plant:
     return Plant.model_validate_json(document)
 
 
-def _aware(name: str, value: datetime | None) -> datetime | None:
-    """`value` in UTC. Raises LinespeedError (kpi.input) if it has no UTC offset or lies
-    outside EARLIEST to LATEST."""
+def _aware(name: str, value: datetime | None, zone: str) -> datetime | None:
+    """`value` in UTC. Raises LinespeedError (kpi.input) if it has no UTC offset (the hint
+    gives the offset of `zone`, the plant's, at that time) or lies outside EARLIEST to LATEST."""
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
         raise LinespeedError(
             f"{name} {value.isoformat()} has no UTC offset; give one, e.g. "
-            f"{value.isoformat()}+08:00",
+            f"{value.replace(tzinfo=ZoneInfo(zone)).isoformat()}",
             code="kpi.input",
         )
     try:
@@ -112,7 +112,8 @@ def resolve_window(
     now. Raises LinespeedError (code "kpi.input") if since > until, or a time has no UTC
     offset or lies outside EARLIEST to LATEST.
     """
-    given_since, given_until = _aware("since", since), _aware("until", until)
+    zone = plant.timezone
+    given_since, given_until = _aware("since", since, zone), _aware("until", until, zone)
     if given_since is not None and given_until is not None and given_since > given_until:
         raise LinespeedError(
             f"since {given_since.isoformat()} is after until {given_until.isoformat()}",

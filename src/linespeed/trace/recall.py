@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, cast, get_args
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import Connection, Engine, and_, exists, select
@@ -112,9 +113,10 @@ def part_recall(
     a lot, serial or supplier never recorded for the part, a naive time, a time before 1970
     or after 2200 (UTC), a window that ends before it starts, or an unknown status filter.
     """
-    _check_question(lots, serial, supplier, installed_from, installed_to, status)
     wanted_lots = sorted(set(lots))
     with read_connection(engine) as connection:
+        timezone = plant_timezone(connection, current_revision(connection) or 1)
+        _check_question(lots, serial, supplier, installed_from, installed_to, status, timezone)
         _check_recorded(connection, part, wanted_lots, serial, supplier)
         stamp, read = stamp_for(connection.dialect), stamp_reader_for(connection.dialect)
         where, values = ["p.part = {}", "p.removed_at IS NULL"], [part]
@@ -134,7 +136,6 @@ def part_recall(
             where.append(f"u.status IN ({', '.join(['{}'] * len(_FILTERED[status]))})")
             values.extend(_FILTERED[status])
         rows = select_rows(connection, _RECALL_SQL + " AND ".join(where), *values)
-        timezone = plant_timezone(connection, current_revision(connection) or 1)
     # In build order; sorted here, where it costs less than in the database.
     cars = [_recalled(row, read) for row in sorted(rows, key=_build_order)]
     listed = Counter(car.status for car in {car.vin: car for car in cars}.values())
@@ -184,12 +185,13 @@ def _check_question(
     installed_from: datetime | None,
     installed_to: datetime | None,
     status: str | None,
+    timezone: str,
 ) -> None:
     if not lots and serial is None and supplier is None:
         raise TraceInputError("name the pieces to trace: give --lot, --serial or --supplier")
     for name, value in (("--from", installed_from), ("--to", installed_to)):
         if value is not None:
-            _check_time(name, value)
+            _check_time(name, value, timezone)
     if installed_from is not None and installed_to is not None and installed_to < installed_from:
         raise TraceInputError(
             f"--to {installed_to.isoformat()} is before --from {installed_from.isoformat()}"
@@ -198,12 +200,12 @@ def _check_question(
         raise TraceInputError(f"status {status!r} is not one of {', '.join(_FILTERED)}")
 
 
-def _check_time(name: str, value: datetime) -> None:
-    """Raise TraceInputError if `value` has no UTC offset or lies outside EARLIEST to LATEST."""
+def _check_time(name: str, value: datetime, timezone: str) -> None:
+    """Raise TraceInputError if `value` has no UTC offset (the hint gives the offset of
+    `timezone`, the plant's, at that time) or lies outside EARLIEST to LATEST."""
     if value.utcoffset() is None:
-        raise TraceInputError(
-            f"{name} {value.isoformat()} has no UTC offset: write it as 2025-06-30T08:00+08:00"
-        )
+        local = value.replace(tzinfo=ZoneInfo(timezone)).isoformat(timespec="minutes")
+        raise TraceInputError(f"{name} {value.isoformat()} has no UTC offset: write it as {local}")
     try:
         inside = EARLIEST <= value.astimezone(UTC) <= LATEST
     except OverflowError:  # year 1 east of UTC, year 9999 west of it
