@@ -7,7 +7,7 @@ DEMO_DB := sqlite:///$(DEMO_DIR)/linespeed.db
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MQTT_URL ?= mqtt://127.0.0.1:1883
 
-.PHONY: demo test lint typecheck pytest faults mosquitto chromium bench clean
+.PHONY: demo test check lint typecheck pytest faults mosquitto chromium bench clean
 
 $(BIN)/linespeed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,8 +51,8 @@ demo: $(BIN)/linespeed
 	$(LS) deadletters --db $(DEMO_DB)
 
 lint: $(VENV)/.dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench docs/cli_reference.py
+	$(BIN)/ruff format --check src tests bench docs/cli_reference.py
 
 typecheck: $(VENV)/.dev
 	$(BIN)/mypy --strict src/
@@ -86,6 +86,11 @@ faults: $(VENV)/.dev mosquitto
 	$(BIN)/pytest -q tests/faults tests/mqtt
 
 test: lint typecheck pytest
+
+# The fast loop while working (under a minute): lint, types, and the tests marked neither
+# `slow` nor `service`. `make test` runs them all and is what CI runs.
+check: lint typecheck
+	$(BIN)/pytest -q -m "not slow and not service"
 
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py

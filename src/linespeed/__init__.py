@@ -1,3 +1,3 @@
 """linespeed: production tracking and ramp-up for EV assembly plants."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

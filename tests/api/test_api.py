@@ -63,6 +63,7 @@ def test_openapi_is_served(client: TestClient) -> None:
     ],
     ids=lambda q: " ".join(q),
 )
+@pytest.mark.slow
 def test_every_get_answers_the_json_of_the_cli(
     client: TestClient,
     tokens: Tokens,
@@ -106,6 +107,7 @@ def test_board_counts_the_example_cars(client: TestClient, tokens: Tokens) -> No
     assert [s["station"] for s in board["stations"]][:2] == ["body-010", "body-020"]
 
 
+@pytest.mark.slow
 def test_post_one_event_an_array_and_ndjson(
     client: TestClient, tokens: Tokens, store: Engine
 ) -> None:
@@ -167,6 +169,7 @@ GETS = [
 
 
 @pytest.mark.parametrize("path", GETS)
+@pytest.mark.slow
 def test_every_endpoint_but_health_needs_a_token(client: TestClient, path: str) -> None:
     answer = client.get(path)
     assert answer.status_code == 401
@@ -174,11 +177,13 @@ def test_every_endpoint_but_health_needs_a_token(client: TestClient, path: str) 
 
 
 @pytest.mark.parametrize("path", GETS[:-1])
+@pytest.mark.slow
 def test_an_unknown_token_is_refused(client: TestClient, path: str) -> None:
     answer = client.get(path, headers={"Authorization": "Bearer ls_not-a-token"})
     assert answer.status_code == 401
 
 
+@pytest.mark.slow
 def test_posting_without_a_token_is_401_and_stores_nothing(
     client: TestClient, store: Engine
 ) -> None:
@@ -277,6 +282,7 @@ def test_every_write_request_is_audited_whatever_its_outcome(
     assert "accepted 1" in entries[1]["detail"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
 def test_no_api_call_changes_the_audit_log(client: TestClient, tokens: Tokens, method: str) -> None:
     client.post("/api/v1/events", json=_state("x-1"), headers=tokens.header("operator"))
@@ -302,6 +308,7 @@ def test_the_database_refuses_to_change_the_audit_log(
     assert _count(store, audit_log) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("role", "stations", "message"),
     [

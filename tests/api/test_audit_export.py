@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.api.conftest import Tokens
@@ -19,6 +20,7 @@ STATE = {
 }
 
 
+@pytest.mark.slow
 def test_the_audit_log_is_exported_page_by_page(
     client: TestClient, tokens: Tokens, run_cli: Callable[..., Any]
 ) -> None:

@@ -50,6 +50,7 @@ def _serving(client: TestClient, tokens: Tokens) -> None:
         (b"{}", "", 415, "request.content_type"),
     ],
 )
+@pytest.mark.slow
 def test_bad_bodies_are_refused_whole(
     client: TestClient,
     tokens: Tokens,
@@ -122,6 +123,7 @@ def test_an_oversized_body_without_length_is_413(
         ("/api/v1/board?day=9999-12-31", 400, "board.input"),
     ],
 )
+@pytest.mark.slow
 def test_bad_questions_get_a_4xx_with_a_reason(
     client: TestClient, tokens: Tokens, path: str, status: int, code: str
 ) -> None:
@@ -148,6 +150,7 @@ def test_bad_questions_get_a_4xx_with_a_reason(
         f"/api/v1/milestones/plan/{SQL}",
     ],
 )
+@pytest.mark.slow
 def test_sql_in_questions_is_a_4xx(
     client: TestClient, tokens: Tokens, store: Engine, path: str
 ) -> None:
@@ -185,6 +188,7 @@ def _string_fields() -> list[tuple[int, str]]:
 
 
 @pytest.mark.parametrize(("index", "field"), _string_fields())
+@pytest.mark.slow
 def test_sql_in_every_event_field_is_refused_or_kept_as_inert_text(
     client: TestClient,
     tokens: Tokens,

@@ -89,6 +89,7 @@ def _cases(openapi: dict[str, Any], vin: str) -> Iterator[tuple[str, str]]:
     yield "/api/v1/kpi?since=2025-06-30T00:00&until=2025-07-01T00:00Z&by=day", "naive+aware"
 
 
+@pytest.mark.slow
 def test_no_read_route_answers_500_at_the_extremes(
     client: TestClient, tokens: Tokens, example: list[Event]
 ) -> None:
@@ -124,6 +125,7 @@ def test_no_read_route_answers_500_at_the_extremes(
         ("/api/v1/trace/part/BRK-2201?supplier=sup-brk&", "to", "trace.input"),
     ],
 )
+@pytest.mark.slow
 def test_times_outside_1970_to_2200_are_400_with_the_functions_code(
     client: TestClient, tokens: Tokens, route: str, name: str, code: str, value: str
 ) -> None:

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AsyncExitStack
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from linespeed.access.tokens import create_token, revoke_token
@@ -43,6 +44,7 @@ def _events(feed: httpx.Response) -> Iterator[Sse]:
     return parse(feed.iter_lines())
 
 
+@pytest.mark.slow
 def test_stream_sends_events_as_they_are_posted(engine: Engine, plant: Plant) -> None:
     viewer = create_token(engine, "viewer").token
     operator = create_token(engine, "operator").token
@@ -85,6 +87,7 @@ BAD_LAST_EVENT_IDS = [
 ]
 
 
+@pytest.mark.slow
 def test_a_last_event_id_that_is_not_a_sequence_number_is_refused(engine: Engine) -> None:
     viewer = create_token(engine, "viewer").token
     with running_server(engine, QUICK) as url, httpx.Client(base_url=url, timeout=10) as client:
@@ -168,6 +171,7 @@ def test_a_stream_ends_when_its_token_is_revoked(engine: Engine, plant: Plant) -
         assert client.get("/api/v1/stream", headers=header).status_code == 401
 
 
+@pytest.mark.slow
 def test_a_replay_from_zero_starts_at_the_bound_with_a_reset(engine: Engine, plant: Plant) -> None:
     ingest(engine, _cars(plant, REPLAY_EVENTS // 90))
     newest = last_seq(engine)
@@ -193,6 +197,7 @@ def test_a_replay_from_zero_starts_at_the_bound_with_a_reset(engine: Engine, pla
         assert first.id is not None and start < first.id <= newest
 
 
+@pytest.mark.slow
 def test_a_hundred_clients_receive_the_same_completion(engine: Engine, plant: Plant) -> None:
     viewers = [create_token(engine, "viewer").token for _ in range(10)]
     operator = create_token(engine, "operator").token

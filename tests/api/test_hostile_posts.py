@@ -120,6 +120,7 @@ def test_a_station_cannot_claim_another_stations_event_id(
         "/api/v1/stream?access_token=a%00",
     ],
 )
+@pytest.mark.slow
 def test_a_nul_in_a_path_or_query_is_400(client: TestClient, tokens: Tokens, path: str) -> None:
     answer = client.get(path, headers=tokens.header("admin"))
     assert answer.status_code == 400, answer.text

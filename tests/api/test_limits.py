@@ -57,6 +57,7 @@ def quiet_limit_client(store: Engine) -> Iterator[TestClient]:
         yield client
 
 
+@pytest.mark.slow
 def test_a_flood_of_tokenless_posts_adds_a_bounded_number_of_short_audit_rows(
     client: TestClient, store: Engine
 ) -> None:
@@ -92,6 +93,7 @@ def test_a_refused_post_says_when_to_retry_and_stores_nothing(
     assert quiet_limit_client.get("/api/v1/health").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_client_with_a_valid_token_is_never_rate_limited(
     quiet_limit_client: TestClient, tokens: Tokens, store: Engine
 ) -> None:
@@ -113,6 +115,7 @@ def test_a_client_with_a_valid_token_is_never_rate_limited(
     assert {f"limit-ok-{n}" for n in range(30)} <= ids
 
 
+@pytest.mark.slow
 def test_tokened_writes_do_not_use_up_the_tokenless_budget(
     quiet_limit_client: TestClient, tokens: Tokens
 ) -> None:
@@ -239,6 +242,7 @@ def test_one_plain_401_for_a_missing_unknown_or_revoked_token(
         ("POST", "/api/v1/events", 401),
     ],
 )
+@pytest.mark.slow
 def test_every_answer_carries_the_security_headers(
     client: TestClient, method: str, path: str, status: int
 ) -> None:

@@ -73,6 +73,7 @@ def test_good_posts_grouped_with_a_failing_one_are_answered_200_and_stored(
     assert _stored_ids(store) - before == good | {"gate"}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("ts", OVERFLOWING)
 @pytest.mark.parametrize("role", ["operator", "ga090"])
 def test_an_overflowing_timestamp_is_a_4xx_and_fails_nothing_else(
@@ -98,6 +99,7 @@ def test_an_overflowing_timestamp_is_a_4xx_and_fails_nothing_else(
     ],
 )
 @pytest.mark.parametrize("role", ["operator", "ga090"])
+@pytest.mark.slow
 def test_a_body_nested_too_deeply_is_400(
     client: TestClient, tokens: Tokens, store: Engine, body: bytes, content_type: str, role: str
 ) -> None:

@@ -27,6 +27,7 @@ def _operations() -> list[tuple[str, str]]:
 
 
 @pytest.mark.parametrize(("method", "path"), _operations())
+@pytest.mark.slow
 def test_no_request_makes_a_server_error(
     app: FastAPI, tokens: Tokens, method: str, path: str
 ) -> None:

@@ -11,7 +11,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import Engine
+
+pytestmark = pytest.mark.slow
 
 LINESPEED = str(Path(sys.executable).with_name("linespeed"))
 

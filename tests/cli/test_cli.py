@@ -63,6 +63,7 @@ def test_plant_check_names_file_line_and_field(run: Any, tmp_path: Path) -> None
     assert "-66" in result.stderr
 
 
+@pytest.mark.slow
 def test_init_ingest_unit_rebuild_round_trip(
     run: Any, plant: Plant, tmp_path: Path, db_url: str
 ) -> None:
@@ -110,6 +111,7 @@ def _builtins(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
+@pytest.mark.slow
 def test_deadletters_list_and_retry_resolves_what_now_fits(
     run: Any, plant: Plant, tmp_path: Path
 ) -> None:
@@ -162,6 +164,7 @@ def test_errors_print_a_message_and_exit_1(run: Any, args: tuple[str, ...], mess
     assert message in result.stderr
 
 
+@pytest.mark.slow
 def test_unit_errors_name_the_vin(run: Any) -> None:
     run("init")
     unknown = run("unit", "LSPA1S7E8SB000001")

@@ -65,6 +65,7 @@ def ramped(run: Any, simulation_engine: Engine, db_url: str) -> Engine:
     return simulation_engine
 
 
+@pytest.mark.slow
 def test_milestones_and_ramp_on_a_ramped_store(run: Any, ramped: Engine, tmp_path: Path) -> None:
     reached = run("milestones", "--json").json()
     assert [car["number"] for car in reached["reached"]] == [1]

@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from linespeed.store.engine import open_store
@@ -32,6 +33,7 @@ def _snapshot(db_url: str) -> dict[str, list[tuple[Any, ...]]]:
         engine.dispose()
 
 
+@pytest.mark.slow
 def test_init_simulation_makes_a_simulation_store_that_stays_one(run: Any, db_url: str) -> None:
     first = run("init", "--simulation", "--json")
     assert first.exit_code == 0, first.stderr
@@ -49,6 +51,7 @@ def test_init_simulation_makes_a_simulation_store_that_stays_one(run: Any, db_ur
     assert run("init", "--simulation", "--json").json()["simulation"] is True
 
 
+@pytest.mark.slow
 def test_init_simulation_is_refused_on_a_real_store_holding_events(run: Any, db_url: str) -> None:
     assert run("init").stdout == f"{db_url}: plant yz1 (new revision 1)\n"
     assert run("ingest", "--json", str(EXAMPLE_EVENTS)).json()["accepted"] > 0
@@ -69,6 +72,7 @@ def test_an_empty_real_store_may_still_become_a_simulation_store(run: Any) -> No
     assert run("init", "--simulation", "--json").json()["simulation"] is True
 
 
+@pytest.mark.slow
 def test_simulate_into_a_real_store_fails_at_once_and_adds_nothing(run: Any, db_url: str) -> None:
     run("init")
     before = _snapshot(db_url)
@@ -82,6 +86,7 @@ def test_simulate_into_a_real_store_fails_at_once_and_adds_nothing(run: Any, db_
     assert _snapshot(db_url) == before  # no events, no dead letters
 
 
+@pytest.mark.slow
 def test_simulate_into_a_simulation_store_stores_every_event_marked(run: Any, db_url: str) -> None:
     run("init", "--simulation")
 
@@ -100,6 +105,7 @@ def test_simulate_into_a_simulation_store_stores_every_event_marked(run: Any, db
     assert all(body["simulated"] is True for body in stored)
 
 
+@pytest.mark.slow
 def test_simulate_to_a_file_and_to_stdout_marks_every_event(run: Any, tmp_path: Path) -> None:
     path = tmp_path / "day.jsonl"
     to_file = run("simulate", "--days", "1", "--detail", "units", "--out", str(path), "--json")

@@ -3,6 +3,7 @@ and follows the live feed when events are posted."""
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from linespeed.access.tokens import create_token
@@ -11,6 +12,8 @@ from linespeed.api.server import running_server
 from linespeed.events.types import UnitCompleted
 from linespeed.store.engine import open_store
 from tests.e2e.conftest import CARS, Line, screenshot
+
+pytestmark = pytest.mark.slow
 
 
 def _open(page: Page, line: Line) -> list[str]:

@@ -309,6 +309,7 @@ def test_there_are_at_least_30_distinct_reasons() -> None:
 
 
 @pytest.mark.parametrize("name", list(CASES))
+@pytest.mark.slow
 def test_bad_event_is_refused_with_its_reason_and_changes_nothing(
     engine: Engine, plant: Plant, name: str
 ) -> None:

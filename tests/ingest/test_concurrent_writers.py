@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select
 
 from linespeed.events.codec import encode_event
@@ -22,6 +23,7 @@ WRITERS = 3
 CARS_EACH = 20
 
 
+@pytest.mark.slow
 def test_writers_in_parallel_store_each_event_once_with_gapless_numbers(
     db_url: str, engine: Engine, plant: Plant, tmp_path: Path
 ) -> None:

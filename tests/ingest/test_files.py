@@ -96,6 +96,7 @@ def test_csv_ingest_with_documented_header(engine: Engine, plant: Plant, tmp_pat
     assert _count(engine, units) == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("header", "message"),
     [
@@ -154,6 +155,7 @@ def big_file(plant: Plant, tmp_path: Path) -> Iterator[tuple[Path, int]]:
     yield path, _write_jsonl(path, plant, cars=60)
 
 
+@pytest.mark.slow
 def test_killed_ingest_loses_nothing_committed_and_rerun_completes(
     db_url: str, engine: Engine, big_file: tuple[Path, int]
 ) -> None:

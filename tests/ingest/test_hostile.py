@@ -52,6 +52,7 @@ HOSTILE: dict[str, bytes | dict[str, Any]] = {
 }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", list(HOSTILE))
 def test_a_hostile_event_is_refused_alone_and_the_good_ones_beside_it_are_stored(
     memory_engine: Engine, plant: Plant, name: str

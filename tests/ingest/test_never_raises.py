@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import msgspec
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
@@ -85,6 +86,7 @@ def payloads(vins: list[str]) -> st.SearchStrategy[bytes]:
     )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=150,
     deadline=None,

@@ -43,6 +43,7 @@ def assert_no_flow(report: KpiReport) -> None:
 
 
 @pytest.mark.parametrize("by", [None, "day", "shift", "station", "model", "color"])
+@pytest.mark.slow
 def test_empty_store_gives_zeros_and_a_note(kpi_empty: Engine, by: Any) -> None:
     report = kpi_report(kpi_empty, by=by)
     assert_no_flow(report)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 
 from linespeed.kpi import kpi_report
@@ -12,6 +13,7 @@ from tests.kpi.example import at
 DOC = (Path(__file__).parents[2] / "docs" / "kpi.md").read_text()
 
 
+@pytest.mark.slow
 def test_worked_example_numbers_are_in_the_docs(kpi_store: Engine) -> None:
     report = kpi_report(kpi_store, since=at(0), until=at(3600))
     (line,) = report.lines

@@ -96,6 +96,7 @@ def test_one_read_per_tick_however_many_streams_are_open(store: Engine, plant: P
     assert sum(FEED_SQL in statement for statement in reads[40][1]) == 1
 
 
+@pytest.mark.slow
 def test_nothing_is_read_while_no_stream_is_open(store: Engine) -> None:
     token = create_token(store, "viewer")
 
@@ -115,6 +116,7 @@ def test_nothing_is_read_while_no_stream_is_open(store: Engine) -> None:
     run(test)
 
 
+@pytest.mark.slow
 def test_streams_are_capped_per_token_and_in_total(store: Engine) -> None:
     first, second, third = (create_token(store, "viewer").id for _ in range(3))
 

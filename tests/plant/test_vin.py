@@ -189,6 +189,7 @@ def test_check_digit_matches_reference(body: str) -> None:
     assert check_digit(vin) == reference_check_digit(vin)
 
 
+@pytest.mark.slow
 @given(st.text(alphabet=VIN_ALPHABET, min_size=16, max_size=16))
 def test_check_digit_detects_every_single_change_it_can(body: str) -> None:
     vin = f"{body[:8]}{check_digit(f'{body[:8]}0{body[8:]}')}{body[8:]}"

@@ -46,6 +46,7 @@ def test_milestone_numbers_of_the_default_plant(plant: Plant) -> None:
     assert next_milestone(plant, 250_000) == 300_000
 
 
+@pytest.mark.slow
 def test_reached_milestones_name_the_car(engine: Engine, plant: Plant) -> None:
     _line(engine, plant, completed=2, on_line=1)
     report = milestones_reached(engine)

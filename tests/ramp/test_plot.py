@@ -17,6 +17,7 @@ from tests.ramp.synthetic import ORIGIN
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
+@pytest.mark.slow
 def test_the_plot_writes_a_png(tmp_path: Path) -> None:
     days = [ORIGIN + timedelta(days=n) for n in range(200)]
     rates = 900 * (1 - np.exp(-np.arange(200) / 70))
@@ -29,6 +30,7 @@ def test_the_plot_writes_a_png(tmp_path: Path) -> None:
     assert len(data) > 10_000
 
 
+@pytest.mark.slow
 def test_references_alone_can_be_plotted(tmp_path: Path) -> None:
     path = plot_ramps(tmp_path / "refs.png", None, [reference_series("tesla-model-3")])
     assert path.read_bytes().startswith(PNG_SIGNATURE)

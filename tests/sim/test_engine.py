@@ -170,6 +170,7 @@ def down_intervals(draw: st.DrawFn, n_stations: int) -> list[Floats]:
 
 @settings(max_examples=150, deadline=None)
 @given(lines())
+@pytest.mark.slow
 def test_departures_equal_simpy_exactly(line: tuple[Floats, list[int], Floats | None]) -> None:
     process, buffers, release = line
     depart = departures(process, buffers, release)
@@ -179,6 +180,7 @@ def test_departures_equal_simpy_exactly(line: tuple[Floats, list[int], Floats | 
 
 @settings(max_examples=100, deadline=None)
 @given(lines(), st.data())
+@pytest.mark.slow
 def test_line_times_with_down_intervals_equal_the_reference(
     line: tuple[Floats, list[int], Floats | None], data: st.DataObject
 ) -> None:
@@ -196,6 +198,7 @@ def test_line_times_with_down_intervals_equal_the_reference(
     assert np.allclose(total, depart[-1], rtol=1e-9, atol=1e-6)
 
 
+@pytest.mark.slow
 @given(down_intervals(1), st.floats(0, 2000), seconds)
 def test_reference_up_time_after_meets_its_definition(
     stations_down: list[Floats], start_s: float, work_s: float

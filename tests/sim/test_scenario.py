@@ -94,6 +94,7 @@ def _line_of(text: str, needle: str) -> int:
         ),
     ],
 )
+@pytest.mark.slow
 def test_bad_scenario_names_line_and_field(
     tmp_path: Path, old: str, new: str, field: str, message: str
 ) -> None:

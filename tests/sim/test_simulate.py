@@ -47,6 +47,7 @@ def test_same_seed_same_bytes_other_seed_other_bytes(loaded: LoadedScenario) -> 
     assert first != other
 
 
+@pytest.mark.slow
 def test_stream_is_time_ordered_complete_and_accepted(
     loaded: LoadedScenario, simulation_engine: Engine
 ) -> None:
@@ -104,6 +105,7 @@ def test_each_process_has_its_own_random_stream(loaded: LoadedScenario) -> None:
     assert not np.array_equal(base.plan.failed, changed.plan.failed)
 
 
+@pytest.mark.slow
 def test_default_scenario_reaches_300000_cars_in_15_months(loaded: LoadedScenario) -> None:
     run = simulate(loaded, until_units=300_000)
     day = run.until_s / 86_400.0
@@ -123,6 +125,7 @@ def test_default_scenario_reaches_300000_cars_in_15_months(loaded: LoadedScenari
     assert late_work.max() < 76.0  # at full rate every station keeps the 76 s takt on average
 
 
+@pytest.mark.slow
 def test_cli_needs_one_output(tmp_path: Path) -> None:
     import subprocess
     import sys
@@ -142,6 +145,7 @@ def test_cli_needs_one_output(tmp_path: Path) -> None:
     assert summary["cars_started"] > 0
 
 
+@pytest.mark.slow
 def test_a_longer_run_repeats_a_shorter_one(loaded: LoadedScenario) -> None:
     from linespeed.sim.run import completion_time
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic import command
 from sqlalchemy import Engine, select
 
@@ -12,6 +13,7 @@ from tests.conftest import ingest
 from tests.ingest.line import event, full_line, start, vin
 
 
+@pytest.mark.slow
 def test_events_stored_before_the_scoped_key_get_their_scope(
     memory_engine: Engine, plant: Plant
 ) -> None:

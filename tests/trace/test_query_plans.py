@@ -42,6 +42,7 @@ def _questions(store: Engine, stream: list[dict[str, Any]]) -> dict[str, Callabl
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "question",
     [

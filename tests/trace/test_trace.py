@@ -35,6 +35,7 @@ def _when(text: str) -> datetime:
     return datetime.fromisoformat(text).astimezone(UTC)
 
 
+@pytest.mark.slow
 def test_vin_trace_lists_every_installed_part_in_order(
     line_store: Engine, stream: list[dict[str, Any]]
 ) -> None:

@@ -7,11 +7,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from linespeed.plant.model import Plant
 from tests.conftest import make_store
 from tests.trace.conftest import ingest_stream
 
 
+@pytest.mark.slow
 def test_trace_commands(
     run: Any, db_url: str, plant: Plant, stream: list[dict[str, Any]], tmp_path: Path
 ) -> None:
