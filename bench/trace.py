@@ -46,11 +46,12 @@ from linespeed.plant.model import with_tracking
 from linespeed.sim.emit import event_lines
 from linespeed.sim.run import simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, LoadedScenario, load_scenario
-from linespeed.store.bulk import insert_rows, select_rows
 from linespeed.store.engine import connect, migrate
 from linespeed.store.plants import save_plant
+from linespeed.store.reads import select_rows
 from linespeed.store.schema import PROJECTIONS, events, installed_parts, units
 from linespeed.store.settings import init_simulation
+from linespeed.store.writes import insert_rows
 from linespeed.trace import part_recall, vin_trace
 
 LOT_PART = "BRK-2201"

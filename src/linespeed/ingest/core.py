@@ -23,12 +23,13 @@ from linespeed.events.codec import EARLIEST_TS, decode_event, encode_event, peek
 from linespeed.events.reasons import EventRejectedError
 from linespeed.events.rules import check_channel, check_event, id_scope
 from linespeed.events.types import Event, PartInstalled, StationState
-from linespeed.store.bulk import select_in, stamp_for
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
+from linespeed.store.reads import select_in
 from linespeed.store.settings import is_simulation
+from linespeed.store.writes import stamp_for
 
 DEFAULT_BATCH_SIZE: Final = 5_000
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]

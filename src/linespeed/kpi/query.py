@@ -24,8 +24,9 @@ from linespeed.kpi.groups import Context, report_groups
 from linespeed.kpi.oee import line_oee, ratio, station_kpis
 from linespeed.kpi.report import GroupBy, KpiReport, LineKpis, ParetoEntry, StationKpis
 from linespeed.kpi.states import LineTimelines, downtime_entries, load_timelines
-from linespeed.kpi.window import Bucket, Window, newest_plant, resolve_window
+from linespeed.kpi.window import Bucket, Window, resolve_window
 from linespeed.plant.model import Line
+from linespeed.store.plants import current_plant
 
 MAX_GROUPED_SPAN: Final = timedelta(days=1000)
 """The longest window reported per day or per shift (about 2.7 years of buckets)."""
@@ -60,7 +61,7 @@ def kpi_report(
 def _report(
     connection: Connection, since: datetime | None, until: datetime | None, by: GroupBy | None
 ) -> KpiReport:
-    plant = newest_plant(connection)
+    plant = current_plant(connection)
     window, has_events = resolve_window(connection, plant, since, until)
     if by in ("day", "shift") and window.until - window.since > MAX_GROUPED_SPAN:
         raise LinespeedError(

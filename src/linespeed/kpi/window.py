@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
-from linespeed.errors import LinespeedError, StoreError
+from linespeed.errors import LinespeedError
 from linespeed.plant.model import Plant, Shift
+from linespeed.store.plants import current_plant
 from linespeed.store.schema import (
     defects,
     events,
     inspections,
-    plant_revisions,
     station_states,
     station_visits,
     units,
@@ -32,6 +32,8 @@ EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
 """A report window lies inside [EARLIEST, LATEST]: times outside cannot be stored or
 computed with (the same bounds as ingest's `ts.out_of_range`)."""
+newest_plant: Final = current_plant
+"""`store.plants.current_plant` under its old name, for the dashboard board until it moves."""
 
 
 @dataclass(frozen=True)
@@ -64,19 +66,6 @@ class Bucket:
     group: int
     since: datetime
     until: datetime
-
-
-def newest_plant(connection: Connection) -> Plant:
-    """The plant of the newest revision in the store.
-
-    Raises StoreError if the store holds no plant yet.
-    """
-    document = connection.execute(
-        select(plant_revisions.c.document).order_by(plant_revisions.c.revision.desc()).limit(1)
-    ).scalar()
-    if document is None:
-        raise StoreError("the database holds no plant: run `linespeed init [--plant FILE]`")
-    return Plant.model_validate_json(document)
 
 
 def _aware(name: str, value: datetime | None, zone: str) -> datetime | None:

@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from linespeed.errors import LinespeedError
 from linespeed.plant.model import Plant
-from linespeed.store.plants import load_plants
+from linespeed.store.plants import current_plant as current_plant  # re-exported for live
 from linespeed.store.schema import milestone_plans, units
 
 _EXACT_BEYOND = 200
@@ -235,12 +235,6 @@ def _record(engine: Engine, number: int, best: Candidate) -> None:
                 planned_at=datetime.now(UTC),
             )
         )
-
-
-def current_plant(connection: Connection) -> Plant:
-    """The newest plant revision in the store."""
-    plants = load_plants(connection)
-    return plants[max(plants)]
 
 
 def _progress(connection: Connection) -> tuple[int, datetime | None]:

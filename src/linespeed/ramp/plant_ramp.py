@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Engine, String, func, select
 
-from linespeed.ramp.milestones import current_plant
 from linespeed.ramp.series import RampSeries, series_from_counts
+from linespeed.store.plants import current_plant
 from linespeed.store.schema import units
 
 

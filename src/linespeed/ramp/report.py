@@ -13,10 +13,11 @@ from linespeed.errors import LinespeedError
 from linespeed.ramp.compare import RampComparison, compare_ramps
 from linespeed.ramp.curve import daily_rate
 from linespeed.ramp.forecast import Forecast, forecast_target
-from linespeed.ramp.milestones import current_plant, milestones_reached, next_milestone
+from linespeed.ramp.milestones import milestones_reached, next_milestone
 from linespeed.ramp.plant_ramp import plant_ramp
 from linespeed.ramp.references import reference_names, reference_series
 from linespeed.ramp.series import RampSeries
+from linespeed.store.plants import current_plant
 
 DEFAULT_REFERENCES = ("tesla-model-3", "pace-300k-15m")
 

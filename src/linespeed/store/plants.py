@@ -63,6 +63,19 @@ def load_plants(connection: Connection) -> dict[int, Plant]:
     return {int(row.revision): Plant.model_validate_json(row.document) for row in rows}
 
 
+def current_plant(connection: Connection) -> Plant:
+    """The plant of the newest revision in the store: the one new cars start under.
+
+    Raises StoreError if the store holds no plant yet.
+    """
+    document = connection.execute(
+        select(plant_revisions.c.document).order_by(plant_revisions.c.revision.desc()).limit(1)
+    ).scalar()
+    if document is None:
+        raise StoreError("the database holds no plant: run `linespeed init [--plant FILE]`")
+    return Plant.model_validate_json(document)
+
+
 def current_revision(connection: Connection) -> int | None:
     """The newest plant revision number, or None when no plant is loaded."""
     value = connection.execute(select(func.max(plant_revisions.c.revision))).scalar()

@@ -27,7 +27,7 @@ from linespeed.events.transitions import (
 )
 from linespeed.events.types import EVENT_TYPES, Event, StationState
 from linespeed.plant.model import Plant
-from linespeed.store.bulk import Stamp, insert_rows, select_in, update_rows
+from linespeed.store.reads import select_in
 from linespeed.store.schema import (
     defects,
     events,
@@ -37,6 +37,7 @@ from linespeed.store.schema import (
     station_visits,
     units,
 )
+from linespeed.store.writes import Stamp, insert_rows, update_rows
 
 _HELD_SERIALS: Final = (
     "SELECT p.part, p.serial, p.vin FROM installed_parts p JOIN units u ON u.vin = p.vin"

@@ -9,11 +9,11 @@ import msgspec
 from sqlalchemy import Engine, func, select
 
 from linespeed.events.types import Event, PartInstalled, UnitEvent
-from linespeed.store.bulk import stamp_for
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import load_plants
 from linespeed.store.projector import Projector
 from linespeed.store.schema import PROJECTIONS, events
+from linespeed.store.writes import stamp_for
 
 _CHUNK: Final = 20_000
 _decoder: Final = msgspec.json.Decoder(Event)

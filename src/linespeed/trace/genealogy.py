@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 
 from linespeed.errors import NotFoundError
 from linespeed.plant.vin import validate_vin
-from linespeed.store.bulk import select_rows, stamp_reader_for
 from linespeed.store.engine import read_connection
 from linespeed.store.plants import plant_summary
+from linespeed.store.reads import select_rows, stamp_reader_for
 
 
 @dataclass(frozen=True)

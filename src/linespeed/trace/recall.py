@@ -13,10 +13,11 @@ import msgspec
 from sqlalchemy import Connection, Engine, and_, exists, select
 
 from linespeed.errors import LinespeedError
-from linespeed.store.bulk import StampReader, select_rows, stamp_for, stamp_reader_for
 from linespeed.store.engine import read_connection
 from linespeed.store.plants import current_revision, load_plants, plant_timezone
+from linespeed.store.reads import StampReader, select_rows, stamp_reader_for
 from linespeed.store.schema import installed_parts
+from linespeed.store.writes import stamp_for
 
 CarStatus = Literal["in_production", "completed", "shipped", "scrapped"]
 """Where a car is in its life: on the line, built, gone to the customer, or out of production."""
