@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
+from linespeed import cli
 from linespeed.events.types import Event, UnitStarted
 from linespeed.store.schema import dead_letters, events
 from tests.api.conftest import CARS, Tokens
@@ -338,3 +341,45 @@ def test_the_stream_refuses_an_unknown_access_token(client: TestClient) -> None:
     answer = client.get("/api/v1/stream", params={"access_token": "ls_not-a-token"})
     assert answer.status_code == 401
     assert answer.json()["error"] == "auth.unauthorized"
+
+
+def test_a_daily_table_of_the_bundled_ramp_is_answered(client: TestClient, tokens: Tokens) -> None:
+    """The library's limit (1,000 days) is the API's: 15 months by day is one question."""
+    sop, fifteen_months = "2024-03-01T00:00:00+08:00", "2025-06-01T00:00:00+08:00"
+    answer = client.get(
+        f"/api/v1/kpi?by=day&since={sop}&until={fifteen_months}".replace("+", "%2B"),
+        headers=tokens.header("viewer"),
+    )
+    assert answer.status_code == 200, answer.text
+    report = answer.json()
+    assert (report["by"], report["since"], report["until"]) == (
+        "day",
+        "2024-02-29T16:00:00Z",
+        "2025-05-31T16:00:00Z",
+    )
+    assert len(report["groups"]) == 457  # one row per day of the 15 months
+
+
+def test_the_recall_file_is_the_same_from_the_api_and_the_cli(
+    client: TestClient, tokens: Tokens, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "recall.csv"
+    lot = ["BRK-2201", "--lot", "BRK-2201-L00001"]
+    monkeypatch.setattr(
+        sys, "argv", ["linespeed", "trace", "part", *lot, "--csv", str(path), "--db", db_url]
+    )
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert not stop.value.code
+    answer = client.get(
+        "/api/v1/trace/part/BRK-2201?lot=BRK-2201-L00001",
+        headers={**tokens.header("viewer"), "Accept": "text/csv"},
+    )
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "text/csv; charset=utf-8"
+    assert answer.content == path.read_bytes()
+    assert answer.content.startswith(b"vin,model,color,status,station,")
+    cars = client.get(
+        "/api/v1/trace/part/BRK-2201?lot=BRK-2201-L00001", headers=tokens.header("viewer")
+    ).json()["cars"]
+    assert cars and answer.content.count(b"\r\n") == 1 + len(cars)

@@ -6,7 +6,7 @@ Each GET answers what the CLI's `--json` prints for the same question. No logic 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Annotated, Any, Final
 
 import msgspec
@@ -23,10 +23,16 @@ from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
 from linespeed.live import last_seq
 from linespeed.ramp.milestones import MAX_MILESTONE, milestones_reached, plan_milestone
-from linespeed.trace import StatusFilter, part_recall, unit_history, vin_trace
+from linespeed.trace import (
+    RECALL_CSV_TYPE,
+    StatusFilter,
+    part_recall,
+    recall_csv,
+    unit_history,
+    vin_trace,
+)
 
 MAX_LIST: Final = 8
-MAX_GROUPED_DAYS: Final = 400
 _encode: Final = msgspec.json.Encoder().encode
 
 
@@ -136,23 +142,6 @@ async def post_events(request: Request, token: Operator) -> Response:
     return json_response(result)
 
 
-def check_grouped_window(since: datetime | None, until: datetime | None, by: str | None) -> None:
-    """Refuse a day or shift grouping over a window too long to answer in time.
-
-    Raises RequestError (request.window) if since or until is given without the other, or
-    they span more than MAX_GROUPED_DAYS days.
-    """
-    if by not in ("day", "shift") or (since is None and until is None):
-        return
-    if any(moment is not None and moment.utcoffset() is None for moment in (since, until)):
-        return  # the library refuses a time without offset (kpi.input)
-    if since is None or until is None or abs(until - since) > timedelta(days=MAX_GROUPED_DAYS):
-        raise RequestError(
-            f"grouped by {by}, give both since and until, at most {MAX_GROUPED_DAYS} days apart",
-            code="request.window",
-        )
-
-
 VinPath = Annotated[str, Path(max_length=64, description="The car's VIN.")]
 
 
@@ -169,9 +158,13 @@ def get_vin_trace(request: Request, vin: VinPath, _: Viewer) -> Response:
 
 
 Text = Annotated[str | None, Query(max_length=200)]
+_RECALL_CSV: Final[dict[str, Any]] = {
+    "content": {"text/csv": {}},
+    "description": "JSON, or the recall file with `Accept: text/csv`",
+}
 
 
-@router.get("/trace/part/{part}", tags=["cars"], responses=_ERRORS)
+@router.get("/trace/part/{part}", tags=["cars"], responses={**_ERRORS, 200: _RECALL_CSV})
 def get_part_recall(
     request: Request,
     part: Annotated[str, Path(max_length=200, description="The part number, as in the BOM.")],
@@ -184,7 +177,8 @@ def get_part_recall(
     status: StatusFilter | None = None,
 ) -> Response:
     """Every car holding a matching piece, where it is now, and counts per status
-    (as `linespeed trace part PART --json`)."""
+    (as `linespeed trace part PART --json`); with `Accept: text/csv`, the recall file
+    (the bytes of `linespeed trace part PART --csv FILE`)."""
     recall = part_recall(
         _engine(request),
         part,
@@ -195,7 +189,15 @@ def get_part_recall(
         installed_to=installed_to,
         status=status,
     )
+    if _accepts_csv(request):
+        return Response(recall_csv(recall).encode(), media_type=RECALL_CSV_TYPE)
     return json_response({"cars": recall.cars, "counts": recall.counts})
+
+
+def _accepts_csv(request: Request) -> bool:
+    """Whether the client asks for CSV: `text/csv` among the media types it accepts."""
+    accepted = request.headers.get("accept", "")
+    return any(kind.split(";")[0].strip() == "text/csv" for kind in accepted.split(","))
 
 
 @router.get("/kpi", tags=["measure"], responses=_ERRORS)
@@ -208,9 +210,8 @@ def get_kpi(
 ) -> Response:
     """Counts, JPH, yield, OEE and the bottleneck (as `linespeed kpi --json`).
 
-    Grouped by day or shift, a window given by since/until spans at most 400 days.
+    Grouped by day or shift, the window spans at most 1,000 days (`kpi.input` beyond).
     """
-    check_grouped_window(since, until, by)
     return json_response(kpi_report(_engine(request), since=since, until=until, by=by))
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
-from typing import Annotated, Final
+from typing import Annotated
 
 import typer
 from rich.table import Table
@@ -22,32 +21,20 @@ from linespeed.cli.common import (
     time_text,
 )
 from linespeed.errors import InputFileError
-from linespeed.trace import CAR_STATUSES, Recall, StatusFilter, part_recall, vin_trace
+from linespeed.trace import (
+    CAR_STATUSES,
+    Recall,
+    StatusFilter,
+    part_recall,
+    recall_csv,
+    vin_trace,
+)
 
 trace_app = typer.Typer(
     help="Genealogy and recall: `linespeed trace vin VIN`, `linespeed trace part PART --lot L`.",
     no_args_is_help=True,
 )
 app.add_typer(trace_app, name="trace")
-
-RECALL_COLUMNS: Final = (
-    "vin",
-    "model",
-    "color",
-    "status",
-    "station",
-    "completed_at",
-    "shipped_at",
-    "destination",
-    "scrapped_at",
-    "part",
-    "serial",
-    "lot",
-    "supplier",
-    "installed_station",
-    "installed_at",
-)
-"""The columns of a recall file, in order; times in ISO 8601 UTC."""
 
 
 @trace_app.command("vin")
@@ -139,20 +126,13 @@ def trace_part(
 
 
 def write_recall_csv(recall: Recall, path: Path) -> None:
-    """Write the recall's cars to `path` as CSV, one row per piece found.
+    """Write the recall file (`trace.recall_csv`) to `path`.
 
     Raises InputFileError if the file cannot be written.
     """
     try:
         with path.open("w", newline="", encoding="utf-8") as stream:
-            writer = csv.writer(stream)
-            writer.writerow(RECALL_COLUMNS)
-            for car in recall.cars:
-                values = [getattr(car, column) for column in RECALL_COLUMNS]
-                writer.writerow(
-                    "" if v is None else v.isoformat() if hasattr(v, "isoformat") else v
-                    for v in values
-                )
+            stream.write(recall_csv(recall))
     except OSError as error:
         raise InputFileError(str(path), f"cannot write the recall file: {error.strerror}") from None
 

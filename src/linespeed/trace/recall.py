@@ -39,7 +39,8 @@ _FILTERED: Final[dict[str, tuple[str, ...]]] = {
 _RECALL_SQL: Final = (
     "SELECT u.vin, u.model, u.color, u.status, u.current_station, u.last_station,"
     " u.completed_at, u.shipped_at, u.destination, u.scrapped_at,"
-    " p.part, p.serial, p.lot, p.supplier, p.station, p.installed_at, u.start_seq"
+    " p.part, p.serial, p.lot, p.supplier, p.station AS installed_station, p.installed_at,"
+    " u.start_seq"
     " FROM installed_parts p JOIN units u ON u.vin = p.vin WHERE "
 )
 
@@ -154,28 +155,28 @@ def part_recall(
     )
 
 
-def _build_order(row: Sequence[Any]) -> tuple[int, Any]:
-    return row[16], row[15]
+def _build_order(row: Any) -> tuple[int, Any]:
+    return row.start_seq, row.installed_at
 
 
-def _recalled(row: Sequence[Any], read: StampReader) -> RecalledCar:
-    """A car of the recall from one row of _RECALL_SQL."""
+def _recalled(row: Any, read: StampReader) -> RecalledCar:
+    """A car of the recall from one row of _RECALL_SQL, its columns read by name."""
     return RecalledCar(
-        vin=row[0],
-        model=row[1],
-        color=row[2],
-        status=row[3],
-        station=row[4] or row[5],
-        completed_at=read(row[6]),
-        shipped_at=read(row[7]),
-        destination=row[8],
-        scrapped_at=read(row[9]),
-        part=row[10],
-        serial=row[11],
-        lot=row[12],
-        supplier=row[13],
-        installed_station=row[14],
-        installed_at=cast(datetime, read(row[15])),
+        vin=row.vin,
+        model=row.model,
+        color=row.color,
+        status=row.status,
+        station=row.current_station or row.last_station,
+        completed_at=read(row.completed_at),
+        shipped_at=read(row.shipped_at),
+        destination=row.destination,
+        scrapped_at=read(row.scrapped_at),
+        part=row.part,
+        serial=row.serial,
+        lot=row.lot,
+        supplier=row.supplier,
+        installed_station=row.installed_station,
+        installed_at=cast(datetime, read(row.installed_at)),
     )
 
 
