@@ -1,5 +1,6 @@
 """Genealogy and recall: what is in a car (`vin_trace`), which cars hold a part (`part_recall`)."""
 
+from linespeed.trace.errors import TraceInputError
 from linespeed.trace.genealogy import OtherCar, TracedPart, VinTrace, vin_trace
 from linespeed.trace.history import UnitHistory, unit_history
 from linespeed.trace.recall import (
@@ -8,7 +9,6 @@ from linespeed.trace.recall import (
     Recall,
     RecalledCar,
     StatusFilter,
-    TraceInputError,
     part_recall,
 )
 
