@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from sqlalchemy import Engine
@@ -29,7 +29,14 @@ NAIVE = datetime(2025, 6, 30, 9)
 LATE, EARLY = datetime(2025, 2, 1, tzinfo=UTC), datetime(2025, 1, 1, tzinfo=UTC)
 
 CASES: list[tuple[str, Callable[[Engine], object], type[InputError], str, str, object]] = [
-    ("kpi by", lambda e: kpi_report(e, by="week"), KpiInputError, "kpi.input", "by", "week"),
+    (
+        "kpi by",
+        lambda e: kpi_report(e, by=cast(Any, "week")),
+        KpiInputError,
+        "kpi.input",
+        "by",
+        "week",
+    ),
     ("kpi since", lambda e: kpi_report(e, since=NAIVE), KpiInputError, "kpi.input", "since", NAIVE),
     (
         "trace lot",
