@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Self
 
 
 class LinespeedError(Exception):
@@ -22,6 +24,49 @@ class LinespeedError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+
+Wording = Callable[[Callable[[str], str]], str]
+"""A message written with a function that spells parameter names: `lambda n: f"{n('to')} ..."`."""
+
+
+class InputError(LinespeedError):
+    """Bad input to a library function: names the `parameter` and its `value`.
+
+    Each area subclasses it with its own stable `code` (`kpi.input`, `trace.input`, ...).
+    The message names parameters as the library spells them (`since`, `from`, `lot`). A
+    message given as a Wording can be spelled again by a face with other names for them:
+    the CLI reports `named({"from": "--from"})`.
+    """
+
+    code = "input.invalid"
+
+    def __init__(self, message: str | Wording, *, parameter: str, value: object = None) -> None:
+        self._wording = message if callable(message) else None
+        super().__init__(message(str) if callable(message) else message)
+        self.parameter = parameter
+        self.value = value
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(parameter={self.parameter!r}, value={self.value!r},"
+            f" message={self.message!r})"
+        )
+
+    def named(self, names: Mapping[str, str]) -> Self:
+        """This error with its message's parameters spelled as `names` says (others as they are).
+
+        A message given as plain text names no parameter to spell and stays as it is.
+        Subclasses keep this constructor's signature, so the copy is of the same class.
+        """
+        if self._wording is None:
+            return self
+        wording = self._wording
+        return type(self)(
+            lambda spell: wording(lambda name: spell(names.get(name, name))),
+            parameter=self.parameter,
+            value=self.value,
+        )
 
 
 @dataclass(frozen=True)

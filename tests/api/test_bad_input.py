@@ -209,3 +209,21 @@ def test_sql_in_every_event_field_is_refused_or_kept_as_inert_text(
         assert SQL in repr(after["events"])
     assert len(after["events"]) >= len(before["events"])
     _serving(client, tokens)
+
+
+@pytest.mark.parametrize(
+    ("query", "detail"),
+    [
+        ("", "name the pieces to trace: give lot, serial or supplier"),
+        (
+            "?supplier=sup-brk&from=2025-02-01T00:00Z&to=2025-01-01T00:00Z",
+            "to 2025-01-01T00:00:00+00:00 is before from 2025-02-01T00:00:00+00:00",
+        ),
+    ],
+)
+def test_input_errors_name_query_parameters_not_cli_flags(
+    client: TestClient, tokens: Tokens, query: str, detail: str
+) -> None:
+    answer = client.get(f"/api/v1/trace/part/BRK-2201{query}", headers=tokens.header("viewer"))
+    assert answer.status_code == 400, answer.text
+    assert answer.json() == {"error": "trace.input", "detail": detail}

@@ -13,7 +13,7 @@ from linespeed.errors import LinespeedError, NotFoundError, VinError
 from linespeed.plant.model import Plant, with_tracking
 from linespeed.plant.vin import nth_vin
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
-from linespeed.trace import CAR_STATUSES, part_recall, vin_trace
+from linespeed.trace import CAR_STATUSES, TraceInputError, part_recall, vin_trace
 from tests.conftest import ingest, make_store
 from tests.plans import full_scans
 
@@ -113,7 +113,7 @@ def test_bad_questions_are_named(line_store: Engine, stream: list[dict[str, Any]
             lambda: part_recall(line_store, lot_part, lots=["L-NEVER"]),
             f"lot 'L-NEVER' of part {lot_part!r} was never recorded",
         ),
-        (lambda: part_recall(line_store, lot_part), "give --lot, --serial or --supplier"),
+        (lambda: part_recall(line_store, lot_part), "give lot, serial or supplier"),
         (
             lambda: part_recall(
                 line_store,
@@ -122,7 +122,7 @@ def test_bad_questions_are_named(line_store: Engine, stream: list[dict[str, Any]
                 installed_from=datetime(2025, 2, 1, tzinfo=UTC),
                 installed_to=datetime(2025, 1, 1, tzinfo=UTC),
             ),
-            "is before --from",
+            "is before from",
         ),
         (
             lambda: part_recall(
@@ -152,9 +152,7 @@ def test_bad_questions_are_named(line_store: Engine, stream: list[dict[str, Any]
         "2200-01-01T00:00:01+00:00",
     ],
 )
-@pytest.mark.parametrize(
-    ("option", "name"), [("--from", "installed_from"), ("--to", "installed_to")]
-)
+@pytest.mark.parametrize(("option", "name"), [("from", "installed_from"), ("to", "installed_to")])
 def test_times_before_1970_or_after_2200_are_refused(
     line_store: Engine, stream: list[dict[str, Any]], text: str, option: str, name: str
 ) -> None:
@@ -164,6 +162,8 @@ def test_times_before_1970_or_after_2200_are_refused(
         part_recall(line_store, lot_part, lots=["x"], **question)
     assert caught.value.code == "trace.input"
     assert str(caught.value) == f"{option} {text} is outside 1970-01-01 to 2200-01-01 UTC"
+    assert isinstance(caught.value, TraceInputError)
+    assert (caught.value.parameter, caught.value.value) == (option, question[name])
 
 
 def plant_of(stream: list[dict[str, Any]]) -> Plant:

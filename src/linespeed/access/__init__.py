@@ -9,7 +9,8 @@
 - `ratelimit`: `RateLimiter`, a token bucket per client address for writes without a valid
   token, and `RefusalLog`, the tally of refusals.
 - `errors`: `UnauthorizedError` (`auth.unauthorized`, HTTP 401) and `ForbiddenError`
-  (`auth.forbidden`, HTTP 403).
+  (`auth.forbidden`, HTTP 403); `TokenInputError` (`token.input`) and `AuditInputError`
+  (`audit.input`) for bad arguments.
 
 Access knows nothing of HTTP: the API (`linespeed.api`) maps its errors to statuses, and the
 CLI's `token` and `audit` commands call it directly.

@@ -13,7 +13,7 @@ from typing import Final
 
 from sqlalchemy import Engine, event, insert, select
 
-from linespeed.errors import LinespeedError
+from linespeed.access.errors import AuditInputError
 from linespeed.store.engine import connect
 from linespeed.store.schema import audit_log
 from linespeed.store.text import storable_text
@@ -115,10 +115,12 @@ def list_audit(
 ) -> list[AuditEntry]:
     """The newest audit entries first, at most `limit`, older than `before_id` when given.
 
-    Raises LinespeedError (audit.input) if `limit` is not between 1 and 1,000.
+    Raises AuditInputError (audit.input) if `limit` is not between 1 and 1,000.
     """
     if not 1 <= limit <= MAX_PAGE:
-        raise LinespeedError(f"limit must be 1 to {MAX_PAGE}, got {limit}", code="audit.input")
+        raise AuditInputError(
+            f"limit must be 1 to {MAX_PAGE}, got {limit}", parameter="limit", value=limit
+        )
     query = select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
     if before_id is not None:
         query = query.where(audit_log.c.id < before_id)

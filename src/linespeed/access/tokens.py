@@ -18,8 +18,8 @@ from typing import Any, Final, Literal, TypeAlias, get_args
 
 from sqlalchemy import Engine, Row, insert, select, update
 
-from linespeed.access.errors import ForbiddenError, UnauthorizedError
-from linespeed.errors import LinespeedError, NotFoundError
+from linespeed.access.errors import ForbiddenError, TokenInputError, UnauthorizedError
+from linespeed.errors import NotFoundError
 from linespeed.store.schema import api_tokens
 
 Role: TypeAlias = Literal["viewer", "operator", "engineer", "admin"]
@@ -70,14 +70,18 @@ def create_token(
 ) -> CreatedToken:
     """Create a token with `role`, limited to `stations` when some are given.
 
-    Raises LinespeedError (token.input) if the role is unknown, or if stations are given
+    Raises TokenInputError (token.input) if the role is unknown, or if stations are given
     for a role other than operator (only operators' posts are limited by station).
     """
     if role not in ROLES:
-        raise LinespeedError(f"role {role!r} is not one of {', '.join(ROLES)}", code="token.input")
+        raise TokenInputError(
+            f"role {role!r} is not one of {', '.join(ROLES)}", parameter="role", value=role
+        )
     if stations and role != "operator":
-        raise LinespeedError(
-            f"stations limit an operator's posts; a {role} token takes none", code="token.input"
+        raise TokenInputError(
+            f"stations limit an operator's posts; a {role} token takes none",
+            parameter="stations",
+            value=list(stations),
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
@@ -16,7 +16,8 @@ from rich.console import Console, ConsoleDimensions
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 from sqlalchemy import Engine
 
-from linespeed.errors import LinespeedError
+from linespeed.cli.errors import CliUsageError
+from linespeed.errors import InputError
 from linespeed.ingest.core import LiveWindow
 from linespeed.store.engine import open_store
 from linespeed.store.plants import current_revision, plant_timezone
@@ -159,10 +160,26 @@ def progress_counter(label: str, total: int | None) -> Iterator[Callable[[int], 
         yield lambda done: progress.advance(task, done)
 
 
+@contextmanager
+def flag_names(names: Mapping[str, str]) -> Iterator[None]:
+    """Report the library's input errors with the command's flags (`from` as `--from`).
+
+    Used as a decorator under `@app.command()`; an error whose message names no parameter
+    passes through as it is.
+    """
+    try:
+        yield
+    except InputError as error:
+        renamed = error.named(names)
+        if renamed is error:
+            raise
+        raise renamed from None
+
+
 def parse_time(value: str | None, zone: str | None = None) -> datetime | None:
     """A time given on the command line (ISO 8601; the offset is checked where it is used).
 
-    Raises LinespeedError (cli.usage) naming the text if it is not an ISO time; its example
+    Raises CliUsageError (cli.usage) naming the text if it is not an ISO time; its example
     carries the offset of `zone`, the plant's time zone (UTC if None).
     """
     if value is None:
@@ -170,8 +187,10 @@ def parse_time(value: str | None, zone: str | None = None) -> datetime | None:
     try:
         return datetime.fromisoformat(value)
     except ValueError:
-        raise LinespeedError(
-            f"{value!r} is not an ISO time such as {example_time(zone)}", code="cli.usage"
+        raise CliUsageError(
+            f"{value!r} is not an ISO time such as {example_time(zone)}",
+            parameter="time",
+            value=value,
         ) from None
 
 

@@ -12,6 +12,7 @@ from linespeed.cli.common import (
     DbOption,
     JsonOption,
     app,
+    flag_names,
     milestones_app,
     out,
     parse_time,
@@ -178,6 +179,7 @@ def ramp_forecast(
 
 
 @app.command()
+@flag_names({"since": "--since", "until": "--until"})
 def kpi(
     since: Annotated[
         str | None, typer.Option("--since", help="Start of the window (ISO time with offset).")

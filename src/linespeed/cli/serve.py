@@ -22,7 +22,7 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.errors import LinespeedError
+from linespeed.cli.errors import CliUsageError
 from linespeed.store.engine import open_store
 
 token_app = typer.Typer(
@@ -196,7 +196,9 @@ def board(
     try:
         chosen = None if day is None else date.fromisoformat(day)
     except ValueError:
-        raise LinespeedError(f"{day!r} is not a day such as 2025-06-30", code="cli.usage") from None
+        raise CliUsageError(
+            f"{day!r} is not a day such as 2025-06-30", parameter="--day", value=day
+        ) from None
     report = line_board(open_store(db), day=chosen)
     if json_output:
         print_json(report)

@@ -13,12 +13,13 @@ from linespeed.cli.common import (
     JsonOption,
     app,
     err,
+    flag_names,
     plural,
     print_json,
     progress_counter,
     time_text,
 )
-from linespeed.errors import LinespeedError
+from linespeed.cli.errors import CliUsageError
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
 from linespeed.mqtt.broker import parse_broker_url
@@ -29,6 +30,9 @@ Detail = Literal["full", "units"]  # linespeed.sim.emit.Detail, without loading 
 
 
 @app.command()
+@flag_names(
+    {"until_units": "--until-units", "days": "--days", "units": "--after-units", "speed": "--speed"}
+)
 def simulate(
     scenario: Annotated[
         Path | None, typer.Argument(help="Scenario file (default: the bundled scenario).")
@@ -90,8 +94,10 @@ def simulate(
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
     if [out is not None, into_db, mqtt is not None].count(True) != 1:
-        raise LinespeedError(
-            "give exactly one of --out FILE and --into-db (or --mqtt URL)", code="cli.usage"
+        raise CliUsageError(
+            "give exactly one of --out FILE and --into-db (or --mqtt URL)",
+            parameter="--out",
+            value=out,
         )
     broker = None if mqtt is None else parse_broker_url(mqtt)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)

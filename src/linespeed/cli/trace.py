@@ -12,6 +12,7 @@ from linespeed.cli.common import (
     DbOption,
     JsonOption,
     app,
+    flag_names,
     out,
     parse_time,
     plant_zone,
@@ -79,6 +80,9 @@ def trace_vin(
 
 
 @trace_app.command("part")
+@flag_names(
+    {"from": "--from", "to": "--to", "lot": "--lot", "serial": "--serial", "supplier": "--supplier"}
+)
 def trace_part(
     part: Annotated[str, typer.Argument(help="The part number, as in the BOM.")],
     lot: Annotated[

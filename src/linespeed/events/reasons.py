@@ -1,83 +1,217 @@
-"""Stable reason codes for refused events; each is documented in docs/events.md."""
+"""Stable reason codes for refused events, as records (code, stage, meaning,
+retryable); each is documented in docs/events.md. `EventRejectedError` carries one."""
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final, Literal
 
 from linespeed.errors import LinespeedError
 
-REASONS: Final[dict[str, str]] = {
-    # payload and schema
-    "json.malformed": "the payload is not valid JSON (or not UTF-8)",
-    "json.too_deep": "the JSON is nested too deeply to be an event",
-    "event.not_object": "the payload is JSON but not an object",
-    "kind.unknown": "`kind` is not one of the event kinds",
-    "field.missing": "a required field is missing",
-    "field.type": "a field has the wrong JSON type",
-    "field.invalid": "a field has a value it does not allow (empty, too long, not in its list)",
-    "field.unknown": "the event carries a field its kind does not have",
-    "ts.invalid": "a timestamp is not an RFC 3339 date-time",
-    "ts.no_offset": "a timestamp has no UTC offset",
-    "ts.out_of_range": (
-        "a timestamp is before 1970 or from 2200 on; or, from a live source (HTTP, MQTT),"
-        " further in the future than the allowed clock skew or older than the allowed age"
-    ),
-    "csv.row": "a CSV row does not fit the header (wrong number of cells, or a bad number)",
-    "payload.too_large": "an MQTT message is larger than the bridge's size limit",
-    "topic.mismatch": "the event's line or station differs from the MQTT topic it came on",
-    "plant.unknown": "the MQTT topic names a plant this store does not hold",
-    "event.simulated": "a simulated event, and the store was not created with `init --simulation`",
-    "event.unstorable": (
-        "the database refused to store the event, alone, for its content; nothing else failed"
-    ),
-    # identity and access
-    "id.conflict": (
-        "an event with this id was accepted before, at the same station (or, for an event"
-        " without a station, on the same line), with other content"
-    ),
-    "station.not_allowed": (
-        "a station-limited token may act only on cars that have not yet passed its stations"
-    ),
-    # master data
-    "line.unknown": "the line is not in the plant",
-    "station.unknown": "the station is not in the plant",
-    "station.wrong_line": "the station is not on the line the event names or the car runs on",
-    "model.unknown": "the model is not in the plant",
-    "color.unknown": "the colour is not offered for the model",
-    "check.unknown": "the check is not one the station performs",
-    "vin.invalid": "the VIN has the wrong length or a forbidden character",
-    "vin.check_digit": "the VIN's check digit (position 9) is wrong",
-    "vin.plant_mismatch": "the VIN's maker, plant or model positions do not fit the plant",
-    "vin.model_mismatch": "the VIN's descriptor (positions 4-8) belongs to another model",
-    # unit state machine
-    "unit.duplicate": "a car with this VIN was already started",
-    "unit.unknown": "no car with this VIN was started",
-    "unit.completed": "the car is already completed; only `unit.shipped` may follow",
-    "unit.scrapped": "the car was scrapped; nothing may follow",
-    "unit.shipped": "the car has shipped; nothing may follow",
-    "unit.not_completed": "the car cannot ship before it is completed",
-    "unit.open_defect": "the car cannot complete with an open defect",
-    "unit.missed_station": "the car cannot complete: a mandatory station was never completed",
-    "station.out_of_order": "the car already passed this station or one after it",
-    "station.missed": "a mandatory station before this one was never completed",
-    "gate.open_defect": "the car cannot pass a quality gate with an open defect",
-    "part.not_in_bom": "the part is not in the model's BOM at this station",
-    "part.serial_missing": "a serialized part was installed without a serial",
-    "part.lot_missing": "a lot-tracked part was installed without a lot",
-    "part.serial_in_use": "the serial is already installed in another car",
-    "part.station_passed": "the car has already left the station where the part is installed",
-    "defect.duplicate": "a defect with this id is already recorded on the car",
-    "defect.not_open": "the defect is not open on the car",
+Stage = Literal["decode", "source", "store", "identity", "access", "master data", "state machine"]
+"""Where on the ingest path an event is refused: decoding the payload, a check of the source
+(CSV file, MQTT topic), the store, its id, the sender's rights, the plant's master data, or
+the car's state machine."""
+
+
+@dataclass(frozen=True)
+class Reason:
+    """One reason code: where on the ingest path it is found, what it means for people, and
+    whether a retry of the stored payload can succeed (not when the payload was not kept
+    whole, or when the check that refused it, such as the MQTT topic, the plant or the API
+    token's stations, is not in the payload, so a retry would skip it)."""
+
+    code: str
+    stage: Stage
+    meaning: str
+    retryable: bool = True
+
+
+REASONS: Final[Mapping[str, Reason]] = {
+    reason.code: reason
+    for reason in (
+        Reason("json.malformed", "decode", "the payload is not valid JSON (or not UTF-8)"),
+        Reason("json.too_deep", "decode", "the JSON is nested too deeply to be an event"),
+        Reason("event.not_object", "decode", "the payload is JSON but not an object"),
+        Reason("kind.unknown", "decode", "`kind` is not one of the event kinds"),
+        Reason("field.missing", "decode", "a required field is missing"),
+        Reason("field.type", "decode", "a field has the wrong JSON type"),
+        Reason(
+            "field.invalid",
+            "decode",
+            "a field has a value it does not allow (empty, too long, not in its list)",
+        ),
+        Reason("field.unknown", "decode", "the event carries a field its kind does not have"),
+        Reason("ts.invalid", "decode", "a timestamp is not an RFC 3339 date-time"),
+        Reason("ts.no_offset", "decode", "a timestamp has no UTC offset"),
+        Reason(
+            "ts.out_of_range",
+            "decode",
+            (
+                "a timestamp is before 1970 or from 2200 on; or, from a live source (HTTP, MQTT), "
+                "further in the future than the allowed clock skew or older than the allowed age"
+            ),
+        ),
+        Reason(
+            "csv.row",
+            "source",
+            "a CSV row does not fit the header (wrong number of cells, or a bad number)",
+            retryable=False,
+        ),
+        Reason(
+            "payload.too_large",
+            "source",
+            "an MQTT message is larger than the bridge's size limit",
+            retryable=False,
+        ),
+        Reason(
+            "topic.mismatch",
+            "source",
+            "the event's line or station differs from the MQTT topic it came on",
+            retryable=False,
+        ),
+        Reason(
+            "plant.unknown",
+            "source",
+            "the MQTT topic names a plant this store does not hold",
+            retryable=False,
+        ),
+        Reason(
+            "event.simulated",
+            "store",
+            "a simulated event, and the store was not created with `init --simulation`",
+        ),
+        Reason(
+            "event.unstorable",
+            "store",
+            (
+                "the database refused to store the event, alone, for its content;"
+                " nothing else failed"
+            ),
+        ),
+        Reason(
+            "id.conflict",
+            "identity",
+            (
+                "an event with this id was accepted before, at the same station (or, for an event "
+                "without a station, on the same line), with other content"
+            ),
+        ),
+        Reason(
+            "station.not_allowed",
+            "access",
+            "a station-limited token may act only on cars that have not yet passed its stations",
+            retryable=False,
+        ),
+        Reason("line.unknown", "master data", "the line is not in the plant"),
+        Reason("station.unknown", "master data", "the station is not in the plant"),
+        Reason(
+            "station.wrong_line",
+            "master data",
+            "the station is not on the line the event names or the car runs on",
+        ),
+        Reason("model.unknown", "master data", "the model is not in the plant"),
+        Reason("color.unknown", "master data", "the colour is not offered for the model"),
+        Reason("check.unknown", "master data", "the check is not one the station performs"),
+        Reason(
+            "vin.invalid",
+            "master data",
+            "the VIN has the wrong length or a forbidden character",
+        ),
+        Reason("vin.check_digit", "master data", "the VIN's check digit (position 9) is wrong"),
+        Reason(
+            "vin.plant_mismatch",
+            "master data",
+            "the VIN's maker, plant or model positions do not fit the plant",
+        ),
+        Reason(
+            "vin.model_mismatch",
+            "master data",
+            "the VIN's descriptor (positions 4-8) belongs to another model",
+        ),
+        Reason("unit.duplicate", "state machine", "a car with this VIN was already started"),
+        Reason("unit.unknown", "state machine", "no car with this VIN was started"),
+        Reason(
+            "unit.completed",
+            "state machine",
+            "the car is already completed; only `unit.shipped` may follow",
+        ),
+        Reason("unit.scrapped", "state machine", "the car was scrapped; nothing may follow"),
+        Reason("unit.shipped", "state machine", "the car has shipped; nothing may follow"),
+        Reason("unit.not_completed", "state machine", "the car cannot ship before it is completed"),
+        Reason("unit.open_defect", "state machine", "the car cannot complete with an open defect"),
+        Reason(
+            "unit.missed_station",
+            "state machine",
+            "the car cannot complete: a mandatory station was never completed",
+        ),
+        Reason(
+            "station.out_of_order",
+            "state machine",
+            "the car already passed this station or one after it",
+        ),
+        Reason(
+            "station.missed",
+            "state machine",
+            "a mandatory station before this one was never completed",
+        ),
+        Reason(
+            "gate.open_defect",
+            "state machine",
+            "the car cannot pass a quality gate with an open defect",
+        ),
+        Reason(
+            "part.not_in_bom",
+            "state machine",
+            "the part is not in the model's BOM at this station",
+        ),
+        Reason(
+            "part.serial_missing",
+            "state machine",
+            "a serialized part was installed without a serial",
+        ),
+        Reason(
+            "part.lot_missing",
+            "state machine",
+            "a lot-tracked part was installed without a lot",
+        ),
+        Reason(
+            "part.serial_in_use",
+            "state machine",
+            "the serial is already installed in another car",
+        ),
+        Reason(
+            "part.station_passed",
+            "state machine",
+            "the car has already left the station where the part is installed",
+        ),
+        Reason(
+            "defect.duplicate",
+            "state machine",
+            "a defect with this id is already recorded on the car",
+        ),
+        Reason("defect.not_open", "state machine", "the defect is not open on the car"),
+    )
 }
-"""Every reason code an event can be refused with, and what it means."""
+"""Every reason code an event can be refused with, by code."""
+
+
+def is_retryable(code: str) -> bool:
+    """Whether a dead letter refused with `code` may succeed when ingested again (a code not
+    in REASONS, from an older version, is tried again)."""
+    reason = REASONS.get(code)
+    return reason is None or reason.retryable
 
 
 class EventRejectedError(LinespeedError):
-    """An event breaks a rule; `code` is a key of REASONS, `detail` says what for people."""
+    """An event breaks a rule; `code` is a key of REASONS (its record is `reason`), `detail`
+    says what for people. Raises KeyError for a code not in REASONS."""
 
     def __init__(self, code: str, detail: str, *, field: str | None = None) -> None:
         if code not in REASONS:
             raise KeyError(f"unknown reason code {code!r}")
         super().__init__(f"{code}: {detail}", code=code)
+        self.reason = REASONS[code]
         self.detail = detail
         self.field = field

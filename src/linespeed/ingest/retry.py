@@ -4,15 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from linespeed.events.reasons import is_retryable
 from linespeed.ingest.core import Ingestor, IngestReport, RawEvent, batched
 from linespeed.store.deadletters import list_dead_letters
-
-NOT_RETRYABLE = frozenset(
-    {"csv.row", "payload.too_large", "topic.mismatch", "plant.unknown", "station.not_allowed"}
-)
-"""Refusals a retry cannot undo: the row or payload was not kept whole, or the check that
-refused it (the MQTT topic, the plant, the API token's stations) is not in the stored
-payload, so a retry would skip it."""
 
 
 @dataclass
@@ -29,10 +23,11 @@ def retry_dead_letters(ingestor: Ingestor) -> RetryReport:
 
     Those accepted (or found already stored) are marked resolved; the rest stay open
     with their new reason and one more attempt counted. CSV rows that did not parse
-    (`csv.row`) are skipped: they need the file fixed and ingested again.
+    (`csv.row`) are skipped: they need the file fixed and ingested again; so are the other
+    letters whose reason is not retryable (see `Reason.retryable` in REASONS).
     """
     open_letters = list_dead_letters(ingestor.engine, "open")
-    letters = [letter for letter in open_letters if letter.reason not in NOT_RETRYABLE]
+    letters = [letter for letter in open_letters if is_retryable(letter.reason)]
     report = RetryReport(retried=len(letters), skipped=len(open_letters) - len(letters))
     items = (
         RawEvent(letter.raw.encode(), letter.source, dead_letter_id=letter.id) for letter in letters

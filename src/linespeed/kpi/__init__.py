@@ -1,11 +1,13 @@
 """KPIs of the line: counts, throughput, yield, defects, downtime, OEE and the bottleneck.
 
 One query function, `kpi_report`, answers the CLI, the API and the dashboard; formulas and
-a worked example are in docs/kpi.md.
+a worked example are in docs/kpi.md. Bad windows or groupings raise `KpiInputError`
+(`kpi.input`, from `errors`), naming the parameter and its value.
 """
 
 from __future__ import annotations
 
+from linespeed.kpi.errors import KpiInputError
 from linespeed.kpi.query import kpi_report
 from linespeed.kpi.report import (
     DowntimeEntry,
@@ -21,6 +23,7 @@ __all__ = [
     "DowntimeEntry",
     "GroupBy",
     "KpiGroup",
+    "KpiInputError",
     "KpiReport",
     "LineKpis",
     "ParetoEntry",

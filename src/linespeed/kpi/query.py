@@ -7,7 +7,6 @@ from typing import Final, get_args
 
 from sqlalchemy import Connection, Engine
 
-from linespeed.errors import LinespeedError
 from linespeed.kpi.bottleneck import ActivePeriods, active_periods, analysis_window
 from linespeed.kpi.counts import (
     QualityCounts,
@@ -20,6 +19,7 @@ from linespeed.kpi.counts import (
     unit_counts,
     wip_at,
 )
+from linespeed.kpi.errors import KpiInputError
 from linespeed.kpi.groups import Context, report_groups
 from linespeed.kpi.oee import line_oee, ratio, station_kpis
 from linespeed.kpi.report import GroupBy, KpiReport, LineKpis, ParetoEntry, StationKpis
@@ -46,13 +46,13 @@ def kpi_report(
     shift, station, model or colour. An empty store or window gives zeros and a note,
     never NaN. Formulas: docs/kpi.md.
 
-    Raises LinespeedError (code "kpi.input") if since > until, a time has no UTC offset or
+    Raises KpiInputError (code "kpi.input") if since > until, a time has no UTC offset or
     lies before 1970 or after 2200 (UTC), `by` is not one of the groupings, or a window
     grouped by day or shift is longer than MAX_GROUPED_SPAN; StoreError if the store holds no plant.
     """
     if by is not None and by not in get_args(GroupBy):
-        raise LinespeedError(
-            f"by {by!r} is not one of {', '.join(get_args(GroupBy))}", code="kpi.input"
+        raise KpiInputError(
+            f"by {by!r} is not one of {', '.join(get_args(GroupBy))}", parameter="by", value=by
         )
     with engine.connect() as connection:
         return _report(connection, since, until, by)
@@ -64,10 +64,14 @@ def _report(
     plant = current_plant(connection)
     window, has_events = resolve_window(connection, plant, since, until)
     if by in ("day", "shift") and window.until - window.since > MAX_GROUPED_SPAN:
-        raise LinespeedError(
-            f"by {by}: the window {window.since.isoformat()} to {window.until.isoformat()} is"
-            f" longer than {MAX_GROUPED_SPAN.days} days; give a shorter --since/--until",
-            code="kpi.input",
+        raise KpiInputError(
+            lambda n: (
+                f"by {by}: the window {window.since.isoformat()} to {window.until.isoformat()} is"
+                f" longer than {MAX_GROUPED_SPAN.days} days; give a shorter"
+                f" {n('since')}/{n('until')}"
+            ),
+            parameter="by",
+            value=by,
         )
     whole = Bucket(0, window.since, window.until)
     stations = [station.id for line in plant.lines for station in line.stations]

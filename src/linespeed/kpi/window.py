@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
-from linespeed.errors import LinespeedError
+from linespeed.kpi.errors import KpiInputError
 from linespeed.plant.model import Plant, Shift
 from linespeed.store.plants import current_plant
 from linespeed.store.schema import (
@@ -69,24 +69,26 @@ class Bucket:
 
 
 def _aware(name: str, value: datetime | None, zone: str) -> datetime | None:
-    """`value` in UTC. Raises LinespeedError (kpi.input) if it has no UTC offset (the hint
+    """`value` in UTC. Raises KpiInputError (kpi.input) if it has no UTC offset (the hint
     gives the offset of `zone`, the plant's, at that time) or lies outside EARLIEST to LATEST."""
     if value is None:
         return None
     if value.tzinfo is None or value.utcoffset() is None:
-        raise LinespeedError(
+        raise KpiInputError(
             f"{name} {value.isoformat()} has no UTC offset; give one, e.g. "
             f"{value.replace(tzinfo=ZoneInfo(zone)).isoformat()}",
-            code="kpi.input",
+            parameter=name,
+            value=value,
         )
     try:
         in_utc = value.astimezone(UTC)
     except OverflowError:  # year 1 east of UTC, year 9999 west of it
         in_utc = None
     if in_utc is None or not EARLIEST <= in_utc <= LATEST:
-        raise LinespeedError(
+        raise KpiInputError(
             f"{name} {value.isoformat()} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC",
-            code="kpi.input",
+            parameter=name,
+            value=value,
         )
     return in_utc
 
@@ -98,15 +100,16 @@ def resolve_window(
 
     Left out, `since` is the time of the first event a KPI counts and `until` the whole
     second after the last one (so it is inside the half-open window); in an empty store,
-    now. Raises LinespeedError (code "kpi.input") if since > until, or a time has no UTC
+    now. Raises KpiInputError (code "kpi.input") if since > until, or a time has no UTC
     offset or lies outside EARLIEST to LATEST.
     """
     zone = plant.timezone
     given_since, given_until = _aware("since", since, zone), _aware("until", until, zone)
     if given_since is not None and given_until is not None and given_since > given_until:
-        raise LinespeedError(
+        raise KpiInputError(
             f"since {given_since.isoformat()} is after until {given_until.isoformat()}",
-            code="kpi.input",
+            parameter="since",
+            value=since,
         )
     has_events = connection.execute(select(events.c.seq).limit(1)).first() is not None
     first = last = None

@@ -1,10 +1,11 @@
-"""Errors of the ramp package: bad series input and forecasts that cannot be made."""
+"""Errors of the ramp package: bad series input, unknown references, milestone numbers out
+of range and forecasts that cannot be made."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from linespeed.errors import InputFileError, LinespeedError
+from linespeed.errors import InputError, InputFileError, LinespeedError
 
 
 class RampInputError(InputFileError):
@@ -21,6 +22,19 @@ class RampInputError(InputFileError):
     ) -> None:
         self.value = value
         super().__init__(file, message, line=line)
+
+
+class RampReferenceError(InputError):
+    """Reference ramps asked for by names that are not shipped: `parameter` is `references`,
+    `value` the unknown names."""
+
+    code = "ramp.input"
+
+
+class MilestoneInputError(InputError):
+    """A milestone number out of range: `parameter` is `number`, `value` the number."""
+
+    code = "milestone.input"
 
 
 class RampForecastError(LinespeedError):

@@ -11,8 +11,8 @@ from typing import Final
 
 from sqlalchemy import Connection, Engine, func, select
 
-from linespeed.errors import LinespeedError
 from linespeed.plant.model import Plant
+from linespeed.ramp.errors import MilestoneInputError
 from linespeed.store.plants import current_plant as current_plant  # re-exported for live
 from linespeed.store.schema import milestone_plans, units
 
@@ -122,12 +122,13 @@ def plan_milestone(engine: Engine, number: int, *, record: bool = False) -> Mile
     Cars complete in start order on a serial line; each car still on the line may be
     scrapped, at the observed scrap rate scaled by the share of the line still ahead of it.
     With `record`, the best candidate is stored as the car to build in the milestone colour.
-    Raises LinespeedError (milestone.input) if `number` is not in 1..MAX_MILESTONE.
+    Raises MilestoneInputError (milestone.input) if `number` is not in 1..MAX_MILESTONE.
     """
     if not 1 <= number <= MAX_MILESTONE:
-        raise LinespeedError(
+        raise MilestoneInputError(
             f"a milestone number must be from 1 to {MAX_MILESTONE:,}, got {number:,}",
-            code="milestone.input",
+            parameter="number",
+            value=number,
         )
     with engine.connect() as connection:
         plant = current_plant(connection)

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from linespeed.errors import LinespeedError
 from linespeed.ramp.compare import RampComparison, compare_ramps
 from linespeed.ramp.curve import daily_rate
+from linespeed.ramp.errors import RampReferenceError
 from linespeed.ramp.forecast import Forecast, forecast_target
 from linespeed.ramp.milestones import milestones_reached, next_milestone
 from linespeed.ramp.plant_ramp import plant_ramp
@@ -63,13 +64,15 @@ def ramp_report(
     """The plant's cumulative curve, forecasts of `targets` (default: its next milestones), and
     days to 10k/100k/200k/300k beside each reference ramp, aligned on start of production.
 
-    Raises LinespeedError (ramp.input) naming an unknown reference, StoreError without a plant.
+    Raises RampReferenceError (ramp.input) naming an unknown reference, StoreError without a plant.
     """
     unknown = [name for name in references if name not in reference_names()]
     if unknown:
         known = ", ".join(reference_names())
-        raise LinespeedError(
-            f"unknown reference ramp(s) {', '.join(unknown)}; known: {known}", code="ramp.input"
+        raise RampReferenceError(
+            f"unknown reference ramp(s) {', '.join(unknown)}; known: {known}",
+            parameter="references",
+            value=unknown,
         )
     plant = plant_ramp(engine)
     chosen = [reference_series(name) for name in references]

@@ -19,7 +19,7 @@ station by station. Public API (all times in seconds from t=0, arrays are N cars
   with down intervals (shifts off, breaks, failures) entering through `up_time_after`
 - `station_shares(times, process_s)` -> seconds working, down in cycle, blocked, starved
 
-Bad input raises `LinespeedError` with code "sim.input", naming the argument and the value.
+Bad input raises `SimInputError` (code "sim.input"), naming the argument and the value.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ import numba
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from linespeed.errors import LinespeedError
+from linespeed.sim.errors import SimInputError
 
 __all__ = ["LineTimes", "departures", "line_times", "station_shares"]
 
@@ -137,8 +137,8 @@ class LineTimes:
     depart_s: Floats
 
 
-def _input_error(message: str) -> LinespeedError:
-    return LinespeedError(message, code="sim.input")
+def _input_error(parameter: str, message: str, value: object = None) -> SimInputError:
+    return SimInputError(message, parameter=parameter, value=value)
 
 
 def _float_array(name: str, value: object, ndim: int) -> Floats:
@@ -147,16 +147,16 @@ def _float_array(name: str, value: object, ndim: int) -> Floats:
         array = np.ascontiguousarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
         raise _input_error(
-            f"{name} must be an array of seconds, not {reprlib.repr(value)}"
+            name, f"{name} must be an array of seconds, not {reprlib.repr(value)}"
         ) from error
     if array.ndim != ndim:
-        raise _input_error(f"{name} must have {ndim} dimension(s), got shape {array.shape}")
+        raise _input_error(name, f"{name} must have {ndim} dimension(s), got shape {array.shape}")
     if array.size and not (array.min() >= 0.0 and array.max() < np.inf):  # NaN fails too
         bad = ~(np.isfinite(array) & (array >= 0.0))
         at = tuple(int(i) for i in np.argwhere(bad)[0])
         where = ", ".join(map(str, at))
         raise _input_error(
-            f"{name}[{where}] = {float(array[at])!r}: times must be finite and >= 0 s"
+            name, f"{name}[{where}] = {float(array[at])!r}: times must be finite and >= 0 s"
         )
     return array
 
@@ -164,7 +164,9 @@ def _float_array(name: str, value: object, ndim: int) -> Floats:
 def _process_matrix(process_s: ArrayLike) -> Floats:
     process = _float_array("process_s", process_s, 2)
     if process.shape[1] == 0:
-        raise _input_error(f"process_s has shape {process.shape}: a line needs one station")
+        raise _input_error(
+            "process_s", f"process_s has shape {process.shape}: a line needs one station"
+        )
     return process
 
 
@@ -177,23 +179,27 @@ def _line_inputs(
     places = np.asarray(buffers)
     if places.ndim != 1 or len(places) != n_stations:
         raise _input_error(
-            f"buffers must hold {n_stations} sizes, one per station: {reprlib.repr(buffers)}"
+            "buffers",
+            f"buffers must hold {n_stations} sizes, one per station: {reprlib.repr(buffers)}",
         )
     whole = places.dtype.kind in "iuf" and np.all(np.isfinite(places) & (places % 1 == 0))
     if not whole or np.any(places < 0):
-        raise _input_error(f"buffers must be whole numbers >= 0: {reprlib.repr(buffers)}")
+        raise _input_error(
+            "buffers", f"buffers must be whole numbers >= 0: {reprlib.repr(buffers)}"
+        )
     if release_s is None:
         return process, places.astype(np.int64), np.zeros(n_cars)
     release = _float_array("release_s", release_s, 1)
     if len(release) != n_cars:
-        raise _input_error(f"release_s has {len(release)} times for {n_cars} cars")
+        raise _input_error("release_s", f"release_s has {len(release)} times for {n_cars} cars")
     earlier = np.flatnonzero(np.diff(release) < 0)
     if len(earlier):
         car = int(earlier[0]) + 1
         raise _input_error(
+            "release_s",
             f"release_s[{car}] = {float(release[car])!r} is before release_s[{car - 1}] = "
             f"{float(release[car - 1])!r}: cars enter a FIFO line in order, so release times must "
-            "be non-decreasing"
+            "be non-decreasing",
         )
     return process, places.astype(np.int64), release
 
@@ -203,24 +209,29 @@ def _down_intervals(down_s: Sequence[ArrayLike] | None, n_stations: int) -> tupl
     if down_s is None:
         return np.zeros((0, 2)), np.zeros(n_stations + 1, dtype=np.int64)
     if len(down_s) != n_stations:
-        raise _input_error(f"down_s has {len(down_s)} entries for {n_stations} stations")
+        raise _input_error("down_s", f"down_s has {len(down_s)} entries for {n_stations} stations")
     per_station: list[Floats] = []
     for station, intervals in enumerate(down_s):
         name = f"down_s[{station}]"
         array = _float_array(name, intervals, np.ndim(intervals))
         array = array.reshape(0, 2) if array.size == 0 else array
         if array.ndim != 2 or array.shape[1] != 2:
-            raise _input_error(f"{name} must be a (K x 2) array of [start, end), got {array.shape}")
+            raise _input_error(
+                "down_s", f"{name} must be a (K x 2) array of [start, end), got {array.shape}"
+            )
         empty = np.flatnonzero(array[:, 1] <= array[:, 0])
         if len(empty):
             k = int(empty[0])
-            raise _input_error(f"{name}[{k}] = {array[k].tolist()}: end must be after start")
+            raise _input_error(
+                "down_s", f"{name}[{k}] = {array[k].tolist()}: end must be after start"
+            )
         overlap = np.flatnonzero(array[1:, 0] < array[:-1, 1])
         if len(overlap):
             k = int(overlap[0]) + 1
             raise _input_error(
+                "down_s",
                 f"{name}[{k}] = {array[k].tolist()} starts before {name}[{k - 1}] ends: "
-                "intervals must be sorted and must not overlap"
+                "intervals must be sorted and must not overlap",
             )
         per_station.append(array)
     offsets = np.zeros(n_stations + 1, dtype=np.int64)
@@ -238,7 +249,7 @@ def departures(
     entry times, non-decreasing (default: every car available at 0). Returns the (N x M)
     float64 departure times; N = 0 gives a (0 x M) array. Equal to `line_times(...).depart_s`.
 
-    Raises LinespeedError (code "sim.input") if an argument has the wrong shape, a time is
+    Raises SimInputError (code "sim.input") if an argument has the wrong shape, a time is
     negative or not finite, a buffer is negative or not whole, or release times decrease.
     """
     process, places, release = _line_inputs(process_s, buffers, release_s)
@@ -260,7 +271,7 @@ def line_times(
     that would start inside a down interval starts at its end. Without down intervals,
     `depart_s` equals `departures(...)` exactly. Runs in O(N x M + K).
 
-    Raises LinespeedError (code "sim.input") as `departures` does, and if `down_s` does not
+    Raises SimInputError (code "sim.input") as `departures` does, and if `down_s` does not
     hold one entry per station or an interval is negative, not finite, empty (end <= start),
     unsorted or overlapping.
     """
@@ -277,13 +288,14 @@ def station_shares(times: LineTimes, process_s: NDArray[np.float64]) -> dict[str
     of S(i, j) - D(i, j-1), plus S(i, 0) for the first car (down time while starved counts as
     starved). Per station the four add up to its last departure, D(i, N-1).
 
-    Raises LinespeedError (code "sim.input") if `process_s` is not valid or its shape
+    Raises SimInputError (code "sim.input") if `process_s` is not valid or its shape
     differs from the times'.
     """
     process = _process_matrix(process_s)
     if process.shape != times.depart_s.shape:
         raise _input_error(
-            f"process_s has shape {process.shape}, the line times {times.depart_s.shape}"
+            "process_s",
+            f"process_s has shape {process.shape}, the line times {times.depart_s.shape}",
         )
     start, complete, depart = times.start_s, times.complete_s, times.depart_s
     return {

@@ -16,10 +16,10 @@ from datetime import datetime
 
 import msgspec
 
-from linespeed.errors import LinespeedError
 from linespeed.mqtt.broker import BrokerAddress
 from linespeed.mqtt.publisher import DEFAULT_WINDOW, QosOnePublisher
 from linespeed.mqtt.topics import events_topic
+from linespeed.sim.errors import SimInputError
 
 __all__ = ["DEFAULT_WINDOW", "PublishReport", "publish_events"]
 
@@ -62,11 +62,13 @@ def publish_events(
     every event. Every event must carry `"simulated": true` (as `event_lines` makes them): a
     bridge on a store not created with `init --simulation` dead-letters them
     (`event.simulated`). Raises BrokerError if the broker cannot be reached at the start, and
-    LinespeedError (sim.input) if `speed` is negative, or an event has no line to route by or
+    SimInputError (sim.input) if `speed` is negative, or an event has no line to route by or
     is not marked simulated.
     """
     if speed < 0:
-        raise LinespeedError(f"--speed must be >= 0, got {speed:g}", code="sim.input")
+        raise SimInputError(
+            lambda n: f"{n('speed')} must be >= 0, got {speed:g}", parameter="speed", value=speed
+        )
     publisher = QosOnePublisher(
         broker, client_id or f"linespeed-sim-{plant}-{os.getpid()}", window=window
     )
@@ -78,15 +80,18 @@ def publish_events(
         for line in lines:
             route = _route.decode(line)
             if not route.simulated:
-                raise LinespeedError(
+                raise SimInputError(
                     f"event {line[:80]!r} is not marked simulated: the simulator publishes "
                     'only its own events, each with "simulated": true',
-                    code="sim.input",
+                    parameter="lines",
+                    value=line[:80],
                 )
             route_line = route.line or default_line
             if route_line is None:
-                raise LinespeedError(
-                    f"event {line[:80]!r} names no line to publish it under", code="sim.input"
+                raise SimInputError(
+                    f"event {line[:80]!r} names no line to publish it under",
+                    parameter="lines",
+                    value=line[:80],
                 )
             if speed > 0:
                 first_ts = first_ts or route.ts

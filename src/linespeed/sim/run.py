@@ -8,10 +8,10 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from linespeed.errors import LinespeedError
 from linespeed.plant.model import Line
 from linespeed.sim.calendar import WorkCalendar
 from linespeed.sim.engine import line_times
+from linespeed.sim.errors import SimInputError
 from linespeed.sim.plan import CarPlan, Downtime, plan_cars, plan_downtime, release_times
 from linespeed.sim.scenario import LoadedScenario
 
@@ -49,13 +49,19 @@ def simulate(
 ) -> SimRun:
     """Simulate the scenario until `until_units` cars are completed, or for `days` days.
 
-    Raises LinespeedError if neither or both are given, or if they are not positive.
+    Raises SimInputError (sim.input) if neither or both are given, or if they are not positive.
     """
     if (until_units is None) == (days is None):
-        raise LinespeedError("give exactly one of --until-units and --days", code="sim.input")
+        raise SimInputError(
+            lambda n: f"give exactly one of {n('until_units')} and {n('days')}",
+            parameter="until_units",
+            value=until_units,
+        )
     if (until_units is not None and until_units <= 0) or (days is not None and days <= 0):
-        raise LinespeedError(
-            f"--until-units and --days must be > 0, got {until_units or days}", code="sim.input"
+        raise SimInputError(
+            lambda n: f"{n('until_units')} and {n('days')} must be > 0, got {until_units or days}",
+            parameter="until_units" if until_units is not None else "days",
+            value=until_units if until_units is not None else days,
         )
     scenario = loaded.scenario
     if seed is not None:
@@ -106,7 +112,9 @@ def _days_for(loaded: LoadedScenario, cars: int) -> int:
         if needed_work < calendar.total_work_s * 0.9:
             return days + _MARGIN_DAYS
         days = int(days * 1.5)
-    raise LinespeedError(f"the ramp plan does not reach {cars} cars in 40 years", code="sim.input")
+    raise SimInputError(
+        f"the ramp plan does not reach {cars} cars in 40 years", parameter="cars", value=cars
+    )
 
 
 def _work_for(loaded: LoadedScenario, calendar: WorkCalendar, cars: int) -> float:
@@ -124,9 +132,10 @@ def _cars_released_by(loaded: LoadedScenario, calendar: WorkCalendar, until_s: f
 def _nth_completion(plan: CarPlan, completed_at: FloatArray, units: int) -> float:
     completed = np.flatnonzero(plan.scrap_at < 0)
     if not 0 < units <= len(completed):
-        raise LinespeedError(
+        raise SimInputError(
             f"car {units} is not among the {len(completed)} cars this run completes",
-            code="sim.input",
+            parameter="units",
+            value=units,
         )
     return float(completed_at[completed[units - 1]])
 
@@ -134,7 +143,7 @@ def _nth_completion(plan: CarPlan, completed_at: FloatArray, units: int) -> floa
 def completion_time(run: SimRun, units: int) -> float:
     """When the run's car number `units` is completed (seconds from time 0).
 
-    Raises LinespeedError if the run does not complete that many cars.
+    Raises SimInputError (sim.input) if the run does not complete that many cars.
     """
     return _nth_completion(run.plan, run.complete_s[:, -1], units)
 
@@ -142,15 +151,18 @@ def completion_time(run: SimRun, units: int) -> float:
 def start_after(run: SimRun, units: int) -> float:
     """The moment car number `units` completes, from which a continuation of the run starts.
 
-    Raises LinespeedError (sim.input) if `units` < 1 or the car completes at or after the
+    Raises SimInputError (sim.input) if `units` < 1 or the car completes at or after the
     end of the run (nothing would be left to emit).
     """
     if units < 1:
-        raise LinespeedError(f"--after-units must be >= 1, got {units}", code="sim.input")
+        raise SimInputError(
+            lambda n: f"{n('units')} must be >= 1, got {units}", parameter="units", value=units
+        )
     moment = completion_time(run, units)
     if moment >= run.until_s:
-        raise LinespeedError(
+        raise SimInputError(
             f"car {units} completes at or after the end of the run: nothing to emit after it",
-            code="sim.input",
+            parameter="units",
+            value=units,
         )
     return moment

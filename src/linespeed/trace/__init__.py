@@ -1,6 +1,7 @@
 """Genealogy and recall: what is in a car (`vin_trace`), which cars hold a part (`part_recall`),
 and the recall file (`recall_csv`)."""
 
+from linespeed.trace.errors import TraceInputError
 from linespeed.trace.genealogy import OtherCar, TracedPart, VinTrace, vin_trace
 from linespeed.trace.history import UnitHistory, unit_history
 from linespeed.trace.recall import (
@@ -9,7 +10,6 @@ from linespeed.trace.recall import (
     Recall,
     RecalledCar,
     StatusFilter,
-    TraceInputError,
     part_recall,
 )
 from linespeed.trace.recall_csv import RECALL_COLUMNS, RECALL_CSV_TYPE, recall_csv

@@ -12,12 +12,12 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import Connection, Engine, and_, exists, select
 
-from linespeed.errors import LinespeedError
 from linespeed.store.engine import read_connection
 from linespeed.store.plants import current_revision, load_plants, plant_timezone
 from linespeed.store.reads import StampReader, select_rows, stamp_reader_for
 from linespeed.store.schema import installed_parts
 from linespeed.store.writes import stamp_for
+from linespeed.trace.errors import TraceInputError
 
 CarStatus = Literal["in_production", "completed", "shipped", "scrapped"]
 """Where a car is in its life: on the line, built, gone to the customer, or out of production."""
@@ -43,13 +43,6 @@ _RECALL_SQL: Final = (
     " u.start_seq"
     " FROM installed_parts p JOIN units u ON u.vin = p.vin WHERE "
 )
-
-
-class TraceInputError(LinespeedError):
-    """A trace question that cannot be asked: an unknown part, lot, serial or supplier."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message, code="trace.input")
 
 
 class RecalledCar(msgspec.Struct, frozen=True, gc=False):
@@ -190,16 +183,30 @@ def _check_question(
     timezone: str,
 ) -> None:
     if not lots and serial is None and supplier is None:
-        raise TraceInputError("name the pieces to trace: give --lot, --serial or --supplier")
-    for name, value in (("--from", installed_from), ("--to", installed_to)):
+        raise TraceInputError(
+            lambda n: (
+                f"name the pieces to trace: give {n('lot')}, {n('serial')} or {n('supplier')}"
+            ),
+            parameter="lot",
+        )
+    for name, value in (("from", installed_from), ("to", installed_to)):
         if value is not None:
             _check_time(name, value, timezone)
     if installed_from is not None and installed_to is not None and installed_to < installed_from:
         raise TraceInputError(
-            f"--to {installed_to.isoformat()} is before --from {installed_from.isoformat()}"
+            lambda n: (
+                f"{n('to')} {installed_to.isoformat()} is before"
+                f" {n('from')} {installed_from.isoformat()}"
+            ),
+            parameter="to",
+            value=installed_to,
         )
     if status is not None and status not in _FILTERED:
-        raise TraceInputError(f"status {status!r} is not one of {', '.join(_FILTERED)}")
+        raise TraceInputError(
+            f"status {status!r} is not one of {', '.join(_FILTERED)}",
+            parameter="status",
+            value=status,
+        )
 
 
 def _check_time(name: str, value: datetime, timezone: str) -> None:
@@ -207,14 +214,23 @@ def _check_time(name: str, value: datetime, timezone: str) -> None:
     `timezone`, the plant's, at that time) or lies outside EARLIEST to LATEST."""
     if value.utcoffset() is None:
         local = value.replace(tzinfo=ZoneInfo(timezone)).isoformat(timespec="minutes")
-        raise TraceInputError(f"{name} {value.isoformat()} has no UTC offset: write it as {local}")
+        raise TraceInputError(
+            lambda n: f"{n(name)} {value.isoformat()} has no UTC offset: write it as {local}",
+            parameter=name,
+            value=value,
+        )
     try:
         inside = EARLIEST <= value.astimezone(UTC) <= LATEST
     except OverflowError:  # year 1 east of UTC, year 9999 west of it
         inside = False
     if not inside:
         raise TraceInputError(
-            f"{name} {value.isoformat()} is outside {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC"
+            lambda n: (
+                f"{n(name)} {value.isoformat()} is outside"
+                f" {EARLIEST:%Y-%m-%d} to {LATEST:%Y-%m-%d} UTC"
+            ),
+            parameter=name,
+            value=value,
         )
 
 
@@ -242,5 +258,13 @@ def _check_recorded(
                 for line in m.parts
             }
             if part not in bom:
-                raise TraceInputError(f"part {part!r} is in no bill of materials of this plant")
-            raise TraceInputError(f"{name} {value!r} of part {part!r} was never recorded")
+                raise TraceInputError(
+                    f"part {part!r} is in no bill of materials of this plant",
+                    parameter="part",
+                    value=part,
+                )
+            raise TraceInputError(
+                f"{name} {value!r} of part {part!r} was never recorded",
+                parameter=name,
+                value=value,
+            )
