@@ -48,10 +48,6 @@ SERVER_START: Final = frozenset({"linespeed.api", "linespeed.api.app", "linespee
 
 EXCEPTIONS: Final[frozenset[tuple[str, str, str]]] = frozenset(
     {
-        # Issue 12 item 1: the board's queries move from api/board.py to linespeed.live, and
-        # `linespeed board` (cli/serve.py) reads them there.
-        ("linespeed.cli.serve", "linespeed.api.board", "faces"),
-        ("linespeed.api.board", "linespeed.store.schema", "queries"),
         # Issue 12 item 1: milestone news is computed once, in linespeed.live.
         ("linespeed.bridges.mqtt_milestones", "linespeed.store.schema", "queries"),
     }
