@@ -111,3 +111,25 @@ def test_a_station_that_never_reported_shows_no_state(db_url: str, plant: Plant)
     board = line_board(store)
     assert {(s.state, s.state_since, s.reason) for s in board.stations} == {(None, None, None)}
     store.dispose()
+
+
+def test_the_station_states_query_seeks_the_index(board_store: Engine, backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("the plan is read on SQLite")
+    statements: list[tuple[str, Any]] = []
+    event.listen(board_store, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
+    with board_store.connect() as connection:
+        latest_station_states(connection, ["body-010", "ga-090"])
+        sql, parameters = statements[-1]
+        plan = [
+            row[3] for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", parameters)
+        ]
+    assert not [step for step in plan if step.startswith("SCAN") and "station_states" in step]
+    assert not [step for step in plan if step.startswith("SCAN earlier")]
+    assert (
+        sum(
+            "USING" in step and "INDEX ix_station_states_station_started_at" in step
+            for step in plan
+        )
+        == 2
+    )

@@ -216,8 +216,10 @@ def latest_station_states(connection: Connection, stations: list[str]) -> dict[s
     wanted_stations = wanted.cte("wanted")
     earlier = station_states.alias("earlier")
     newest = (
-        select(func.max(earlier.c.started_at))
+        select(earlier.c.started_at)
         .where(earlier.c.station == wanted_stations.c.station)
+        .order_by(earlier.c.started_at.desc())
+        .limit(1)
         .scalar_subquery()
     )
     rows = connection.execute(
