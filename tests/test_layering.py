@@ -46,16 +46,7 @@ FACES: Final = frozenset({"api", "bridges", "web", "cli"})
 SERVER_START: Final = frozenset({"linespeed.api", "linespeed.api.app", "linespeed.api.server"})
 """What `cli` may import of `api`: enough to start the server."""
 
-EXCEPTIONS: Final[frozenset[tuple[str, str, str]]] = frozenset(
-    {
-        # Issue 12 item 1: the board's queries move from api/board.py to linespeed.live, and
-        # `linespeed board` (cli/serve.py) reads them there.
-        ("linespeed.cli.serve", "linespeed.api.board", "faces"),
-        ("linespeed.api.board", "linespeed.store.schema", "queries"),
-        # Issue 12 item 1: milestone news is computed once, in linespeed.live.
-        ("linespeed.bridges.mqtt_milestones", "linespeed.store.schema", "queries"),
-    }
-)
+EXCEPTIONS: Final[frozenset[tuple[str, str, str]]] = frozenset()
 """(importing module, imported module, rule) broken today, each removed by a named item."""
 
 

@@ -7,9 +7,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from linespeed.access.tokens import create_token
-from linespeed.api.board import line_board
 from linespeed.api.server import running_server
 from linespeed.events.types import UnitCompleted
+from linespeed.live.board import line_board
 from linespeed.store.engine import open_store
 from tests.e2e.conftest import CARS, Line, screenshot
 

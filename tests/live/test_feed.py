@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+import msgspec
 import pytest
 from sqlalchemy import Engine
 
+from linespeed.bridges.mqtt_milestones import MilestoneWatch
 from linespeed.errors import LinespeedError
 from linespeed.events.types import StationState, UnitCompleted
 from linespeed.live import feed_after, last_seq
@@ -94,3 +96,30 @@ def test_a_chunk_is_the_sse_text_of_its_messages_and_sends_what_a_client_has_not
     assert chunk.since(0) == chunk.text
     assert chunk.since(newest) == b""
     assert FeedChunk.of(0, 5, []).since(0) == b""
+
+
+def test_sse_and_mqtt_tell_a_milestone_with_one_payload(
+    milestone_store: Engine, plant: Plant
+) -> None:
+    stream = list(example_events(plant, ExampleSettings(cars=4)))
+    ingest(milestone_store, stream)
+    messages, _ = feed_after(milestone_store, 0)
+    (sse,) = [m for m in messages if m.event == "milestone"]
+    completion = next(m for m in messages if m.event == "completion" and m.data["number"] == 3)
+    (mqtt_message,) = MilestoneWatch(milestone_store).newest()
+    sse_payload = msgspec.json.decode(FeedChunk.of(0, sse.seq, [sse]).text.split(b"data: ")[1])
+    assert msgspec.json.decode(mqtt_message.payload) == sse_payload
+    assert sse_payload == {
+        "plant": plant.plant,
+        "line": "l1",
+        "number": 3,
+        "vin": completion.data["vin"],
+        "model": completion.data["model"],
+        "color": completion.data["color"],
+        "ts": completion.data["ts"],
+        "days_since_sop": sse_payload["days_since_sop"],
+        "in_milestone_color": completion.data["color"] == "lava-orange",
+        "planned_vin": None,
+        "was_planned": None,
+    }
+    assert sse_payload["days_since_sop"] >= 0

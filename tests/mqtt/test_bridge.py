@@ -6,6 +6,7 @@ import threading
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import paho.mqtt.client as mqtt
@@ -15,6 +16,7 @@ from sqlalchemy import Engine, select
 from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
+from linespeed.live import feed_after
 from linespeed.mqtt.broker import BrokerAddress, Connection
 from linespeed.mqtt.topics import deadletters_topic, events_topic, milestones_topic
 from linespeed.plant.model import Plant
@@ -150,6 +152,7 @@ def test_milestone_cars_are_published_retained_per_line(
         "number": 40,
         "vin": _nth_completed_vin(store, 40),
     }
+    assert milestone == _sse_milestones(store)[40]  # one payload for MQTT and the SSE feed
     cleaner = Connection(mqtt_broker, f"cleaner-{uuid.uuid4().hex[:8]}")
     cleaner.open()
     cleaner.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
@@ -224,3 +227,19 @@ def test_bad_messages_are_refused_with_reasons_acknowledged_and_kept(
         wait_until(lambda: again.report.messages >= 1, 20, "the bridge")
     assert again.report.messages == 1
     store.dispose()
+
+
+def _sse_milestones(store: Engine) -> dict[int, Any]:
+    """The live feed's `milestone` messages by car number, as their JSON decodes."""
+    found: dict[int, Any] = {}
+    after = 0
+    while True:
+        messages, resume = feed_after(store, after)
+        for message in messages:
+            if message.event == "milestone":
+                found[message.data["number"]] = msgspec.json.decode(
+                    msgspec.json.encode(message.data)
+                )
+        if resume == after:
+            return found
+        after = resume

@@ -16,13 +16,14 @@ from sqlalchemy import Engine
 
 from linespeed.access.audit import MAX_PAGE, list_audit
 from linespeed.api.auth import Admin, Engineer, Operator, Viewer
-from linespeed.api.board import line_board, reference_curves
 from linespeed.api.errors import RequestError
 from linespeed.api.posting import EventPoster, read_body
 from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
 from linespeed.live import last_seq
+from linespeed.live.board import line_board
 from linespeed.ramp.milestones import MAX_MILESTONE, milestones_reached, plan_milestone
+from linespeed.ramp.references import reference_curves
 from linespeed.trace import (
     RECALL_CSV_TYPE,
     StatusFilter,

@@ -191,7 +191,7 @@ def board(
 
     Example: linespeed board --json
     """
-    from linespeed.api.board import line_board
+    from linespeed.live.board import line_board
 
     try:
         chosen = None if day is None else date.fromisoformat(day)

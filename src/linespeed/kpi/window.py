@@ -14,9 +14,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select
 
+from linespeed.events.codec import EARLIEST_TS, LATEST_TS
 from linespeed.kpi.errors import KpiInputError
 from linespeed.plant.model import Plant, Shift
-from linespeed.store.plants import current_plant
 from linespeed.store.schema import (
     defects,
     events,
@@ -28,12 +28,10 @@ from linespeed.store.schema import (
 
 OFF_SHIFT = "off-shift"
 """The group key of time outside every shift (with `by="shift"`)."""
-EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST: Final = EARLIEST_TS
+LATEST: Final = LATEST_TS
 """A report window lies inside [EARLIEST, LATEST]: times outside cannot be stored or
 computed with (the same bounds as ingest's `ts.out_of_range`)."""
-newest_plant: Final = current_plant
-"""`store.plants.current_plant` under its old name, for the dashboard board until it moves."""
 
 
 @dataclass(frozen=True)

@@ -3,19 +3,24 @@
 `events.seq` is a global, gapless sequence, so a reader tails `events WHERE seq > last`:
 this sees events from every process that ingests into the store, not only this server.
 Messages: `completion` (a car rolled off, with its completion number), `milestone` (that
-car is a milestone), and `station-state` (a station changed state).
+car is a milestone: `linespeed.live.milestones.MilestoneNews`, the payload MQTT publishes
+too), and `station-state` (a station changed state).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, Row, text
 
 from linespeed.errors import LinespeedError
-from linespeed.ramp.milestones import current_plant, next_milestone
+from linespeed.live.milestones import MilestoneNews, milestone_news
+from linespeed.plant.model import Plant
+from linespeed.ramp.milestones import next_milestone
+from linespeed.store.plants import current_plant
 
 MAX_BATCH: Final = 1000
 _decode: Final = msgspec.json.Decoder(dict[str, Any])
@@ -72,6 +77,7 @@ def feed_after(
         ).all()
         resume = rows[-1].seq if len(rows) == limit else newest
         plant = current_plant(connection) if rows else None
+    milestones = _milestones(engine, plant, rows)
     messages: list[FeedMessage] = []
     for row in rows:
         body = _decode.decode(row.body)
@@ -88,6 +94,22 @@ def feed_after(
             "ts": body.get("ts"),
         }
         messages.append(FeedMessage(row.seq, "completion", car))
-        if plant is not None and number is not None and next_milestone(plant, number - 1) == number:
-            messages.append(FeedMessage(row.seq, "milestone", car))
+        if number in milestones:
+            messages.append(FeedMessage(row.seq, "milestone", milestones[number].as_json()))
     return messages, resume
+
+
+def _milestones(
+    engine: Engine, plant: Plant | None, rows: Sequence[Row[Any]]
+) -> dict[int, MilestoneNews]:
+    """The milestone news of the completions among `rows`, by completion number."""
+    numbers = {
+        row.completion_seq
+        for row in rows
+        if plant is not None
+        and row.completion_seq is not None
+        and next_milestone(plant, row.completion_seq - 1) == row.completion_seq
+    }
+    if plant is None or not numbers:
+        return {}
+    return {news.number: news for news in milestone_news(engine, plant, numbers)}

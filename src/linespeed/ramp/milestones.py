@@ -13,7 +13,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from linespeed.plant.model import Plant
 from linespeed.ramp.errors import MilestoneInputError
-from linespeed.store.plants import current_plant as current_plant  # re-exported for live
+from linespeed.store.plants import current_plant
 from linespeed.store.schema import milestone_plans, units
 
 _EXACT_BEYOND = 200

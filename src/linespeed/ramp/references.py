@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -82,6 +84,36 @@ def reference_series(name: str, metric: Metric | None = None) -> RampSeries:
     check_points([(point.day, point.cumulative) for point in points], f"{SOURCE} {name}")
     notes = sorted({row["note"] for row in rows if row["kind"] == "start-of-production"} - {""})
     return RampSeries(name, rows[0]["label"], chosen, sop, points, SOURCE, "; ".join(notes))
+
+
+@dataclass(frozen=True)
+class ReferenceCurve:
+    """A reference ramp as days since its start of production against cumulative cars."""
+
+    name: str
+    legend: str
+    metric: str
+    days: list[tuple[int, float]]
+
+
+def reference_curves(names: Sequence[str]) -> list[ReferenceCurve]:
+    """Reference ramps as (days since start of production, cumulative) for charts.
+
+    Raises NotFoundError naming an unknown reference.
+    """
+    curves: list[ReferenceCurve] = []
+    for name in names:
+        series = reference_series(name)
+        start = series.start
+        curves.append(
+            ReferenceCurve(
+                name=series.name,
+                legend=series.legend,
+                metric=series.metric,
+                days=[((day - start).days, count) for day, count in series.pairs()],
+            )
+        )
+    return curves
 
 
 def _program_rows(name: str) -> list[dict[str, str]]:

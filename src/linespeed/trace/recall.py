@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import msgspec
 from sqlalchemy import Connection, Engine, and_, exists, select
 
+from linespeed.events.codec import EARLIEST_TS, LATEST_TS
 from linespeed.store.engine import read_connection
 from linespeed.store.plants import current_revision, load_plants, plant_timezone
 from linespeed.store.reads import StampReader, select_rows, stamp_reader_for
@@ -25,8 +26,8 @@ StatusFilter = Literal["in-plant", "completed", "shipped"]
 """`in-plant`: cars still in the plant (on the line, or built and not shipped)."""
 
 CAR_STATUSES: Final[tuple[CarStatus, ...]] = get_args(CarStatus)
-EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST: Final = datetime(2200, 1, 1, tzinfo=UTC)
+EARLIEST: Final = EARLIEST_TS
+LATEST: Final = LATEST_TS
 """Installation times asked about lie inside [EARLIEST, LATEST]: times outside cannot be
 stored or computed with (the same bounds as ingest's `ts.out_of_range`)."""
 _FILTERED: Final[dict[str, tuple[str, ...]]] = {

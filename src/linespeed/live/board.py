@@ -1,4 +1,5 @@
-"""The supervisor's board: the one question behind the dashboard and `linespeed board`.
+"""The supervisor's board: the one question behind the dashboard, `GET /api/v1/board` and
+`linespeed board`.
 
 It puts together what the line's screen shows: the day's counts from `kpi_report`, the
 state of every station and the cars at it, open defects holding cars, and the countdown to
@@ -7,20 +8,18 @@ the next milestone car from `milestones_reached` and `plan_milestone`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, and_, desc, func, select
+from sqlalchemy import Connection, Engine, String, and_, column, func, select, values
 
 from linespeed.errors import LinespeedError
 from linespeed.kpi import kpi_report
-from linespeed.kpi.window import newest_plant
 from linespeed.plant.model import Plant
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
-from linespeed.ramp.references import reference_series
+from linespeed.store.plants import current_plant
 from linespeed.store.schema import defects, events, station_states, units
 
 LIVE_WITHIN: Final = timedelta(days=1)
@@ -108,16 +107,6 @@ class Board:
     countdown: Countdown
 
 
-@dataclass(frozen=True)
-class ReferenceCurve:
-    """A reference ramp as days since its start of production against cumulative cars."""
-
-    name: str
-    legend: str
-    metric: str
-    days: list[tuple[int, float]]
-
-
 def line_board(engine: Engine, *, day: date | None = None) -> Board:
     """The board for `day`. By default: the plant-local day of the newest event (today, on
     a live line), or, if that event is over a day old, of the newest completion.
@@ -128,7 +117,7 @@ def line_board(engine: Engine, *, day: date | None = None) -> Board:
     if day is not None and not FIRST_DAY <= day <= LAST_DAY:
         raise LinespeedError(f"day {day} is outside {FIRST_DAY} to {LAST_DAY}", code="board.input")
     with engine.connect() as connection:
-        plant = newest_plant(connection)
+        plant = current_plant(connection)
         zone = ZoneInfo(plant.timezone)
         as_of = connection.execute(
             select(events.c.ts).order_by(events.c.seq.desc()).limit(1)
@@ -154,26 +143,6 @@ def line_board(engine: Engine, *, day: date | None = None) -> Board:
         open_defects=open_defects,
         countdown=_countdown(engine),
     )
-
-
-def reference_curves(names: Sequence[str]) -> list[ReferenceCurve]:
-    """Reference ramps as (days since start of production, cumulative) for charts.
-
-    Raises LinespeedError (ramp.input) naming an unknown reference.
-    """
-    curves: list[ReferenceCurve] = []
-    for name in names:
-        series = reference_series(name)
-        start = series.start
-        curves.append(
-            ReferenceCurve(
-                name=series.name,
-                legend=series.legend,
-                metric=series.metric,
-                days=[((day - start).days, count) for day, count in series.pairs()],
-            )
-        )
-    return curves
 
 
 def _day_counts(engine: Engine, day: date, since: datetime, until: datetime) -> DayCounts:
@@ -204,27 +173,77 @@ def _stations_now(connection: Connection, plant: Plant) -> list[StationNow]:
             select(where, func.count()).where(units.c.status == "in_production").group_by(where)
         ).all()
     )
+    latest = latest_station_states(
+        connection, [station.id for line in plant.lines for station in line.stations]
+    )
     found: list[StationNow] = []
     for line in plant.lines:
         for station in line.stations:
-            latest = connection.execute(
-                select(station_states.c.state, station_states.c.reason, station_states.c.started_at)
-                .where(station_states.c.station == station.id)
-                .order_by(desc(station_states.c.started_at))
-                .limit(1)
-            ).first()
+            state = latest.get(station.id)
             found.append(
                 StationNow(
                     station=station.id,
                     line=line.id,
                     area=station.area,
                     gate=station.gate,
-                    state=None if latest is None else latest.state,
-                    state_since=None if latest is None else latest.started_at,
-                    reason=None if latest is None else latest.reason,
+                    state=None if state is None else state.state,
+                    state_since=None if state is None else state.started_at,
+                    reason=None if state is None else state.reason,
                     cars=cars.get(station.id, 0),
                 )
             )
+    return found
+
+
+@dataclass(frozen=True)
+class LatestState:
+    """A station's newest state row."""
+
+    state: str
+    reason: str | None
+    started_at: datetime
+    open: bool
+    """True while the state has not ended."""
+
+
+def latest_station_states(connection: Connection, stations: list[str]) -> dict[str, LatestState]:
+    """The newest state of each station in `stations` that ever reported one, in one
+    statement however many stations: for each, an index seek for its newest `started_at`,
+    then the rows at that time (the open one wins a tie)."""
+    if not stations:
+        return {}
+    wanted = values(column("station", String), name="wanted").data([(s,) for s in stations])
+    wanted_stations = wanted.cte("wanted")
+    earlier = station_states.alias("earlier")
+    newest = (
+        select(earlier.c.started_at)
+        .where(earlier.c.station == wanted_stations.c.station)
+        .order_by(earlier.c.started_at.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        select(
+            station_states.c.station,
+            station_states.c.state,
+            station_states.c.reason,
+            station_states.c.started_at,
+            station_states.c.ended_at.is_(None).label("open"),
+        ).select_from(
+            wanted_stations.join(
+                station_states,
+                and_(
+                    station_states.c.station == wanted_stations.c.station,
+                    station_states.c.started_at == newest,
+                ),
+            )
+        )
+    ).all()
+    found: dict[str, LatestState] = {}
+    for row in rows:
+        state = LatestState(row.state, row.reason, row.started_at, bool(row.open))
+        if row.station not in found or (state.open and not found[row.station].open):
+            found[row.station] = state
     return found
 
 
