@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,12 @@ from tests.conftest import ingest, make_store
 @pytest.fixture
 def board_store(db_url: str, plant: Plant) -> Iterator[Engine]:
     """Four example cars, then two more states of the first station and one of the last."""
+    store = _filled_store(db_url, plant)
+    yield store
+    store.dispose()
+
+
+def _filled_store(db_url: str, plant: Plant) -> Engine:
     store = make_store(db_url, plant)
     stream = list(example_events(plant, ExampleSettings(cars=4)))
     last = max(each.ts for each in stream)
@@ -43,8 +50,7 @@ def board_store(db_url: str, plant: Plant) -> Iterator[Engine]:
             ),
         ],
     )
-    yield store
-    store.dispose()
+    return store
 
 
 def _statements(engine: Engine) -> list[str]:
@@ -113,9 +119,9 @@ def test_a_station_that_never_reported_shows_no_state(db_url: str, plant: Plant)
     store.dispose()
 
 
-def test_the_station_states_query_seeks_the_index(board_store: Engine, backend: str) -> None:
-    if backend != "sqlite":
-        pytest.skip("the plan is read on SQLite")
+def test_the_station_states_query_seeks_the_index(plant: Plant, tmp_path: Path) -> None:
+    """SQLite's plan for the latest state of every station (PostgreSQL's is not read here)."""
+    board_store = _filled_store(f"sqlite:///{tmp_path / 'plan.db'}", plant)
     statements: list[tuple[str, Any]] = []
     event.listen(board_store, "before_cursor_execute", lambda *a: statements.append((a[2], a[3])))
     with board_store.connect() as connection:
@@ -133,3 +139,4 @@ def test_the_station_states_query_seeks_the_index(board_store: Engine, backend: 
         )
         == 2
     )
+    board_store.dispose()
