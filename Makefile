@@ -55,7 +55,7 @@ lint: $(VENV)/.dev
 	$(BIN)/ruff format --check src tests bench docs/cli_reference.py
 
 typecheck: $(VENV)/.dev
-	$(BIN)/mypy --strict src/
+	$(BIN)/mypy --strict src/ tests/ bench/ docs/
 
 # Service tests read these; they are set only when the service answers on this machine.
 port_open = $(shell python3 -c "import socket; s = socket.socket(); s.settimeout(1); print('yes' if s.connect_ex(('127.0.0.1', $(1))) == 0 else '')")

@@ -310,9 +310,7 @@ def _raw_copy(url: str, lines: list[bytes]) -> float:
         for rows in _raw_rows(lines):
             with (
                 connection.cursor() as cursor,
-                cursor.copy(
-                    f"COPY events ({RAW_COLUMNS}) FROM STDIN"  # type: ignore[arg-type]
-                ) as copy,
+                cursor.copy(f"COPY events ({RAW_COLUMNS}) FROM STDIN") as copy,
             ):
                 for row in rows:
                     copy.write_row(row)

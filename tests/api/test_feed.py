@@ -73,7 +73,7 @@ def test_stream_sends_events_as_they_are_posted(engine: Engine, plant: Plant) ->
     assert kinds.count("station-state") == sum(isinstance(e, StationState) for e in events)
 
 
-BAD_LAST_EVENT_IDS = [
+BAD_LAST_EVENT_IDS: list[bytes] = [
     "²".encode("latin-1"),  # "²".isdigit() is True in Python
     "²".encode(),
     "١٢".encode(),
@@ -95,13 +95,19 @@ def test_a_last_event_id_that_is_not_a_sequence_number_is_refused(engine: Engine
             with client.stream(
                 "GET",
                 "/api/v1/stream",
-                headers=[("Authorization", f"Bearer {viewer}"), ("Last-Event-ID", last_event_id)],
+                headers=[
+                    (b"Authorization", f"Bearer {viewer}".encode()),
+                    (b"Last-Event-ID", last_event_id),
+                ],
             ) as answer:
                 assert answer.status_code == 400, last_event_id
                 answer.read()
                 assert answer.json()["error"] == "request.invalid"
                 assert "Last-Event-ID must be an event sequence number" in answer.json()["detail"]
-        largest = [("Authorization", f"Bearer {viewer}"), ("Last-Event-ID", b"9223372036854775807")]
+        largest = [
+            (b"Authorization", f"Bearer {viewer}".encode()),
+            (b"Last-Event-ID", b"9223372036854775807"),
+        ]
         with client.stream("GET", "/api/v1/stream", headers=largest) as feed:
             assert feed.status_code == 200
             assert next(_events(feed)).event == "hello"

@@ -3,6 +3,8 @@ error has the one error shape."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import schemathesis
 from fastapi import FastAPI
@@ -37,7 +39,7 @@ def test_no_request_makes_a_server_error(
     @settings(
         max_examples=30, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )
-    def check(case: schemathesis.Case) -> None:
+    def check(case: schemathesis.Case[Any]) -> None:
         answer = case.call(headers=tokens.header("admin"))
         assert answer.status_code < 500, (case.as_curl_command(), answer.text)
         if answer.status_code >= 400:

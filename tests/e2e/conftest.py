@@ -9,7 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,7 +74,7 @@ class Line:
     api: httpx.Client
     plant: Plant
 
-    def post(self, events: list[Event] | list[dict[str, Any]]) -> dict[str, Any]:
+    def post(self, events: Sequence[Event | dict[str, Any]]) -> dict[str, Any]:
         """Post events as NDJSON; returns the answer's JSON (asserting 200)."""
         lines = [
             encode_event(event)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import pytest
@@ -12,7 +13,7 @@ from linespeed.events.reasons import REASONS, EventRejectedError
 from linespeed.events.types import KINDS, StationCompleted, UnitStarted
 
 VIN = "LSPA1S7E8SB000001"
-EXAMPLES = {
+EXAMPLES: dict[str, dict[str, Any]] = {
     "unit.started": {"vin": VIN, "model": "s7", "color": "pearl-white"},
     "station.entered": {"vin": VIN, "station": "ga-090"},
     "station.completed": {

@@ -5,6 +5,7 @@ Every test here runs on SQLite and on PostgreSQL (tests/ingest/conftest.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,7 @@ from tests.conftest import ingest, payload, snapshot
 from tests.ingest.line import event, full_line, start, through, vin
 
 
-def _raw(items: list[dict[str, Any] | bytes], **channel: Any) -> list[RawEvent]:
+def _raw(items: Sequence[dict[str, Any] | bytes], **channel: Any) -> list[RawEvent]:
     return [RawEvent(payload(item), f"test:{n}", **channel) for n, item in enumerate(items, 1)]
 
 
@@ -128,8 +129,9 @@ def test_the_database_refusing_one_event_fails_only_that_event(
     """Whatever the database still refuses (say a value the driver cannot pass), the batch is
     split until that event is alone: it is dead-lettered as `event.unstorable`."""
     import linespeed.ingest.core as core
+    from linespeed.events.rules import check_event
 
-    real_check = core.check_event
+    real_check = check_event
 
     def refusing_check(event: Any, unit: UnitState | None, *args: Any) -> None:
         if event.id == "poison":

@@ -112,7 +112,10 @@ def test_times_before_1970_or_after_2200_are_refused(
 ) -> None:
     value = datetime.fromisoformat(text)
     with pytest.raises(LinespeedError) as caught:
-        kpi_report(kpi_store, **{name: value})
+        if name == "since":
+            kpi_report(kpi_store, since=value)
+        else:
+            kpi_report(kpi_store, until=value)
     assert caught.value.code == "kpi.input"
     assert str(caught.value) == f"{name} {text} is outside 1970-01-01 to 2200-01-01 UTC"
 

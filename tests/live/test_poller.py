@@ -24,7 +24,7 @@ from tests.live.sse import FEED_EVENTS, GUARD_S, Sse, SseReader, statements_on
 
 MAX_SEQ_SQL = "SELECT max(seq) FROM events"
 FEED_SQL = "FROM events e LEFT JOIN units u"
-QUIET = {"poll_s": 3600.0, "token_check_s": 3600.0}
+QUIET: dict[str, Any] = {"poll_s": 3600.0, "token_check_s": 3600.0}
 """The poller's own loop never ticks within a test: the test ticks it."""
 
 

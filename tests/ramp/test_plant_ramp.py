@@ -34,7 +34,7 @@ def test_cumulative_completions_by_local_day(engine: Engine, plant: Plant) -> No
     assert series is not None
     assert series.sop == date(2025, 6, 30)
     assert series.metric == "produced"
-    expected = {}
+    expected: dict[date, int] = {}
     for day in completed:
         expected[day] = expected.get(day, 0) + 1
     running, pairs = 0, []

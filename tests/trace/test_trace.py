@@ -21,7 +21,7 @@ from tests.plans import full_scans
 def _status_of(stream: list[dict[str, Any]]) -> dict[str, str]:
     status: dict[str, str] = {}
     for event in stream:
-        kind, vin = event["kind"], event.get("vin")
+        kind, vin = event["kind"], event.get("vin", "")
         if kind == "unit.started":
             status[vin] = "in_production"
         elif kind in ("unit.completed", "unit.shipped", "unit.scrapped"):
