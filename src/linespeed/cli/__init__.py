@@ -1,19 +1,48 @@
 """The `linespeed` command: parse, call the library, print. No logic lives here.
 
-Each module of this package holds the commands of one area; importing them registers them.
+One module per command or command group, each declaring its group beside its commands;
+importing a module registers it, in the order `--help` lists them:
+
+- `ingest`, `unit`, `rebuild`: events in from files, one car's history, projections rebuilt
+- `kpi`: counts, throughput, yield, OEE, downtime and the bottleneck
+- `init`, `plant`, `vin`: a store and its plant; plant files and VINs checked
+- `simulate`: the line simulator into files, a store or MQTT
+- `serve`, `board`, `audit`, `token`: the HTTP API and dashboard, the board, the audit log, tokens
+- `deadletters`: refused events, listed and retried
+- `milestones`, `ramp`: milestone cars; the ramp curve and forecasts
+- `mqtt`: events in over MQTT
+- `trace`: genealogy and recall
+- `common`: the app, consoles, shared options and output helpers; `errors`: usage errors
 """
 
 from __future__ import annotations
 
 import sys
 
-import linespeed.cli.mqtt  # noqa: F401  (registers the mqtt commands)
-from linespeed.cli import events, measure, plant, sim, trace
-from linespeed.cli import serve as serve_commands  # noqa: F401  (registers its commands)
+# Imported for their commands; the order is the order of `linespeed --help`.
+from linespeed.cli import (  # noqa: F401  # isort: skip
+    ingest,
+    unit,
+    rebuild,
+    kpi,
+    init,
+    simulate,
+    serve,
+    board,
+    audit,
+    plant,
+    vin,
+    deadletters,
+    milestones,
+    ramp,
+    mqtt,
+    trace,
+    token,
+)
 from linespeed.cli.common import app, err
 from linespeed.errors import LinespeedError
 
-__all__ = ["app", "events", "main", "measure", "plant", "sim", "trace"]
+__all__ = ["app", "main"]
 
 
 def main() -> None:

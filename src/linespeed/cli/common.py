@@ -29,26 +29,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-plant_app = typer.Typer(help="Check plant files (master data).", no_args_is_help=True)
-vin_app = typer.Typer(help="Check VINs (ISO 3779 / 49 CFR 565).", no_args_is_help=True)
-deadletters_app = typer.Typer(
-    help="List refused events, or retry them: `linespeed deadletters [--json] [--all]`.",
-    invoke_without_command=True,
-)
-app.add_typer(plant_app, name="plant")
-app.add_typer(vin_app, name="vin")
-app.add_typer(deadletters_app, name="deadletters")
-milestones_app = typer.Typer(
-    help="Milestone cars reached so far: `linespeed milestones [--json]`; `milestones plan N`.",
-    invoke_without_command=True,
-)
-app.add_typer(milestones_app, name="milestones")
-ramp_app = typer.Typer(
-    help="The ramp curve against reference ramps, with forecasts: `linespeed ramp [--json]`;"
-    " `ramp forecast --csv FILE --target N` for any series.",
-    invoke_without_command=True,
-)
-app.add_typer(ramp_app, name="ramp")
 
 PIPE_WIDTH: Final = 100_000
 """Columns given to output that is not a terminal: a pipe or file gets every cell whole."""

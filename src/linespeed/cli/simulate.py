@@ -1,4 +1,4 @@
-"""The `simulate` command."""
+"""`linespeed simulate`: run the line simulator into files, a store or MQTT."""
 
 from __future__ import annotations
 

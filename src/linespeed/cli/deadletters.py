@@ -1,0 +1,84 @@
+"""`linespeed deadletters` and `deadletters retry`: refused events."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from linespeed.cli.common import (
+    DbOption,
+    JsonOption,
+    app,
+    out,
+    plant_zone,
+    plural,
+    print_json,
+    time_text,
+)
+from linespeed.ingest.core import Ingestor
+from linespeed.ingest.retry import retry_dead_letters
+from linespeed.store.deadletters import list_dead_letters
+from linespeed.store.engine import open_store
+
+deadletters_app = typer.Typer(
+    help="List refused events, or retry them: `linespeed deadletters [--json] [--all]`.",
+    invoke_without_command=True,
+)
+app.add_typer(deadletters_app, name="deadletters")
+
+
+@deadletters_app.callback()
+def deadletters(
+    ctx: typer.Context,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+    show_all: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
+) -> None:
+    """List refused events with their reason (open ones unless --all).
+
+    Example: linespeed deadletters --json
+    """
+    ctx.obj = {"db": db, "json": json_output}
+    if ctx.invoked_subcommand is not None:
+        return
+    engine = open_store(db)
+    letters = list_dead_letters(engine, None if show_all else "open")
+    if json_output:
+        print_json(letters)
+        return
+    if not letters:
+        out.print("no dead letters" if show_all else "no open dead letters")
+    zone = plant_zone(engine)
+    for letter in letters:
+        out.print(
+            f"#{letter.id} {letter.reason} {letter.source} ({letter.status}, "
+            f"received {time_text(letter.received_at, zone)}, "
+            f"retried {plural(letter.attempts, 'time')})"
+        )
+        out.print(f"    {letter.detail}")
+
+
+@deadletters_app.command("retry")
+def deadletters_retry(
+    ctx: typer.Context,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Run open dead letters through ingest again; those now accepted are resolved.
+
+    Example: linespeed deadletters retry --json
+    """
+    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj["db"])))
+    if json_output or ctx.obj["json"]:
+        print_json({"retried": report.retried, "skipped": report.skipped, **report.as_dict()})
+    else:
+        out.print(
+            f"retried {report.retried}: accepted {report.accepted}, "
+            f"duplicates {report.duplicates}, still refused {report.rejected}"
+            + (
+                f"; skipped {plural(report.skipped, 'CSV row')} (fix the file, ingest it again)"
+                if report.skipped
+                else ""
+            )
+        )

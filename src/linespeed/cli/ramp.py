@@ -1,0 +1,108 @@
+"""`linespeed ramp` and `ramp forecast`: the ramp curve against reference ramps."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from linespeed.cli.common import (
+    DbOption,
+    JsonOption,
+    app,
+    out,
+    print_json,
+)
+from linespeed.store.engine import open_store
+
+ramp_app = typer.Typer(
+    help="The ramp curve against reference ramps, with forecasts: `linespeed ramp [--json]`;"
+    " `ramp forecast --csv FILE --target N` for any series.",
+    invoke_without_command=True,
+)
+app.add_typer(ramp_app, name="ramp")
+
+
+@ramp_app.callback()
+def ramp(
+    ctx: typer.Context,
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference ramp to compare with (repeatable)."),
+    ] = None,
+    forecast: Annotated[
+        list[int] | None,
+        typer.Option("--forecast", help="Forecast the day the plant reaches N (repeatable)."),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the picture (PNG).")] = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """The plant's cumulative ramp against reference ramps, with forecasts of the next milestones.
+
+    Example: linespeed ramp --reference tesla-model-3 --forecast 300000 --plot ramp.png
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    # imported here: fitting and plotting libraries load slowly, and only ramp needs them
+    from linespeed.ramp.plot import plot_ramps
+    from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
+
+    report = ramp_report(
+        open_store(db),
+        references=reference or DEFAULT_REFERENCES,
+        targets=forecast or (),
+    )
+    if plot is not None:
+        plot_ramps(
+            plot,
+            report.plant,
+            report.references,
+            forecast_band=report.forecasts[0] if report.forecasts else None,
+        )
+    if json_output:
+        print_json(report.to_json())
+        return
+    if report.plant is not None:
+        last_day, total = report.plant.pairs()[-1]
+        out.print(
+            f"{report.plant.legend}: {total:,.0f} {'car' if total == 1 else 'cars'} by {last_day}, "
+            f"start of production {report.plant.start}"
+        )
+    for item in report.forecasts:
+        high = item.high.isoformat() if item.high else "never"
+        out.print(
+            f"car {item.target:,.0f}: forecast {item.date} (90%: {item.low} to {high}), "
+            f"model {item.model}"
+        )
+    out.print(compare_text(report))
+    for note in report.notes:
+        out.print(f"note: {note}")
+    if plot is not None:
+        out.print(f"wrote {plot}")
+
+
+@ramp_app.command("forecast")
+def ramp_forecast(
+    csv: Annotated[
+        Path, typer.Option("--csv", help="CSV of date,cumulative or period_end,quantity.")
+    ],
+    target: Annotated[int, typer.Option("--target", help="The cumulative count to forecast.")],
+    json_output: JsonOption = False,
+) -> None:
+    """Forecast the day any cumulative series (a maker's public numbers) reaches N.
+
+    Example: linespeed ramp forecast --csv tesla.csv --target 300000 --json
+    """
+    from linespeed.ramp.forecast import forecast_target
+    from linespeed.ramp.series import read_series_csv
+
+    result = forecast_target(read_series_csv(csv), target, source=str(csv))
+    if json_output:
+        print_json(result.to_json())
+        return
+    high = result.high.isoformat() if result.high else "never"
+    out.print(
+        f"{csv}: {target:,} on {result.date} (90%: {result.low} to {high}), model {result.model}"
+    )
