@@ -139,6 +139,29 @@ class StationState(BaseEvent, frozen=True, kw_only=True, tag="station.state"):
     reason: Text | None = None
 
 
+@final
+class PartReceived(BaseEvent, frozen=True, kw_only=True, tag="part.received"):
+    """Goods receipt at the plant: `quantity` pieces of `part` from `supplier`.
+
+    A lot-tracked receipt names its `lot`; a serialized part lists one serial per piece in
+    `serials` (as many as `quantity`).
+    """
+
+    part: Text
+    quantity: int
+    supplier: Text
+    lot: Text | None = None
+    serials: tuple[Text, ...] | None = None
+
+
+@final
+class StockCounted(BaseEvent, frozen=True, kw_only=True, tag="stock.counted"):
+    """A physical count of `part` on hand; the difference is booked as an adjustment."""
+
+    part: Text
+    quantity: int
+
+
 Event: TypeAlias = (
     UnitStarted
     | StationEntered
