@@ -142,11 +142,6 @@ def test_nul_characters_are_stored_spelled_out_and_read_back(memory_engine: Engi
     assert second == entry(2, record(2))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record_writes cuts path and detail to 512 and 2,000 characters before spelling out"
-    " NULs (1 character becomes 4), so what is stored can be up to 4 times longer",
-)
 def test_path_and_detail_with_nuls_stay_within_their_bounds(memory_engine: Engine) -> None:
     record_writes(memory_engine, [record(1, path="/" + "\x00" * 600, detail="\x00" * 3000)])
     (found,) = list_audit(memory_engine)
@@ -154,12 +149,6 @@ def test_path_and_detail_with_nuls_stay_within_their_bounds(memory_engine: Engin
     assert len(found.detail) <= 2000
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="record_writes cuts action and outcome to 64 characters before spelling out NULs"
-    " and leaves NULs in the method: on PostgreSQL the longer text overflows varchar(64)"
-    " (DataError) and the whole batch is lost; SQLite stores them longer than their columns",
-)
 def test_a_method_action_and_outcome_with_nuls_are_recorded_within_their_columns(
     memory_engine: Engine,
 ) -> None:

@@ -211,13 +211,6 @@ def test_the_log_table_stays_bounded_and_a_forgotten_address_is_logged_anew(
     assert [r.getMessage() for r in caplog.records] == ["rate limit: refused 1 posts from 10.0.0.0"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=KeyError,
-    reason="RefusalLog.refused: with the table full, an address refused again after every_s"
-    " is itself stale, so _forget drops its pending count and refused's pop raises KeyError"
-    " (the API then answers that tokenless write 500 instead of 429)",
-)
 def test_an_address_refused_again_when_the_table_is_full_is_logged(
     clock: Clock, caplog: pytest.LogCaptureFixture
 ) -> None:
