@@ -1,4 +1,4 @@
-"""The console examples of docs/cli.md, run as written: the output shown is the output made.
+"""The console examples of every page in docs/, run as written: the output shown is the output made.
 
 Each ```console block is run in a fresh folder by bash, one `$ ` line after another, with
 `linespeed` from this environment; what each command prints (stdout, then stderr) must be
@@ -22,7 +22,9 @@ import pytest
 
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 
-CLI_DOC: Final = Path(__file__).parents[2] / "docs" / "cli.md"
+DOCS: Final = Path(__file__).parents[2] / "docs"
+CLI_DOC: Final = DOCS / "cli.md"
+PAGES: Final = sorted(path for path in DOCS.glob("*.md") if path.name != "cli-reference.md")
 MARK: Final = "<<<linespeed-docs-example>>>"
 
 WALKTHROUGH = "needs the event files of the page's walkthrough (ev.jsonl, late.jsonl, ...)"
@@ -52,6 +54,7 @@ class Step:
 
 @dataclass(frozen=True)
 class Example:
+    page: str
     line: int
     steps: list[Step]
 
@@ -65,7 +68,7 @@ def _examples(path: Path) -> list[Example]:
             if text.strip() == "```console":
                 steps, start = [], number
         elif text.startswith("```"):
-            examples.append(Example(start, steps))
+            examples.append(Example(path.name, start, steps))
             steps = None
         elif text.startswith("$ "):
             steps.append(Step(text[2:], []))
@@ -94,7 +97,8 @@ SETUP: Final[dict[str, Callable[[Path], None]]] = {
 
 EXAMPLES: Final = [
     example
-    for example in _examples(CLI_DOC)
+    for page in PAGES
+    for example in _examples(page)
     if example.steps and example.steps[0].command not in SKIPPED
 ]
 
@@ -124,13 +128,15 @@ def _run(example: Example, folder: Path) -> list[list[str]]:
 
 def test_the_page_has_examples_to_run() -> None:
     assert len(EXAMPLES) >= 8
-    firsts = {example.steps[0].command for example in _examples(CLI_DOC) if example.steps}
-    assert set(SKIPPED) <= firsts, "a skipped example is no longer in docs/cli.md"
+    firsts = {
+        example.steps[0].command for page in PAGES for example in _examples(page) if example.steps
+    }
+    assert set(SKIPPED) <= firsts, "a skipped example is no longer in docs/"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "example", EXAMPLES, ids=[f"cli.md:{example.line}" for example in EXAMPLES]
+    "example", EXAMPLES, ids=[f"{example.page}:{example.line}" for example in EXAMPLES]
 )
 def test_console_example_prints_what_the_doc_shows(example: Example, tmp_path: Path) -> None:
     setup = SETUP.get(example.steps[0].command)
