@@ -91,13 +91,13 @@ def kpi(
         out.print(table)
     for lost in report.shortage_by_part:
         out.print(
-            f"shortage {lost.part} ({lost.supplier or 'no supplier'}): {_num(lost.seconds / 3600.0, 2)} h "
-            f"lost in {lost.stops} stop(s) at {', '.join(lost.stations)}"
+            f"shortage {lost.part} ({lost.supplier or 'no supplier'}): "
+            f"{_num(lost.seconds / 3600.0, 2)} h lost in {lost.stops} stop(s) at {', '.join(lost.stations)}"
         )
     for lost_by in report.shortage_by_supplier:
         out.print(
-            f"shortage from {lost_by.supplier or 'no supplier'}: {_num(lost_by.seconds / 3600.0, 2)} h "
-            f"lost ({', '.join(lost_by.parts)})"
+            f"shortage from {lost_by.supplier or 'no supplier'}: "
+            f"{_num(lost_by.seconds / 3600.0, 2)} h lost ({', '.join(lost_by.parts)})"
         )
     for entry in report.pareto_by_code[:5]:
         out.print(f"defects {entry.key}: {entry.defects} ({_pct(entry.share)})")
