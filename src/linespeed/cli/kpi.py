@@ -92,7 +92,8 @@ def kpi(
     for lost in report.shortage_by_part:
         out.print(
             f"shortage {lost.part} ({lost.supplier or 'no supplier'}): "
-            f"{_num(lost.seconds / 3600.0, 2)} h lost in {lost.stops} stop(s) at {', '.join(lost.stations)}"
+            f"{_num(lost.seconds / 3600.0, 2)} h lost in {lost.stops} stop(s) "
+            f"at {', '.join(lost.stations)}"
         )
     for lost_by in report.shortage_by_supplier:
         out.print(
