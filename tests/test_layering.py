@@ -37,8 +37,7 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"events"}),
     frozenset({"store"}),
     frozenset({"ingest"}),
-    frozenset({"supply"}),  # plan and stock: under kpi, which reports shortages and the plan
-    frozenset({"access", "kpi", "trace", "ramp", "sim"}),
+    frozenset({"access", "kpi", "trace", "ramp", "sim", "supply"}),
     frozenset({"live"}),  # news of the log: milestones (ramp), token revocation (access)
     frozenset({"api", "bridges", "web", "cli"}),
 )
