@@ -137,6 +137,11 @@ class Changes:
     """Serialized pieces received: (part, serial, lot, supplier, received_at, seq)."""
     consumed: dict[ConsumedKey, int] = field(default_factory=dict)
     """Pieces consumed in this batch by (part, lot or "", UTC day): added to the store's."""
+    unreceived: dict[SerialKey, list[tuple[Any, ...]]] = field(default_factory=dict)
+    """Serialized pieces installed in this batch that were never received, by (part,
+    serial): rows (part, serial, vin, installed_at)."""
+    received_late: list[SerialKey] = field(default_factory=list)
+    """Pieces received in this batch: no longer flagged as installed but never received."""
 
 
 class StateMachine:
@@ -144,9 +149,9 @@ class StateMachine:
 
     `cars` and `serials` are caches the caller fills (`Car.restore_*`) and may clear;
     `received` (serialized pieces received) and `on_hand` (pieces of a part on hand) are
-    filled by the caller for the serials and counted parts of a batch, and kept up to date
-    here; `next_start` and `next_completion` are the numbers the next start and completion
-    get.
+    filled by the caller for the serials (installed or received) and counted parts of a
+    batch, and kept up to date here; `next_start` and `next_completion` are the numbers the
+    next start and completion get.
     """
 
     def __init__(self, rules: dict[int, PlantRules], stamp: Stamp) -> None:
@@ -285,7 +290,12 @@ class StateMachine:
                 self.serials[(event.part, previous)] = None
                 self._remove_part(state.vin, event.part, event.ts)
             state.serials[event.part] = event.serial
-            self.serials[(event.part, event.serial)] = state.vin
+            key = (event.part, event.serial)
+            self.serials[key] = state.vin
+            if key not in self.received:
+                self.changes.unreceived.setdefault(key, []).append(
+                    (event.part, event.serial, state.vin, at)
+                )
         supplier = event.supplier
         if supplier is None and bom_part is not None:
             supplier = bom_part.supplier
@@ -312,7 +322,10 @@ class StateMachine:
         )
         for serial in event.serials or ():
             changes.stock_pieces.append((event.part, serial, event.lot, event.supplier, at, seq))
-            self.received.add((event.part, serial))
+            key = (event.part, serial)
+            self.received.add(key)
+            changes.unreceived.pop(key, None)
+            changes.received_late.append(key)
         if event.part in self.on_hand:
             self.on_hand[event.part] += event.quantity
 

@@ -260,14 +260,11 @@ class Ingestor:
         try:
             with write_transaction(self.engine) as connection:
                 projector = self._projector_for(connection)
-                received = prepared.received
-                if projector.strict_supply:
-                    received = received | prepared.serials
                 projector.begin(
                     connection,
                     prepared.vins,
                     prepared.serials,
-                    received=received,
+                    received=prepared.received | prepared.serials,
                     counted=prepared.counted,
                 )
                 stored = _stored_bodies(connection, prepared.event_ids)

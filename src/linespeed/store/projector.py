@@ -37,6 +37,7 @@ from linespeed.store.schema import (
     station_visits,
     stock_moves,
     stock_pieces,
+    stock_unreceived,
     units,
 )
 from linespeed.store.writes import Stamp, insert_rows, update_rows
@@ -131,11 +132,6 @@ class Projector:
         """Whether this serial of `part` was received (loaded by `begin`, or in this batch)."""
         return (part, serial) in self._machine.received
 
-    @property
-    def strict_supply(self) -> bool:
-        """Whether some plant revision refuses installing pieces never received."""
-        return any(rules.plant.supply.strict for rules in self.rules.values())
-
     def apply(
         self, event: Event, body: str, id_scope: str, revision: int, seq: int | None = None
     ) -> None:
@@ -225,6 +221,19 @@ class Projector:
     def _flush_stock(self, connection: Connection, writes: Changes) -> None:
         insert_rows(connection, stock_moves, writes.stock_moves)
         insert_rows(connection, stock_pieces, writes.stock_pieces)
+        if writes.received_late:
+            connection.execute(
+                stock_unreceived.delete().where(
+                    stock_unreceived.c.part == bindparam("b_part"),
+                    stock_unreceived.c.serial == bindparam("b_serial"),
+                ),
+                [{"b_part": part, "b_serial": serial} for part, serial in writes.received_late],
+            )
+        insert_rows(
+            connection,
+            stock_unreceived,
+            [row for rows in writes.unreceived.values() for row in rows],
+        )
         if writes.consumed:
             text_days = connection.dialect.name == "sqlite"
             connection.exec_driver_sql(

@@ -42,14 +42,16 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
             if not rows:
                 break
             replay = [(_decoder.decode(row.body), row.revision) for row in rows]
+            installed = {
+                (event.part, event.serial)
+                for event, _ in replay
+                if isinstance(event, PartInstalled) and event.serial is not None
+            }
             projector.begin(
                 connection,
                 {event.vin for event, _ in replay if isinstance(event, UnitEvent)},
-                {
-                    (event.part, event.serial)
-                    for event, _ in replay
-                    if isinstance(event, PartInstalled) and event.serial is not None
-                },
+                installed,
+                received=installed,
                 counted={event.part for event, _ in replay if isinstance(event, StockCounted)},
             )
             for (event, revision), row in zip(replay, rows, strict=True):

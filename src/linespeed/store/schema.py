@@ -347,4 +347,16 @@ stock_pieces = Table(
 )
 """Every serialized piece received, by (part, serial): a serial is received once."""
 
-PROJECTIONS = (*PROJECTIONS, stock_moves, stock_consumed, stock_pieces)
+stock_unreceived = Table(
+    "stock_unreceived",
+    metadata,
+    Column("part", String(200), nullable=False),
+    Column("serial", String(200), nullable=False),
+    Column("vin", String(17), nullable=False),
+    Column("installed_at", UtcDateTime, nullable=False),
+    Index("ix_stock_unreceived_part_serial", "part", "serial"),
+)
+"""Serialized pieces installed but never received (flagged): a receipt of the piece removes
+its rows."""
+
+PROJECTIONS = (*PROJECTIONS, stock_moves, stock_consumed, stock_pieces, stock_unreceived)

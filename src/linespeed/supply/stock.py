@@ -15,17 +15,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, exists, func, select
+from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from linespeed.plant.model import Plant
 from linespeed.store.plants import current_plant
-from linespeed.store.schema import (
-    events,
-    installed_parts,
-    stock_consumed,
-    stock_moves,
-    stock_pieces,
-)
+from linespeed.store.schema import stock_consumed, stock_moves, stock_unreceived, units
 from linespeed.supply.demand import daily_demand
 from linespeed.supply.errors import StockInputError
 
@@ -89,15 +83,14 @@ def stock_report(
     """Stock per part of the plant's BOMs (and any other part booked), or of `part` alone.
 
     Days of cover and the run-out day count from `as_of`, by default the time of the
-    newest event in the store (now if it holds none), so a replayed or simulated history
-    reads as it was then. Raises StockInputError if `part` is in no BOM and was never
-    booked, StoreError if the store holds no plant.
+    newest car started or completed or stock booked (now if there is none), so a replayed
+    or simulated history reads as it was then. Raises StockInputError if `part` is in no
+    BOM and was never booked, StoreError if the store holds no plant.
     """
     with engine.connect() as connection:
         plant = current_plant(connection)
         if as_of is None:
-            newest = connection.execute(select(func.max(events.c.ts))).scalar()
-            as_of = newest if newest is not None else datetime.now(UTC)
+            as_of = _newest(connection) or datetime.now(UTC)
         return _report(connection, plant, part, as_of)
 
 
@@ -124,7 +117,7 @@ def _report(connection: Connection, plant: Plant, only: str | None, as_of: datet
             moves.get(name, _Moves()),
             consumed.get(name, {}),
             demand.get(name, 0.0),
-            unreceived.get(name, []),
+            unreceived.get(name, (0, [])),
             today,
         )
         for name in parts
@@ -137,6 +130,15 @@ def _report(connection: Connection, plant: Plant, only: str | None, as_of: datet
         )
     )
     return StockReport(rows)
+
+
+def _newest(connection: Connection) -> datetime | None:
+    """The time of the newest car started or completed, or stock received or counted."""
+    moments = [
+        connection.execute(select(func.max(column))).scalar()
+        for column in (units.c.started_at, units.c.completed_at, stock_moves.c.at)
+    ]
+    return max((moment for moment in moments if moment is not None), default=None)
 
 
 @dataclass
@@ -192,19 +194,31 @@ def _consumed(connection: Connection, only: str | None) -> dict[str, dict[str, i
     return found
 
 
-def _unreceived(connection: Connection, only: str | None) -> dict[str, list[tuple[str, str]]]:
-    """Serialized pieces installed (and still booked in `installed_parts`) never received."""
-    piece, received = installed_parts.c, stock_pieces.c
-    query = select(piece.part, piece.serial, piece.vin).where(
-        piece.serial.is_not(None),
-        ~exists().where(received.part == piece.part, received.serial == piece.serial),
-    )
+def _unreceived(
+    connection: Connection, only: str | None
+) -> dict[str, tuple[int, list[UnreceivedPiece]]]:
+    """Per part: how many serialized pieces were installed but never received, and the first
+    `MAX_UNRECEIVED_LISTED` of them by serial."""
+    table = stock_unreceived.c
+    counts = select(table.part, func.count()).group_by(table.part)
     if only is not None:
-        query = query.where(piece.part == only)
-    found: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for part, serial, vin in connection.execute(query):
-        found[part].append((serial, vin))
-    return found
+        counts = counts.where(table.part == only)
+    first = (
+        select(table.serial, table.vin)
+        .where(table.part == bindparam("part"))
+        .order_by(table.serial, table.vin)
+        .limit(MAX_UNRECEIVED_LISTED)
+    )
+    return {
+        part: (
+            count,
+            [
+                UnreceivedPiece(serial, vin)
+                for serial, vin in connection.execute(first, {"part": part})
+            ],
+        )
+        for part, count in connection.execute(counts).all()
+    }
 
 
 def _part_stock(
@@ -213,7 +227,7 @@ def _part_stock(
     moves: _Moves,
     consumed: dict[str, int],
     demand: float,
-    unreceived: list[tuple[str, str]],
+    unreceived: tuple[int, list[UnreceivedPiece]],
     today: date,
 ) -> PartStock:
     used = sum(consumed.values())
@@ -223,7 +237,6 @@ def _part_stock(
     if demand > 0.0:
         days_of_cover = round(max(on_hand, 0) / demand, 2)
         runs_out_on = today + timedelta(days=math.floor(max(on_hand, 0) / demand))
-    unreceived.sort()
     return PartStock(
         part=part,
         supplier=supplier if supplier is not None else moves.newest_supplier,
@@ -234,10 +247,8 @@ def _part_stock(
         lots=_lots_on_hand(moves.lots, consumed, on_hand),
         days_of_cover=days_of_cover,
         runs_out_on=runs_out_on,
-        unreceived=len(unreceived),
-        unreceived_serials=[
-            UnreceivedPiece(serial, vin) for serial, vin in unreceived[:MAX_UNRECEIVED_LISTED]
-        ],
+        unreceived=unreceived[0],
+        unreceived_serials=unreceived[1],
     )
 
 

@@ -1,7 +1,8 @@
 """The stock ledger: goods receipts and counts, pieces consumed, serialized pieces received.
 
 `stock_moves` holds one row per `part.received` or `stock.counted`; `stock_consumed` the
-pieces consumed per part, lot and day; `stock_pieces` every serialized piece received. They
+pieces consumed per part, lot and day; `stock_pieces` every serialized piece received;
+`stock_unreceived` the serialized pieces installed but never received. They
 are projections of the event log: a store made before this revision starts with them
 empty, and `linespeed rebuild` books the consumption of its history.
 
@@ -59,10 +60,20 @@ def upgrade() -> None:
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.PrimaryKeyConstraint("part", "serial"),
     )
+    op.create_table(
+        "stock_unreceived",
+        sa.Column("part", sa.String(length=200), nullable=False),
+        sa.Column("serial", sa.String(length=200), nullable=False),
+        sa.Column("vin", sa.String(length=17), nullable=False),
+        sa.Column("installed_at", UtcDateTime(), nullable=False),
+    )
+    op.create_index("ix_stock_unreceived_part_serial", "stock_unreceived", ["part", "serial"])
 
 
 def downgrade() -> None:
     """Drop the stock ledger."""
+    op.drop_index("ix_stock_unreceived_part_serial", table_name="stock_unreceived")
+    op.drop_table("stock_unreceived")
     op.drop_table("stock_pieces")
     op.drop_table("stock_consumed")
     op.drop_index("ix_stock_moves_part", table_name="stock_moves")
