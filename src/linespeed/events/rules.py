@@ -91,6 +91,8 @@ class LineRules:
             for i, station in enumerate(line.stations)
         }
         """Each station of the line, by id."""
+        self.installs_consume = line.tracking == "stations"
+        """Whether installs and station completions consume stock (else completed cars do)."""
 
     def first_missing(self, done_mask: int, before_index: int | None = None) -> Station | None:
         """The first mandatory station not in `done_mask` (before `before_index` if given)."""
@@ -111,6 +113,8 @@ class PlantRules:
     def __init__(self, revision: int, plant: Plant) -> None:
         self.revision = revision
         self.plant = plant
+        self.strict_supply = plant.supply.strict
+        """Whether installing a serialized piece never received is refused."""
 
     @cached_property
     def lines(self) -> dict[str, LineRules]:
@@ -136,6 +140,15 @@ class PlantRules:
                     bom_part.serialized
                 )
         return serialized
+
+    @cached_property
+    def install_pieces(self) -> dict[tuple[str, str, str], int]:
+        """The pieces an install consumes, by (model, station, part): `qty` (serialized: 1),
+        0 for a backflushed BOM line (its station's completion consumes it)."""
+        return {
+            key: 0 if bom_part.backflush else 1 if bom_part.serialized else bom_part.qty
+            for key, bom_part in self.bom.items()
+        }
 
     @cached_property
     def backflush_at(self) -> dict[tuple[str, str], Usage]:
@@ -257,6 +270,10 @@ def check_event(
         _check_passage(event, unit, unit_rules, line_rules)
     elif type(event) is PartInstalled:
         _check_part(event, unit, unit_rules, line_rules, serial_owner)
+        if unit_rules.strict_supply and event.serial is not None:
+            _check_received(
+                event.part, event.serial, unit_rules, serial_received or _never_received
+            )
     elif type(event) is UnitShipped:
         if unit.status != "completed":
             raise EventRejectedError("unit.not_completed", f"car {unit.vin} is not completed yet")
@@ -273,23 +290,24 @@ def check_event(
             )
     else:
         _check_at_station(event, unit, unit_rules, line_rules)
-    if (
-        type(event) is PartInstalled
-        and unit_rules.plant.supply.strict
-        and event.serial is not None
-        and unit_rules.part_serialized.get(event.part)
-        and not (serial_received or _never_received)(event.part, event.serial)
-    ):
-        raise EventRejectedError(
-            "part.not_received",
-            f"serial {event.serial!r} of part {event.part!r} was never received, and the "
-            "plant's supply is strict",
-            field="serial",
-        )
 
 
 def _never_received(part: str, serial: str) -> bool:
     return False
+
+
+def _check_received(part: str, serial: str, rules: PlantRules, received: SerialReceived) -> None:
+    """Under a strict supply, a serialized piece must have been received to be installed.
+
+    Raises EventRejectedError part.not_received.
+    """
+    if rules.part_serialized.get(part) and not received(part, serial):
+        raise EventRejectedError(
+            "part.not_received",
+            f"serial {serial!r} of part {part!r} was never received, and the plant's supply "
+            "is strict",
+            field="serial",
+        )
 
 
 def check_receipt(event: PartReceived, current: PlantRules, received: SerialReceived) -> None:

@@ -206,9 +206,10 @@ class StateMachine:
                     event.result,
                 )
             )
-            usage = car.rules.backflush_at.get((state.model, event.station))
-            if usage is not None and car.line.line.tracking == "stations":
-                self._consume(usage, event.ts.date())
+            if car.line.installs_consume:
+                usage = car.rules.backflush_at.get((state.model, event.station))
+                if usage is not None:
+                    self._consume(usage, event.ts.date())
         elif type(event) is PartInstalled:
             self._install(event, car, at)
         elif type(event) is InspectionRecorded:
@@ -258,7 +259,7 @@ class StateMachine:
             state.completion_seq = self.next_completion
             self.next_completion += 1
             car.current_station = None
-            if car.line.line.tracking == "units":
+            if not car.line.installs_consume:
                 self._consume(car.rules.unit_usage[state.model], event.ts.date())
         else:  # UnitShipped
             state.status = "shipped"
@@ -282,7 +283,8 @@ class StateMachine:
 
     def _install(self, event: PartInstalled, car: Car, at: Any) -> None:
         state = car.state
-        bom_part = car.rules.bom.get((state.model, event.station, event.part))
+        bom_key = (state.model, event.station, event.part)
+        bom_part = car.rules.bom.get(bom_key)
         if event.serial is not None and bom_part is not None and bom_part.serialized:
             # A serialized part installed again replaces the one the car held.
             previous = state.serials.get(event.part)
@@ -302,9 +304,14 @@ class StateMachine:
         self.changes.parts.append(
             (state.vin, event.station, event.part, event.serial, event.lot, supplier, at, None)
         )
-        if bom_part is not None and not bom_part.backflush and car.line.line.tracking == "stations":
-            pieces = 1 if bom_part.serialized else bom_part.qty
-            self._consume(((event.part, pieces),), event.ts.date(), event.lot or "")
+        if car.line.installs_consume:
+            pieces = car.rules.install_pieces.get(bom_key)
+            if pieces:
+                used = (event.part, event.lot or "", event.ts.date())
+                consumed = self.changes.consumed
+                consumed[used] = consumed.get(used, 0) + pieces
+                if self.on_hand and event.part in self.on_hand:
+                    self.on_hand[event.part] -= pieces
 
     def _consume(self, usage: Usage, day: date, lot: str = "") -> None:
         """Book the pieces of `usage` as consumed on `day` (from `lot`, "" for none)."""
@@ -312,7 +319,7 @@ class StateMachine:
         for part, pieces in usage:
             key = (part, lot, day)
             consumed[key] = consumed.get(key, 0) + pieces
-            if part in on_hand:
+            if on_hand and part in on_hand:
                 on_hand[part] -= pieces
 
     def _receive(self, event: PartReceived, at: Any, seq: int) -> None:

@@ -58,6 +58,11 @@ _CONSUME: Final = (
     " ON CONFLICT (part, lot, day) DO UPDATE"
     " SET quantity = stock_consumed.quantity + excluded.quantity"
 )
+_FLAG_UNRECEIVED: Final = (
+    "INSERT INTO stock_unreceived (part, serial, vin, installed_at)"
+    " VALUES ({m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING"
+)
+"""A piece installed again in the same car is flagged once."""
 _T = TypeVar("_T")
 _CHUNK: Final = 400
 _MAX_CACHED_UNITS: Final = 200_000
@@ -229,11 +234,11 @@ class Projector:
                 ),
                 [{"b_part": part, "b_serial": serial} for part, serial in writes.received_late],
             )
-        insert_rows(
-            connection,
-            stock_unreceived,
-            [row for rows in writes.unreceived.values() for row in rows],
-        )
+        if writes.unreceived:
+            connection.exec_driver_sql(
+                _FLAG_UNRECEIVED.format(m=param_marker(connection)),
+                [row for rows in writes.unreceived.values() for row in rows],
+            )
         if writes.consumed:
             text_days = connection.dialect.name == "sqlite"
             connection.exec_driver_sql(

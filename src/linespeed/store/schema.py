@@ -350,11 +350,11 @@ stock_pieces = Table(
 stock_unreceived = Table(
     "stock_unreceived",
     metadata,
-    Column("part", String(200), nullable=False),
-    Column("serial", String(200), nullable=False),
-    Column("vin", String(17), nullable=False),
+    Column("part", String(200), primary_key=True),
+    Column("serial", String(200), primary_key=True),
+    Column("vin", String(17), primary_key=True),
     Column("installed_at", UtcDateTime, nullable=False),
-    Index("ix_stock_unreceived_part_serial", "part", "serial"),
+    sqlite_with_rowid=False,
 )
 """Serialized pieces installed but never received (flagged): a receipt of the piece removes
 its rows."""

@@ -66,13 +66,13 @@ def upgrade() -> None:
         sa.Column("serial", sa.String(length=200), nullable=False),
         sa.Column("vin", sa.String(length=17), nullable=False),
         sa.Column("installed_at", UtcDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("part", "serial", "vin"),
+        sqlite_with_rowid=False,
     )
-    op.create_index("ix_stock_unreceived_part_serial", "stock_unreceived", ["part", "serial"])
 
 
 def downgrade() -> None:
     """Drop the stock ledger."""
-    op.drop_index("ix_stock_unreceived_part_serial", table_name="stock_unreceived")
     op.drop_table("stock_unreceived")
     op.drop_table("stock_pieces")
     op.drop_table("stock_consumed")
