@@ -2,7 +2,8 @@
 
 Run after `make demo`:  .venv/bin/python bench/queries.py [--db URL] [--repeat N]
 Prints the median time of: one day's KPIs, the whole-history ramp curve with its forecast,
-and a milestone plan. Goals (issue 4): day KPIs <= 100 ms, ramp <= 200 ms.
+a milestone plan, and the stock of every part. Goals (issue 4): day KPIs <= 100 ms, ramp
+<= 200 ms; (issue 13) stock <= 100 ms.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.ramp.plant_ramp import plant_ramp
 from linespeed.store.engine import open_store
 from linespeed.store.schema import units
+from linespeed.supply.stock import stock_report
 
 
 def median_ms(action: Callable[[], Any], repeat: int) -> float:
@@ -57,12 +59,14 @@ def main() -> None:
         ),
         "ramp_ms": median_ms(lambda: plant_ramp(engine), options.repeat),
         "milestone_plan_ms": median_ms(lambda: plan_milestone(engine, following), options.repeat),
+        "stock_ms": median_ms(lambda: stock_report(engine), options.repeat),
     }
     print(f"store: {cars:,} cars ({options.db})")
     day = f"{day_start:%Y-%m-%d}"
     print(f"one day's KPIs ({day} UTC):  {figures['day_kpis_ms']:8.1f} ms  (goal <= 100 ms)")
     print(f"whole-history ramp curve:          {figures['ramp_ms']:8.1f} ms  (goal <= 200 ms)")
     print(f"milestone plan for car {following}: {figures['milestone_plan_ms']:8.1f} ms")
+    print(f"stock of every part:               {figures['stock_ms']:8.1f} ms  (goal <= 100 ms)")
     if options.json:
         print(json.dumps(figures))
 

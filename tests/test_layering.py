@@ -37,7 +37,7 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"events"}),
     frozenset({"store"}),
     frozenset({"ingest"}),
-    frozenset({"access", "kpi", "trace", "ramp", "sim"}),
+    frozenset({"access", "kpi", "trace", "ramp", "sim", "supply"}),
     frozenset({"live"}),  # news of the log: milestones (ramp), token revocation (access)
     frozenset({"api", "bridges", "web", "cli"}),
 )

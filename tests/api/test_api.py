@@ -63,6 +63,8 @@ def test_openapi_is_served(client: TestClient) -> None:
         ("milestones", "plan", "10000"),
         ("ramp",),
         ("board",),
+        ("stock",),
+        ("stock", "--part", "BRK-2201"),
     ],
     ids=lambda q: " ".join(q),
 )
@@ -86,6 +88,7 @@ def test_every_get_answers_the_json_of_the_cli(
         "milestones": "/api/v1/milestones" + ("/plan/10000" if "plan" in args else ""),
         "ramp": "/api/v1/ramp",
         "board": "/api/v1/board",
+        "stock": "/api/v1/stock" + ("?part=BRK-2201" if "--part" in args else ""),
     }[args[0]]
     answer = client.get(path, headers=tokens.header("viewer"))
     assert answer.status_code == 200, answer.text

@@ -48,6 +48,13 @@ EXAMPLES: dict[str, dict[str, Any]] = {
     "unit.completed": {"vin": VIN},
     "unit.shipped": {"vin": VIN, "destination": "port-tianjin"},
     "station.state": {"station": "ga-090", "state": "down", "reason": "nutrunner fault"},
+    "part.received": {
+        "part": "BAT-1001",
+        "quantity": 2,
+        "supplier": "sup-bat",
+        "serials": ["BP-000001", "BP-000002"],
+    },
+    "stock.counted": {"part": "BRK-2201", "quantity": 380},
 }
 
 

@@ -96,6 +96,34 @@ def test_csv_ingest_with_documented_header(engine: Engine, plant: Plant, tmp_pat
     assert _count(engine, units) == 1
 
 
+def test_csv_receipts_read_quantity_as_a_whole_number_and_serials_as_a_list(
+    engine: Engine, tmp_path: Path
+) -> None:
+    path = tmp_path / "receipts.csv"
+    path.write_text(
+        "id,ts,kind,part,quantity,supplier,lot,serials\n"
+        "g1,2025-06-30T06:00:00+08:00,part.received,BRK-2201,400,sup-brk,24-113,\n"
+        "g2,2025-06-30T06:01:00+08:00,part.received,BAT-1001,2,sup-bat,,BP-1;BP-2\n"
+        "g3,2025-06-30T06:02:00+08:00,part.received,BAT-1001,2,sup-bat,,BP-3 BP-4\n"
+        "g4,2025-06-30T06:03:00+08:00,part.received,BRK-2201,4e2,sup-brk,24-114,\n"
+        "g5,2025-06-30T06:04:00+08:00,stock.counted,BRK-2201,390,,,\n"
+    )
+
+    report = ingest_files(Ingestor(engine), [path])
+
+    assert report.as_dict() == {
+        "accepted": 4,
+        "duplicates": 0,
+        "rejected": 1,
+        "reasons": {"csv.row": 1},
+    }
+    from linespeed.supply.stock import stock_report
+
+    rows = {row.part: row for row in stock_report(engine).parts}
+    assert (rows["BRK-2201"].received, rows["BRK-2201"].on_hand) == (400, 390)
+    assert rows["BAT-1001"].received == 4
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("header", "message"),

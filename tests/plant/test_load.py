@@ -404,7 +404,54 @@ BAD_FILES = [
         "must be true or false, got 'maybe'",
         id="bool-wrong",
     ),
+    pytest.param(
+        edit(
+            "serialized: true,  supplier: sup-bat}", "serialized: true, supplier: sup-bat, qty: 2}"
+        ),
+        10,
+        "models[0].parts[0].qty",
+        "part 'BAT-1001' is serialized: qty must be 1 (one serial per piece), got 2",
+        id="qty-serialized",
+    ),
+    pytest.param(
+        edit("serialized: true,  supplier: sup-bat}", "serialized: true, backflush: true}"),
+        10,
+        "models[0].parts[0].backflush",
+        "part 'BAT-1001' is serialized: it is installed with its serial",
+        id="backflush-serialized",
+    ),
+    pytest.param(
+        edit("supplier: sup-brk}", "supplier: sup-brk, qty: 0}"),
+        11,
+        "models[0].parts[1].qty",
+        "got 0",
+        id="qty-zero",
+    ),
+    pytest.param(
+        edit("supplier: sup-brk}", "supplier: sup-brk, qty: 2.5}"),
+        11,
+        "models[0].parts[1].qty",
+        "2.5",
+        id="qty-not-whole",
+    ),
+    pytest.param(
+        CONTRACT + "supply: {strict: maybe}\n",
+        23,
+        "supply.strict",
+        "must be true or false, got 'maybe'",
+        id="supply-strict-wrong",
+    ),
 ]
+
+
+def test_qty_backflush_and_a_strict_supply_load() -> None:
+    text = edit("supplier: sup-brk}", "supplier: sup-brk, qty: 4, backflush: true}")
+    plant = parse_plant(text + "supply: {strict: true}\n", "plant.yaml")
+    brakes = plant.models_by_id["s7"].bom_at("ga-090")["BRK-2201"]
+    assert (brakes.qty, brakes.backflush, plant.supply.strict) == (4, True, True)
+    battery = plant.models_by_id["s7"].bom_at("ga-120")["BAT-1001"]
+    assert (battery.qty, battery.backflush) == (1, False)
+    assert parse_plant(CONTRACT, "plant.yaml").supply.strict is False
 
 
 @pytest.mark.parametrize(("text", "line", "field", "message"), BAD_FILES)

@@ -24,6 +24,7 @@ from linespeed.live import last_seq
 from linespeed.live.board import line_board
 from linespeed.ramp.milestones import MAX_MILESTONE, milestones_reached, plan_milestone
 from linespeed.ramp.references import reference_curves
+from linespeed.supply.stock import stock_report
 from linespeed.trace import (
     RECALL_CSV_TYPE,
     StatusFilter,
@@ -214,6 +215,16 @@ def get_kpi(
     Grouped by day or shift, the window spans at most 1,000 days (`kpi.input` beyond).
     """
     return json_response(kpi_report(_engine(request), since=since, until=until, by=by))
+
+
+@router.get("/stock", tags=["supply"], responses=_ERRORS)
+def get_stock(
+    request: Request,
+    _: Viewer,
+    part: Annotated[str | None, Query(max_length=200, description="only this part")] = None,
+) -> Response:
+    """Parts on hand, lots, days of cover and run-out days (as `linespeed stock --json`)."""
+    return json_response(stock_report(_engine(request), part=part))
 
 
 @router.get("/milestones", tags=["measure"], responses=_ERRORS)

@@ -67,7 +67,14 @@ def kpi(
     ranked = sorted(report.stations, key=lambda s: -(s.average_active_period_s or 0.0))
     if ranked:
         table = Table(
-            "station", "avg active s", "active", "starved", "blocked", "OEE", title="stations"
+            "station",
+            "avg active s",
+            "active",
+            "starved",
+            "blocked",
+            "starved for parts h",
+            "OEE",
+            title="stations",
         )
         for station in ranked:
             table.add_row(
@@ -76,9 +83,23 @@ def kpi(
                 _pct(station.active_share),
                 _pct(station.starved_share),
                 _pct(station.blocked_share),
+                _num(station.starved_for_parts_s / 3600.0, 2)
+                if station.starved_for_parts_s
+                else "-",
                 _pct(station.oee),
             )
         out.print(table)
+    for lost in report.shortage_by_part:
+        out.print(
+            f"shortage {lost.part} ({lost.supplier or 'no supplier'}): "
+            f"{_num(lost.seconds / 3600.0, 2)} h lost in {lost.stops} stop(s) "
+            f"at {', '.join(lost.stations)}"
+        )
+    for lost_by in report.shortage_by_supplier:
+        out.print(
+            f"shortage from {lost_by.supplier or 'no supplier'}: "
+            f"{_num(lost_by.seconds / 3600.0, 2)} h lost ({', '.join(lost_by.parts)})"
+        )
     for entry in report.pareto_by_code[:5]:
         out.print(f"defects {entry.key}: {entry.defects} ({_pct(entry.share)})")
     for group in report.groups:

@@ -9,10 +9,12 @@ from typing import Final, Literal
 
 from linespeed.errors import LinespeedError
 
-Stage = Literal["decode", "source", "store", "identity", "access", "master data", "state machine"]
+Stage = Literal[
+    "decode", "source", "store", "identity", "access", "master data", "state machine", "stock"
+]
 """Where on the ingest path an event is refused: decoding the payload, a check of the source
-(CSV file, MQTT topic), the store, its id, the sender's rights, the plant's master data, or
-the car's state machine."""
+(CSV file, MQTT topic), the store, its id, the sender's rights, the plant's master data, the
+car's state machine, or the stock ledger (goods receipts and counts)."""
 
 
 @dataclass(frozen=True)
@@ -192,6 +194,43 @@ REASONS: Final[Mapping[str, Reason]] = {
             "a defect with this id is already recorded on the car",
         ),
         Reason("defect.not_open", "state machine", "the defect is not open on the car"),
+        Reason(
+            "part.not_received",
+            "stock",
+            (
+                "with `supply: {strict: true}`: the serialized piece installed was never "
+                "received (`part.received`)"
+            ),
+        ),
+        Reason("part.unknown", "master data", "the part is in no BOM of the plant"),
+        Reason(
+            "stock.quantity",
+            "stock",
+            (
+                "the quantity is not allowed: a receipt needs more than 0 pieces, a count "
+                "0 or more (neither above 1,000,000,000)"
+            ),
+        ),
+        Reason(
+            "stock.serial_received",
+            "stock",
+            "a serial of the receipt was received before, or is listed twice in it",
+        ),
+        Reason(
+            "stock.serials_count",
+            "stock",
+            "the receipt lists a number of serials other than its quantity",
+        ),
+        Reason(
+            "stock.serials_missing",
+            "stock",
+            "a serialized part was received without its serials (one per piece)",
+        ),
+        Reason(
+            "stock.serials_not_allowed",
+            "stock",
+            "serials were listed for a part that is not serialized (it is tracked by lot)",
+        ),
     )
 }
 """Every reason code an event can be refused with, by code."""

@@ -18,9 +18,11 @@ from linespeed.events.types import (
     Event,
     InspectionRecorded,
     PartInstalled,
+    PartReceived,
     StationCompleted,
     StationEntered,
     StationState,
+    StockCounted,
     UnitCompleted,
     UnitScrapped,
     UnitShipped,
@@ -32,6 +34,12 @@ from linespeed.plant.vin import model_for_vin, validate_vin
 UnitStatus = Literal["in_production", "completed", "scrapped", "shipped"]
 SerialOwner = Callable[[str, str], "str | None"]
 """Looks up which car (VIN) holds a serial of a part now, if any."""
+SerialReceived = Callable[[str, str], bool]
+"""Looks up whether a serial of a part was received (`part.received`)."""
+Usage = tuple[tuple[str, int], ...]
+"""(part, pieces per car) of the BOM lines consumed together."""
+MAX_QUANTITY: Final = 1_000_000_000
+"""The most pieces one receipt or count may name: more is a typing error, not stock."""
 
 
 @dataclass(slots=True)
@@ -83,6 +91,8 @@ class LineRules:
             for i, station in enumerate(line.stations)
         }
         """Each station of the line, by id."""
+        self.installs_consume = line.tracking == "stations"
+        """Whether installs and station completions consume stock (else completed cars do)."""
 
     def first_missing(self, done_mask: int, before_index: int | None = None) -> Station | None:
         """The first mandatory station not in `done_mask` (before `before_index` if given)."""
@@ -103,6 +113,8 @@ class PlantRules:
     def __init__(self, revision: int, plant: Plant) -> None:
         self.revision = revision
         self.plant = plant
+        self.strict_supply = plant.supply.strict
+        """Whether installing a serialized piece never received is refused."""
 
     @cached_property
     def lines(self) -> dict[str, LineRules]:
@@ -116,6 +128,50 @@ class PlantRules:
             (model.id, bom_part.station, bom_part.part): bom_part
             for model in self.plant.models
             for bom_part in model.parts
+        }
+
+    @cached_property
+    def part_serialized(self) -> dict[str, bool]:
+        """Every part of every BOM, and whether it is serialized (in any model)."""
+        serialized: dict[str, bool] = {}
+        for model in self.plant.models:
+            for bom_part in model.parts:
+                serialized[bom_part.part] = serialized.get(bom_part.part, False) or (
+                    bom_part.serialized
+                )
+        return serialized
+
+    @cached_property
+    def install_pieces(self) -> dict[tuple[str, str, str], int]:
+        """The pieces an install consumes, by (model, station, part): `qty` (serialized: 1),
+        0 for a backflushed BOM line (its station's completion consumes it)."""
+        return {
+            key: 0 if bom_part.backflush else 1 if bom_part.serialized else bom_part.qty
+            for key, bom_part in self.bom.items()
+        }
+
+    @cached_property
+    def backflush_at(self) -> dict[tuple[str, str], Usage]:
+        """The `backflush: true` BOM lines of each (model, station), as (part, qty)."""
+        found: dict[tuple[str, str], list[tuple[str, int]]] = {}
+        for model in self.plant.models:
+            for bom_part in model.parts:
+                if bom_part.backflush:
+                    found.setdefault((model.id, bom_part.station), []).append(
+                        (bom_part.part, bom_part.qty)
+                    )
+        return {key: tuple(usage) for key, usage in found.items()}
+
+    @cached_property
+    def unit_usage(self) -> dict[str, Usage]:
+        """Every BOM line of each model as (part, qty): what a car of a line with
+        `tracking: units` consumes when it completes (serialized parts: 1)."""
+        return {
+            model.id: tuple(
+                (bom_part.part, 1 if bom_part.serialized else bom_part.qty)
+                for bom_part in model.parts
+            )
+            for model in self.plant.models
         }
 
     def station(self, station_id: str, line_id: str) -> tuple[Station, int]:
@@ -161,12 +217,15 @@ def check_event(
     current: PlantRules,
     unit_rules: PlantRules | None,
     serial_owner: SerialOwner,
+    serial_received: SerialReceived | None = None,
 ) -> None:
     """Check one event against the car's state and the plant revision it runs under.
 
     `current` is the plant revision new cars start under; `unit_rules` the revision of
-    the car's own start (None when `unit` is None). Raises EventRejectedError with the
-    reason code of the first rule the event breaks.
+    the car's own start (None when `unit` is None). `serial_received` tells whether a
+    serialized piece was received (goods receipts and, under `supply: {strict: true}`,
+    installs need it; None: nothing was). Raises EventRejectedError with the reason code
+    of the first rule the event breaks.
     """
     if event.line is not None and event.line not in current.lines:
         raise EventRejectedError(
@@ -178,6 +237,13 @@ def check_event(
             or current.plant.line_of_station.get(event.station, current.plant.lines[0]).id
         )
         current.station(event.station, line_id)
+        return
+    if type(event) is PartReceived:
+        check_receipt(event, current, serial_received or _never_received)
+        return
+    if type(event) is StockCounted:
+        _check_stocked_part(event.part, current)
+        _check_quantity(event.quantity, 0, "a count")
         return
     if type(event) is UnitStarted:
         _check_start(event, unit, current)
@@ -204,6 +270,10 @@ def check_event(
         _check_passage(event, unit, unit_rules, line_rules)
     elif type(event) is PartInstalled:
         _check_part(event, unit, unit_rules, line_rules, serial_owner)
+        if unit_rules.strict_supply and event.serial is not None:
+            _check_received(
+                event.part, event.serial, unit_rules, serial_received or _never_received
+            )
     elif type(event) is UnitShipped:
         if unit.status != "completed":
             raise EventRejectedError("unit.not_completed", f"car {unit.vin} is not completed yet")
@@ -220,6 +290,84 @@ def check_event(
             )
     else:
         _check_at_station(event, unit, unit_rules, line_rules)
+
+
+def _never_received(part: str, serial: str) -> bool:
+    return False
+
+
+def _check_received(part: str, serial: str, rules: PlantRules, received: SerialReceived) -> None:
+    """Under a strict supply, a serialized piece must have been received to be installed.
+
+    Raises EventRejectedError part.not_received.
+    """
+    if rules.part_serialized.get(part) and not received(part, serial):
+        raise EventRejectedError(
+            "part.not_received",
+            f"serial {serial!r} of part {part!r} was never received, and the plant's supply "
+            "is strict",
+            field="serial",
+        )
+
+
+def check_receipt(event: PartReceived, current: PlantRules, received: SerialReceived) -> None:
+    """Check a goods receipt against the plant's BOMs and the serials received before.
+
+    Raises EventRejectedError part.unknown, stock.quantity, stock.serials_missing,
+    stock.serials_not_allowed, stock.serials_count or stock.serial_received.
+    """
+    serialized = _check_stocked_part(event.part, current)
+    _check_quantity(event.quantity, 1, "a receipt")
+    serials = event.serials
+    if serialized and serials is None:
+        raise EventRejectedError(
+            "stock.serials_missing",
+            f"part {event.part!r} is serialized: list one serial per piece in serials",
+            field="serials",
+        )
+    if serials is None:
+        return
+    if not serialized:
+        raise EventRejectedError(
+            "stock.serials_not_allowed",
+            f"part {event.part!r} is tracked by lot, not by serial: leave serials out",
+            field="serials",
+        )
+    if len(serials) != event.quantity:
+        raise EventRejectedError(
+            "stock.serials_count",
+            f"{len(serials)} serial(s) listed for a quantity of {event.quantity}",
+            field="serials",
+        )
+    seen: set[str] = set()
+    for serial in serials:
+        if serial in seen or received(event.part, serial):
+            where = "twice in this receipt" if serial in seen else "before"
+            raise EventRejectedError(
+                "stock.serial_received",
+                f"serial {serial!r} of part {event.part!r} was received {where}",
+                field="serials",
+            )
+        seen.add(serial)
+
+
+def _check_stocked_part(part: str, current: PlantRules) -> bool:
+    """Whether `part` is serialized. Raises EventRejectedError part.unknown (in no BOM)."""
+    serialized = current.part_serialized.get(part)
+    if serialized is None:
+        raise EventRejectedError(
+            "part.unknown", f"part {part!r} is in no BOM of the plant", field="part"
+        )
+    return serialized
+
+
+def _check_quantity(quantity: int, least: int, what: str) -> None:
+    if not least <= quantity <= MAX_QUANTITY:
+        raise EventRejectedError(
+            "stock.quantity",
+            f"quantity {quantity} is not allowed for {what}: {least} to {MAX_QUANTITY:,}",
+            field="quantity",
+        )
 
 
 def check_channel(
@@ -250,6 +398,14 @@ def _check_topic_line(event: Event, unit: UnitState | None, current: PlantRules,
         )
     if type(event) is StationState:
         current.station(event.station, line)
+        return
+    if type(event) is PartReceived or type(event) is StockCounted:
+        if event.line is not None and event.line != line:
+            raise EventRejectedError(
+                "station.wrong_line",
+                f"the event names line {event.line!r}, not topic line {line!r}",
+                field="line",
+            )
         return
     if unit is not None:
         car_line: str | None = unit.line
@@ -465,8 +621,9 @@ def rules_by_revision(plants: Mapping[int, Plant]) -> dict[int, PlantRules]:
 
 def id_scope(event: Event, unit: UnitState | None, current: PlantRules) -> str | None:
     """The scope of an event's idempotency key (scope, id): `station:<id>` for an event that
-    names a station, `line:<id>` for the others; None when the line cannot be known (an
-    event of a car never started, which the rules refuse)."""
+    names a station, `line:<id>` for the others (a receipt or count that names no line: the
+    plant's first line); None when the line cannot be known (an event of a car never
+    started, which the rules refuse)."""
     station: str | None = getattr(event, "station", None)
     if station is not None:
         return "station:" + station
@@ -474,6 +631,6 @@ def id_scope(event: Event, unit: UnitState | None, current: PlantRules) -> str |
         return "line:" + event.line
     if unit is not None:
         return "line:" + unit.line
-    if type(event) is UnitStarted:
+    if type(event) is UnitStarted or type(event) is PartReceived or type(event) is StockCounted:
         return "line:" + current.plant.lines[0].id
     return None

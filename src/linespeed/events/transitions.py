@@ -5,7 +5,8 @@ does, as plain data and with no database:
 
 - `Car`: one car's state (the `UnitState` the rules read) and the fields of its `units` row;
 - `Changes`: the rows one batch of events writes to the projections (station visits,
-  installed parts, inspections, defects, station states) and the cars it starts or changes;
+  installed parts, inspections, defects, station states, the stock ledger) and the cars it
+  starts or changes;
 - `StateMachine`: the cars and serials it knows, the start and completion counters, and
   `apply`, the one transition function (event x state -> new state and rows);
 - `unit_row` / `unit_changes`: a car's `units` row, or the columns events change in it
@@ -21,19 +22,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Final
 
-from linespeed.events.rules import LineRules, PlantRules, UnitState
+from linespeed.events.rules import LineRules, PlantRules, UnitState, Usage
 from linespeed.events.types import (
     DefectClosed,
     DefectOpened,
     Event,
     InspectionRecorded,
     PartInstalled,
+    PartReceived,
     StationCompleted,
     StationEntered,
     StationState,
+    StockCounted,
     UnitCompleted,
     UnitScrapped,
     UnitStarted,
@@ -41,6 +44,8 @@ from linespeed.events.types import (
 
 SerialKey = tuple[str, str]
 """(part, serial): one serialized piece."""
+ConsumedKey = tuple[str, str, date]
+"""(part, lot or "", UTC day): the pieces consumed are summed per key."""
 Stamp = Callable[[datetime], Any]
 """Turns an event time into the form its rows carry (the identity, or a driver's form)."""
 
@@ -125,13 +130,28 @@ class Changes:
     """Every `station_states` row started in this batch, in order."""
     states_ended: list[dict[str, Any]] = field(default_factory=list)
     """Stations whose state from before this batch ended in it."""
+    stock_moves: list[tuple[Any, ...]] = field(default_factory=list)
+    """Receipts and counts: (seq, part, kind received/adjusted, quantity, lot, supplier,
+    counted, at)."""
+    stock_pieces: list[tuple[Any, ...]] = field(default_factory=list)
+    """Serialized pieces received: (part, serial, lot, supplier, received_at, seq)."""
+    consumed: dict[ConsumedKey, int] = field(default_factory=dict)
+    """Pieces consumed in this batch by (part, lot or "", UTC day): added to the store's."""
+    unreceived: dict[SerialKey, list[tuple[Any, ...]]] = field(default_factory=dict)
+    """Serialized pieces installed in this batch that were never received, by (part,
+    serial): rows (part, serial, vin, installed_at)."""
+    received_late: list[SerialKey] = field(default_factory=list)
+    """Pieces received in this batch: no longer flagged as installed but never received."""
 
 
 class StateMachine:
     """The cars and serials known so far, the counters, and the transitions of accepted events.
 
     `cars` and `serials` are caches the caller fills (`Car.restore_*`) and may clear;
-    `next_start` and `next_completion` are the numbers the next start and completion get.
+    `received` (serialized pieces received) and `on_hand` (pieces of a part on hand) are
+    filled by the caller for the serials (installed or received) and counted parts of a
+    batch, and kept up to date here; `next_start` and `next_completion` are the numbers the
+    next start and completion get.
     """
 
     def __init__(self, rules: dict[int, PlantRules], stamp: Stamp) -> None:
@@ -140,21 +160,31 @@ class StateMachine:
         self.cars: dict[str, Car] = {}
         self.serials: dict[SerialKey, str | None] = {}
         """Which car holds each known serialized piece (None: no car, e.g. scrapped)."""
+        self.received: set[SerialKey] = set()
+        self.on_hand: dict[str, int] = {}
         self.next_start = 1
         self.next_completion = 1
         self.changes = Changes()
         self._stamp = stamp
 
-    def apply(self, event: Event, revision: int, at: Any) -> None:
-        """Apply an accepted event under plant revision `revision`; `at` is `stamp(event.ts)`.
+    def apply(self, event: Event, revision: int, at: Any, seq: int = 0) -> None:
+        """Apply an accepted event under plant revision `revision`; `at` is `stamp(event.ts)`,
+        `seq` its number in the event log (kept with receipts and counts).
 
-        Raises KeyError if the event names a car the machine does not know.
+        Raises KeyError if the event names a car the machine does not know, or counts a
+        part whose `on_hand` the caller did not fill.
         """
         if type(event) is StationState:
             self._station_state(event, revision)
             return
         if type(event) is UnitStarted:
             self._start(event, revision)
+            return
+        if type(event) is PartReceived:
+            self._receive(event, at, seq)
+            return
+        if type(event) is StockCounted:
+            self._count(event, at, seq)
             return
         car = self.cars[event.vin]
         state, changes = car.state, self.changes
@@ -176,6 +206,10 @@ class StateMachine:
                     event.result,
                 )
             )
+            if car.line.installs_consume:
+                usage = car.rules.backflush_at.get((state.model, event.station))
+                if usage is not None:
+                    self._consume(usage, event.ts.date())
         elif type(event) is PartInstalled:
             self._install(event, car, at)
         elif type(event) is InspectionRecorded:
@@ -225,6 +259,8 @@ class StateMachine:
             state.completion_seq = self.next_completion
             self.next_completion += 1
             car.current_station = None
+            if not car.line.installs_consume:
+                self._consume(car.rules.unit_usage[state.model], event.ts.date())
         else:  # UnitShipped
             state.status = "shipped"
             state.shipped_at = event.ts
@@ -247,7 +283,8 @@ class StateMachine:
 
     def _install(self, event: PartInstalled, car: Car, at: Any) -> None:
         state = car.state
-        bom_part = car.rules.bom.get((state.model, event.station, event.part))
+        bom_key = (state.model, event.station, event.part)
+        bom_part = car.rules.bom.get(bom_key)
         if event.serial is not None and bom_part is not None and bom_part.serialized:
             # A serialized part installed again replaces the one the car held.
             previous = state.serials.get(event.part)
@@ -255,13 +292,57 @@ class StateMachine:
                 self.serials[(event.part, previous)] = None
                 self._remove_part(state.vin, event.part, event.ts)
             state.serials[event.part] = event.serial
-            self.serials[(event.part, event.serial)] = state.vin
+            key = (event.part, event.serial)
+            self.serials[key] = state.vin
+            if key not in self.received:
+                self.changes.unreceived.setdefault(key, []).append(
+                    (event.part, event.serial, state.vin, at)
+                )
         supplier = event.supplier
         if supplier is None and bom_part is not None:
             supplier = bom_part.supplier
         self.changes.parts.append(
             (state.vin, event.station, event.part, event.serial, event.lot, supplier, at, None)
         )
+        if car.line.installs_consume:
+            pieces = car.rules.install_pieces.get(bom_key)
+            if pieces:
+                used = (event.part, event.lot or "", event.ts.date())
+                consumed = self.changes.consumed
+                consumed[used] = consumed.get(used, 0) + pieces
+                if self.on_hand and event.part in self.on_hand:
+                    self.on_hand[event.part] -= pieces
+
+    def _consume(self, usage: Usage, day: date, lot: str = "") -> None:
+        """Book the pieces of `usage` as consumed on `day` (from `lot`, "" for none)."""
+        consumed, on_hand = self.changes.consumed, self.on_hand
+        for part, pieces in usage:
+            key = (part, lot, day)
+            consumed[key] = consumed.get(key, 0) + pieces
+            if on_hand and part in on_hand:
+                on_hand[part] -= pieces
+
+    def _receive(self, event: PartReceived, at: Any, seq: int) -> None:
+        changes = self.changes
+        changes.stock_moves.append(
+            (seq, event.part, "received", event.quantity, event.lot, event.supplier, None, at)
+        )
+        for serial in event.serials or ():
+            changes.stock_pieces.append((event.part, serial, event.lot, event.supplier, at, seq))
+            key = (event.part, serial)
+            self.received.add(key)
+            changes.unreceived.pop(key, None)
+            changes.received_late.append(key)
+        if event.part in self.on_hand:
+            self.on_hand[event.part] += event.quantity
+
+    def _count(self, event: StockCounted, at: Any, seq: int) -> None:
+        """Book the difference between the count and the pieces on hand as an adjustment."""
+        difference = event.quantity - self.on_hand[event.part]
+        self.changes.stock_moves.append(
+            (seq, event.part, "adjusted", difference, None, None, event.quantity, at)
+        )
+        self.on_hand[event.part] = event.quantity
 
     def _remove_part(self, vin: str, part: str, removed_at: datetime) -> None:
         parts = self.changes.parts

@@ -174,6 +174,8 @@ Event: TypeAlias = (
     | UnitCompleted
     | UnitShipped
     | StationState
+    | PartReceived
+    | StockCounted
 )
 """Any event of contract 2."""
 
@@ -189,6 +191,8 @@ EVENT_TYPES: Final[tuple[type[BaseEvent], ...]] = (
     UnitCompleted,
     UnitShipped,
     StationState,
+    PartReceived,
+    StockCounted,
 )
 
 KINDS: Final[tuple[str, ...]] = tuple(str(cls.__struct_config__.tag) for cls in EVENT_TYPES)

@@ -22,7 +22,7 @@ from linespeed.errors import LinespeedError
 from linespeed.events.codec import EARLIEST_TS, decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
 from linespeed.events.rules import check_channel, check_event, id_scope
-from linespeed.events.types import Event, PartInstalled, StationState
+from linespeed.events.types import Event, PartInstalled, PartReceived, StockCounted, UnitEvent
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
@@ -136,6 +136,10 @@ class DecodedBatch:
     vins: set[str] = field(default_factory=set)
     serials: set[tuple[str, str]] = field(default_factory=set)
     """(part, serial) of the serialized parts installed."""
+    received: set[tuple[str, str]] = field(default_factory=set)
+    """(part, serial) of the serialized pieces received."""
+    counted: set[str] = field(default_factory=set)
+    """The parts counted (`stock.counted`)."""
 
 
 def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
@@ -158,10 +162,14 @@ def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
         decoded.append(event)
         bodies.append(encode_event(event).decode())
         event_ids.append(event.id)
-        if type(event) is not StationState:
+        if isinstance(event, UnitEvent):
             vins.add(event.vin)
             if type(event) is PartInstalled and event.serial is not None:
                 serials.add((event.part, event.serial))
+        elif type(event) is PartReceived:
+            result.received.update((event.part, serial) for serial in event.serials or ())
+        elif type(event) is StockCounted:
+            result.counted.add(event.part)
     return result
 
 
@@ -252,7 +260,13 @@ class Ingestor:
         try:
             with write_transaction(self.engine) as connection:
                 projector = self._projector_for(connection)
-                projector.begin(connection, prepared.vins, prepared.serials)
+                projector.begin(
+                    connection,
+                    prepared.vins,
+                    prepared.serials,
+                    received=prepared.received | prepared.serials,
+                    counted=prepared.counted,
+                )
                 stored = _stored_bodies(connection, prepared.event_ids)
                 window = None
                 if self.live_window is not None:
@@ -298,6 +312,7 @@ def _check_and_apply(
     rules, current_revision = projector.rules, projector.current_revision
     current = rules[current_revision]
     unit_of, serial_owner, apply = projector.unit, projector.serial_owner, projector.apply
+    serial_received = projector.serial_received
     for item, event, body in zip(batch.items, batch.decoded, batch.bodies, strict=True):
         if isinstance(event, EventRejectedError):
             outcome = Outcome(
@@ -310,7 +325,7 @@ def _check_and_apply(
         elif event.simulated and not simulation:
             outcome = Outcome("rejected", event.id, item.source, "event.simulated", _SIMULATED)
         else:
-            unit = None if type(event) is StationState else unit_of(event.vin)
+            unit = unit_of(event.vin) if isinstance(event, UnitEvent) else None
             scope = id_scope(event, unit, current)
             key = (scope or "", event.id)
             if scope is not None and key in stored:
@@ -324,7 +339,7 @@ def _check_and_apply(
                         check_channel(
                             event, unit, current, unit_rules, line=item.line, stations=item.stations
                         )
-                    check_event(event, unit, current, unit_rules, serial_owner)
+                    check_event(event, unit, current, unit_rules, serial_owner, serial_received)
                 except EventRejectedError as error:
                     outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
                 else:  # accepted events always have a scope: a car's events need a known car

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Final
@@ -21,6 +22,9 @@ CSV_COLUMNS: Final = frozenset(
 )
 _PROGRESS_STEP: Final = 1 << 20
 _CSV_NUMBERS: Final = frozenset({"value"})
+_CSV_WHOLE_NUMBERS: Final = frozenset({"quantity"})
+_CSV_LISTS: Final = frozenset({"serials"})
+"""Cells that hold a list: its items separated by spaces (or semicolons)."""
 _encoder: Final = msgspec.json.Encoder()
 
 ProgressCallback = Callable[[int], None]
@@ -54,7 +58,8 @@ def read_jsonl(path: Path, progress: ProgressCallback | None = None) -> Iterator
 def read_csv(path: Path, progress: ProgressCallback | None = None) -> Iterator[RawEvent]:
     """The events of a CSV file with a header of event field names, one per row.
 
-    Empty cells are absent fields; `value` is read as a number. A row with the wrong
+    Empty cells are absent fields; `value` is read as a number, `quantity` as a whole
+    number, `serials` as a list separated by spaces or semicolons. A row with the wrong
     number of cells, a bad number or bytes that are not UTF-8 becomes a payload refused
     with reason `csv.row`. Raises InputFileError if the file cannot be opened or its
     header is not valid.
@@ -113,7 +118,15 @@ def _csv_event(header: list[str], row: list[str], source: str) -> RawEvent:
             text.encode()
         except UnicodeEncodeError:
             return _csv_refusal(row, source, f"{name}: not UTF-8 text", event_id)
-        if name in _CSV_NUMBERS:
+        if name in _CSV_WHOLE_NUMBERS:
+            if not re.fullmatch(r"[+-]?[0-9]{1,18}", text):
+                return _csv_refusal(
+                    row, source, f"{name}: {text!r} is not a whole number", event_id
+                )
+            event[name] = int(text)
+        elif name in _CSV_LISTS:
+            event[name] = text.replace(";", " ").split()
+        elif name in _CSV_NUMBERS:
             try:
                 number = float(text)
             except ValueError:

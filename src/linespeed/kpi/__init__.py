@@ -1,4 +1,5 @@
-"""KPIs of the line: counts, throughput, yield, defects, downtime, OEE and the bottleneck.
+"""KPIs of the line: counts, throughput, yield, defects, downtime, OEE, the bottleneck and
+production time lost to parts shortages (`shortage`).
 
 One query function, `kpi_report`, answers the CLI, the API and the dashboard; formulas and
 a worked example are in docs/kpi.md.
@@ -27,7 +28,9 @@ from linespeed.kpi.report import (
     KpiReport,
     LineKpis,
     ParetoEntry,
+    PartShortage,
     StationKpis,
+    SupplierShortage,
 )
 
 __all__ = [
@@ -38,6 +41,8 @@ __all__ = [
     "KpiReport",
     "LineKpis",
     "ParetoEntry",
+    "PartShortage",
     "StationKpis",
+    "SupplierShortage",
     "kpi_report",
 ]

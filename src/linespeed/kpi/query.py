@@ -23,6 +23,7 @@ from linespeed.kpi.errors import KpiInputError
 from linespeed.kpi.groups import Context, report_groups
 from linespeed.kpi.oee import line_oee, ratio, station_kpis
 from linespeed.kpi.report import GroupBy, KpiReport, LineKpis, ParetoEntry, StationKpis
+from linespeed.kpi.shortage import shortages, with_parts_starvation
 from linespeed.kpi.states import LineTimelines, downtime_entries, load_timelines
 from linespeed.kpi.window import Bucket, Window, resolve_window
 from linespeed.plant.model import Line
@@ -99,6 +100,7 @@ def _report(
     produced = sum(counts.produced for counts in units.values())
     completed = sum(counts.completed for counts in units.values())
     context = Context(connection, plant, window, timelines, line_rows, station_rows, per_station)
+    lost = shortages(connection, plant, window)
     return KpiReport(
         plant=plant.plant,
         since=window.since,
@@ -127,13 +129,15 @@ def _report(
         downtime_total=downtime_total,
         downtime_by_station=downtime_by_station,
         lines=line_rows,
-        stations=station_rows,
+        stations=with_parts_starvation(station_rows, lost, analysed),
         bottleneck=_bottleneck(
             {row.bottleneck: periods[row.bottleneck] for row in line_rows if row.bottleneck}
         ),
         bottleneck_since=analysed.since,
         by=by,
         groups=report_groups(context, by) if by is not None else [],
+        shortage_by_part=lost.by_part,
+        shortage_by_supplier=lost.by_supplier,
         notes=_notes(has_events, window, produced, completed, station_rows, line_rows),
     )
 

@@ -42,6 +42,31 @@ class DowntimeEntry:
 
 
 @dataclass(frozen=True)
+class PartShortage:
+    """Production time lost waiting for one part (`starved`, reason `shortage:PART`)."""
+
+    part: str
+    supplier: str | None
+    """The part's supplier in the BOM; None for a part in no BOM."""
+    seconds: float
+    """Time in the window when at least one station was starved for the part."""
+    stops: int
+    """Supply stop intervals that overlap the window."""
+    stations: list[str]
+
+
+@dataclass(frozen=True)
+class SupplierShortage:
+    """Production time lost waiting for one supplier's parts."""
+
+    supplier: str | None
+    seconds: float
+    """Time in the window when at least one station was starved for one of its parts."""
+    stops: int
+    parts: list[str]
+
+
+@dataclass(frozen=True)
 class StationKpis:
     """One station: ISO 22400-2 OEE and the average active period (bottleneck) analysis."""
 
@@ -75,6 +100,9 @@ class StationKpis:
     starved_share: float
     blocked_share: float
     bottleneck: bool
+    starved_for_parts_s: float = 0.0
+    """From `bottleneck_since`: time the station was starved for parts (`shortage:PART`
+    states), not for cars (`starved_s`, from the flow of cars)."""
 
 
 @dataclass(frozen=True)
@@ -179,5 +207,9 @@ class KpiReport:
     """Start of the bottleneck analysis: the window's last seven days at most (see docs)."""
     by: GroupBy | None = None
     groups: list[KpiGroup] = field(default_factory=list)
+    shortage_by_part: list[PartShortage] = field(default_factory=list)
+    """Production time lost to supply stops in the window, by part, longest first."""
+    shortage_by_supplier: list[SupplierShortage] = field(default_factory=list)
+    """The same by supplier, longest first."""
     notes: list[str] = field(default_factory=list)
     """What a reader should know: an empty store, a window without production, ..."""

@@ -169,10 +169,34 @@ def _check_models(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]
                 message = f"station {station!r} is not a station of any line"
                 message += did_you_mean(station, station_ids)
                 yield tree.problem(("models", i, "parts", j, "station"), message)
+        yield from _check_serialized(model, tree, ("models", i, "parts"))
     also = milestones.get("also") if isinstance(milestones, dict) else None
     if isinstance(also, list):
         counts = [(("milestones", "also", k), n) for k, n in enumerate(also) if isinstance(n, int)]
         yield from _duplicates(tree, counts, "milestone")
+
+
+def _check_serialized(
+    model: dict[str, Any], tree: YamlTree, path: FieldPath
+) -> Iterator[FileProblem]:
+    """A serialized BOM line has one serial per piece: `qty` 1, installed (not backflushed)."""
+    for j, bom_part in _items(model, "parts"):
+        if bom_part.get("serialized") is not True:
+            continue
+        part = _text(bom_part, "part")
+        qty = bom_part.get("qty")
+        if isinstance(qty, int) and not isinstance(qty, bool) and qty != 1:
+            message = (
+                f"part {part!r} is serialized: qty must be 1 (one serial per piece), got {qty}; "
+                "list each piece as its own BOM line or make the part lot-tracked"
+            )
+            yield tree.problem((*path, j, "qty"), message)
+        if bom_part.get("backflush") is True:
+            message = (
+                f"part {part!r} is serialized: it is installed with its serial "
+                "(part.installed), so it cannot be backflushed"
+            )
+            yield tree.problem((*path, j, "backflush"), message)
 
 
 def _check_vin(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:

@@ -27,12 +27,19 @@ class VinSpec(_Frozen):
 
 
 class BomPart(_Frozen):
-    """One line of a model's bill of materials: which part is installed at which station."""
+    """One line of a model's bill of materials: which part is installed at which station.
+
+    `qty` is pieces per car (a serialized part is always 1: one serial per piece);
+    `backflush: true` parts are consumed from stock when the station completes the car,
+    without a `part.installed` event.
+    """
 
     part: str = Field(min_length=1, max_length=64)
     station: Id
     serialized: bool = False
     supplier: Id | None = None
+    qty: int = Field(default=1, ge=1, le=100_000, strict=True)
+    backflush: bool = False
 
 
 class Model(_Frozen):
@@ -113,8 +120,15 @@ class Milestones(_Frozen):
     color: Id | None = None
 
 
+class Supply(_Frozen):
+    """How the plant treats its parts supply; `strict` refuses installing a serialized
+    piece that was never received (by default it is accepted and flagged in `stock`)."""
+
+    strict: bool = False
+
+
 class Plant(_Frozen):
-    """One plant: its lines, models, shifts and milestones (contract 1)."""
+    """One plant: its lines, models, shifts, milestones and supply policy (contract 1)."""
 
     plant: Id
     name: str = Field(min_length=1)
@@ -124,6 +138,7 @@ class Plant(_Frozen):
     lines: tuple[Line, ...] = Field(min_length=1)
     shifts: tuple[Shift, ...] = ()
     milestones: Milestones = Milestones()
+    supply: Supply = Supply()
 
     @cached_property
     def models_by_id(self) -> dict[str, Model]:

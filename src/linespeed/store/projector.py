@@ -25,9 +25,9 @@ from linespeed.events.transitions import (
     unit_changes,
     unit_row,
 )
-from linespeed.events.types import EVENT_TYPES, Event, StationState
+from linespeed.events.types import EVENT_TYPES, Event, UnitEvent
 from linespeed.plant.model import Plant
-from linespeed.store.reads import select_in
+from linespeed.store.reads import param_marker, select_in
 from linespeed.store.schema import (
     defects,
     events,
@@ -35,6 +35,9 @@ from linespeed.store.schema import (
     installed_parts,
     station_states,
     station_visits,
+    stock_moves,
+    stock_pieces,
+    stock_unreceived,
     units,
 )
 from linespeed.store.writes import Stamp, insert_rows, update_rows
@@ -43,6 +46,23 @@ _HELD_SERIALS: Final = (
     "SELECT p.part, p.serial, p.vin FROM installed_parts p JOIN units u ON u.vin = p.vin"
     " WHERE p.serial IN ({values}) AND p.removed_at IS NULL AND u.status <> 'scrapped'"
 )
+_RECEIVED_SERIALS: Final = "SELECT part, serial FROM stock_pieces WHERE serial IN ({values})"
+_ON_HAND: Final = (
+    "SELECT part, sum(quantity) FROM ("
+    " SELECT part, quantity FROM stock_moves WHERE part IN ({values})"
+    " UNION ALL SELECT part, -quantity FROM stock_consumed WHERE part IN ({values})"
+    ") AS moves GROUP BY part"
+)
+_CONSUME: Final = (
+    "INSERT INTO stock_consumed (part, lot, day, quantity) VALUES ({m}, {m}, {m}, {m})"
+    " ON CONFLICT (part, lot, day) DO UPDATE"
+    " SET quantity = stock_consumed.quantity + excluded.quantity"
+)
+_FLAG_UNRECEIVED: Final = (
+    "INSERT INTO stock_unreceived (part, serial, vin, installed_at)"
+    " VALUES ({m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING"
+)
+"""A piece installed again in the same car is flagged once."""
 _T = TypeVar("_T")
 _CHUNK: Final = 400
 _MAX_CACHED_UNITS: Final = 200_000
@@ -74,9 +94,17 @@ class Projector:
         self._log_events = log_events
 
     def begin(
-        self, connection: Connection, vins: Iterable[str], serials: Iterable[SerialKey]
+        self,
+        connection: Connection,
+        vins: Iterable[str],
+        serials: Iterable[SerialKey],
+        *,
+        received: Iterable[SerialKey] = (),
+        counted: Iterable[str] = (),
     ) -> None:
-        """Read what the coming events need: counters, and the cars and serials not cached."""
+        """Read what the coming events need: counters, and the cars and serials not cached;
+        whether the `received` serials (of receipts, or installs under a strict supply)
+        were received, and what is on hand of the `counted` parts."""
         last_seq = connection.execute(select(func.max(events.c.seq))).scalar() or 0
         if last_seq != self._last_seq or len(self._cars) > _MAX_CACHED_UNITS:
             self._cars.clear()
@@ -91,6 +119,7 @@ class Projector:
         ) + 1
         self._load_cars(connection, {vin for vin in vins if vin not in self._cars})
         self._load_serials(connection, {key for key in serials if key not in self._serials})
+        self._load_stock(connection, set(received), set(counted))
         machine.changes = Changes()
         self._log_rows = []
         self._stamps.clear()
@@ -104,19 +133,28 @@ class Projector:
         """The car that holds this serial of `part` now, if any (scrapped cars hold none)."""
         return self._serials.get((part, serial))
 
-    def apply(self, event: Event, body: str, id_scope: str, revision: int) -> None:
+    def serial_received(self, part: str, serial: str) -> bool:
+        """Whether this serial of `part` was received (loaded by `begin`, or in this batch)."""
+        return (part, serial) in self._machine.received
+
+    def apply(
+        self, event: Event, body: str, id_scope: str, revision: int, seq: int | None = None
+    ) -> None:
         """Record an accepted event: its log row (with the scope of its idempotency key,
-        `station:<id>` or `line:<id>`) and what it changes in the projections."""
+        `station:<id>` or `line:<id>`) and what it changes in the projections; `seq` is its
+        number in the log when it is replayed (else the next number is taken)."""
         at = self._stamps.get(event.ts)
         if at is None:
             at = self._stamp_of(event.ts)
+        if seq is None:
+            seq = self._next_seq
         if self._log_events:
-            vin = None if type(event) is StationState else event.vin
+            vin = event.vin if isinstance(event, UnitEvent) else None
             self._log_rows.append(
-                (self._next_seq, event.id, _KINDS[type(event)], at, vin, revision, body, id_scope)
+                (seq, event.id, _KINDS[type(event)], at, vin, revision, body, id_scope)
             )
             self._next_seq += 1
-        self._transition(event, revision, at)
+        self._transition(event, revision, at, seq)
 
     def _stamp_of(self, value: datetime) -> Any:
         """The driver's form of a timestamp, remembered for the batch (times repeat often)."""
@@ -178,11 +216,59 @@ class Projector:
             )
         if writes.state_rows:
             connection.execute(station_states.insert(), writes.state_rows)
+        self._flush_stock(connection, writes)
         written = len(self._log_rows)
         self._last_seq = self._next_seq - 1
         self._machine.changes = Changes()
         self._log_rows = []
         return written
+
+    def _flush_stock(self, connection: Connection, writes: Changes) -> None:
+        insert_rows(connection, stock_moves, writes.stock_moves)
+        insert_rows(connection, stock_pieces, writes.stock_pieces)
+        if writes.received_late:
+            connection.execute(
+                stock_unreceived.delete().where(
+                    stock_unreceived.c.part == bindparam("b_part"),
+                    stock_unreceived.c.serial == bindparam("b_serial"),
+                ),
+                [{"b_part": part, "b_serial": serial} for part, serial in writes.received_late],
+            )
+        if writes.unreceived:
+            connection.exec_driver_sql(
+                _FLAG_UNRECEIVED.format(m=param_marker(connection)),
+                [row for rows in writes.unreceived.values() for row in rows],
+            )
+        if writes.consumed:
+            text_days = connection.dialect.name == "sqlite"
+            connection.exec_driver_sql(
+                _CONSUME.format(m=param_marker(connection)),
+                [
+                    (part, lot, day.isoformat() if text_days else day, quantity)
+                    for (part, lot, day), quantity in sorted(writes.consumed.items())
+                ],
+            )
+
+    def _load_stock(
+        self, connection: Connection, received: set[SerialKey], counted: set[str]
+    ) -> None:
+        machine = self._machine
+        machine.received.clear()
+        machine.on_hand.clear()
+        if received:
+            wanted = sorted({serial for _, serial in received})
+            for part, serial in select_in(connection, _RECEIVED_SERIALS, wanted):
+                if (part, serial) in received:
+                    machine.received.add((part, serial))
+        if counted:
+            parts = sorted(counted)
+            machine.on_hand.update(dict.fromkeys(parts, 0))
+            marker = param_marker(connection)
+            values = ", ".join([marker] * len(parts))
+            for part, on_hand in connection.exec_driver_sql(
+                _ON_HAND.format(values=values), (*parts, *parts)
+            ):
+                machine.on_hand[part] = int(on_hand)
 
     def forget(self) -> None:
         """Drop every cache (after a rolled-back transaction)."""

@@ -8,7 +8,7 @@ from typing import Final
 import msgspec
 from sqlalchemy import Engine, func, select
 
-from linespeed.events.types import Event, PartInstalled, UnitEvent
+from linespeed.events.types import Event, PartInstalled, StockCounted, UnitEvent
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import load_plants
 from linespeed.store.projector import Projector
@@ -42,17 +42,20 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
             if not rows:
                 break
             replay = [(_decoder.decode(row.body), row.revision) for row in rows]
+            installed = {
+                (event.part, event.serial)
+                for event, _ in replay
+                if isinstance(event, PartInstalled) and event.serial is not None
+            }
             projector.begin(
                 connection,
                 {event.vin for event, _ in replay if isinstance(event, UnitEvent)},
-                {
-                    (event.part, event.serial)
-                    for event, _ in replay
-                    if isinstance(event, PartInstalled) and event.serial is not None
-                },
+                installed,
+                received=installed,
+                counted={event.part for event, _ in replay if isinstance(event, StockCounted)},
             )
             for (event, revision), row in zip(replay, rows, strict=True):
-                projector.apply(event, row.body, row.id_scope, revision)
+                projector.apply(event, row.body, row.id_scope, revision, row.seq)
             projector.flush(connection)
             done += len(rows)
             after = rows[-1].seq

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy import (
     BigInteger,
     Column,
+    Date,
     Dialect,
     Float,
     Index,
@@ -252,8 +253,16 @@ dead_letters = Table(
     Index("ix_dead_letters_raw_sha256", "raw_sha256"),
 )
 
-PROJECTIONS = (units, station_visits, installed_parts, inspections, defects, station_states)
-"""The tables derived from `events` alone, rebuilt by `linespeed rebuild`."""
+PROJECTIONS: tuple[Table, ...] = (
+    units,
+    station_visits,
+    installed_parts,
+    inspections,
+    defects,
+    station_states,
+)
+"""The tables derived from `events` alone, rebuilt by `linespeed rebuild` (the stock ledger's
+are added at the end of this module)."""
 
 api_tokens = Table(
     "api_tokens",
@@ -292,3 +301,62 @@ store_settings = Table(
     Column("value", Text, nullable=False),
 )
 """Settings of the store itself, one row per key (see `linespeed.store.settings`)."""
+
+
+# The stock ledger (issue 13, the supply): projections of `part.received`, `stock.counted`
+# and the consumption of accepted installs, backflushed stations and completed cars.
+
+stock_moves = Table(
+    "stock_moves",
+    metadata,
+    Column(
+        "seq", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    Column("part", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("lot", String(200)),
+    Column("supplier", String(200)),
+    Column("counted", BigInteger),
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_stock_moves_part", "part", "kind", "seq"),
+)
+"""Goods receipts (`received`, quantity > 0) and counts (`adjusted`: the count less what was
+on hand, `counted` the count), one row per event; `seq` is the event's."""
+
+stock_consumed = Table(
+    "stock_consumed",
+    metadata,
+    Column("part", String(200), primary_key=True),
+    Column("lot", String(200), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+)
+"""Pieces consumed per part, lot ("" where none is named) and UTC day: installs, backflushed
+stations and completed cars of lines tracked by unit, summed (the same whatever the batches)."""
+
+stock_pieces = Table(
+    "stock_pieces",
+    metadata,
+    Column("part", String(200), primary_key=True),
+    Column("serial", String(200), primary_key=True),
+    Column("lot", String(200)),
+    Column("supplier", String(200)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+)
+"""Every serialized piece received, by (part, serial): a serial is received once."""
+
+stock_unreceived = Table(
+    "stock_unreceived",
+    metadata,
+    Column("part", String(200), primary_key=True),
+    Column("serial", String(200), primary_key=True),
+    Column("vin", String(17), primary_key=True),
+    Column("installed_at", UtcDateTime, nullable=False),
+    sqlite_with_rowid=False,
+)
+"""Serialized pieces installed but never received (flagged): a receipt of the piece removes
+its rows."""
+
+PROJECTIONS = (*PROJECTIONS, stock_moves, stock_consumed, stock_pieces, stock_unreceived)
