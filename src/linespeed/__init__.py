@@ -8,6 +8,7 @@ keeps it so):
 - `store`: the schema on SQLite and PostgreSQL, the event log, projections, dead letters.
 - `ingest`: the one ingest path every source calls, and files.
 - `access`: tokens, roles, rate limits and the audit log.
+- `supply`: the production plan, receipts, stock on hand, days of cover.
 - `kpi`, `trace`, `ramp`: the questions: KPIs; genealogy and recall; ramp curves, forecasts
   and milestones.
 - `live`: news since a sequence number and the line's board, for SSE, MQTT and NATS.
