@@ -85,6 +85,32 @@ def import_plan(engine: Engine, data: bytes, source: str) -> PlanRevision:
         return store_plan(connection, rows, source)
 
 
+def import_plan_unless_same(engine: Engine, data: bytes, source: str) -> tuple[PlanRevision, bool]:
+    """Store the plan file `data` as a new revision unless the newest revision holds exactly
+    its rows; returns (the revision, whether it is new). Raises as `import_plan`."""
+    with engine.begin() as connection:
+        plant = current_plant(connection)
+        rows = parse_plan(data, plant, source)
+        known = revisions(connection)
+        if known and _rows_of(connection, known[0].revision) == _keys(rows):
+            return known[0], False
+        return store_plan(connection, rows, source), True
+
+
+def _keys(rows: Iterable[PlanRow]) -> set[tuple[date, str, str, str, int]]:
+    return {(r.day, r.line, r.shift or "", r.model or "", r.quantity) for r in rows}
+
+
+def _rows_of(connection: Connection, revision: int) -> set[tuple[date, str, str, str, int]]:
+    table = plan_rows.c
+    statement = select(table.day, table.line, table.shift, table.model, table.quantity).where(
+        table.revision == revision
+    )
+    return {
+        (r.day, r.line, r.shift, r.model, int(r.quantity)) for r in connection.execute(statement)
+    }
+
+
 def store_plan(connection: Connection, rows: Sequence[PlanRow], source: str) -> PlanRevision:
     """Store checked plan `rows` as a new revision in the connection's transaction."""
     newest = connection.execute(select(func.max(plan_revisions.c.revision))).scalar()

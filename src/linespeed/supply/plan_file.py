@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Final, TypeAlias
@@ -251,3 +251,15 @@ def _mixed(
                 )
             )
     return problems
+
+
+def plan_csv(rows: Iterable[PlanRow]) -> str:
+    """The plan file of `rows` (header first, one row a line): what `parse_plan` reads back."""
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    for row in rows:
+        writer.writerow(
+            [row.day.isoformat(), row.line, row.shift or "", row.model or "", row.quantity]
+        )
+    return buffer.getvalue()
