@@ -8,6 +8,7 @@ shifts: the whole day). A shift belongs to the day it starts on. docs/plan.md.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -37,7 +38,7 @@ class Day:
     source: DaySource
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PlannedSlice:
     """One plan row with the working time it is planned over (epoch seconds)."""
 
@@ -47,6 +48,20 @@ class PlannedSlice:
     model: str | None
     quantity: int
     working: Coverage
+
+    @cached_property
+    def bounds(self) -> tuple[float, float]:
+        """The start of its first working span and the end of its last (epoch seconds)."""
+        if not len(self.working.starts):
+            return (0.0, 0.0)
+        return float(self.working.starts[0]), float(self.working.ends[-1])
+
+    def reaches(self, spans: Sequence[tuple[float, float]]) -> bool:
+        """Whether any of its working time lies inside `spans`."""
+        first, last = self.bounds
+        return any(
+            lo < last and hi > first and self.working.between(lo, hi) > 0 for lo, hi in spans
+        )
 
     def share(self, spans: Iterable[tuple[float, float]]) -> float:
         """The cars of this row planned inside `spans`: its quantity, pro rata to working time."""
@@ -124,7 +139,20 @@ class Calendar:
                 found.append(
                     PlannedSlice(day.day, row.line, row.shift, row.model, row.quantity, working)
                 )
-        return found
+        return sorted(found, key=lambda piece: piece.bounds[0])
+
+    @cached_property
+    def _firsts(self) -> list[float]:
+        return [piece.bounds[0] for piece in self.slices]
+
+    def _near(self, spans: Sequence[tuple[float, float]]) -> list[PlannedSlice]:
+        """The slices that may reach into `spans`: those starting up to two days before them
+        (no shift is longer) and before their end."""
+        if not spans:
+            return []
+        lo = min(start for start, _ in spans) - 2 * 86_400.0
+        hi = max(end for _, end in spans)
+        return self.slices[bisect_left(self._firsts, lo) : bisect_right(self._firsts, hi)]
 
     @cached_property
     def covered(self) -> Coverage:
@@ -150,11 +178,7 @@ class Calendar:
         working time (a night shift of a planned day counts where its hours fall); None if no
         plan revision covers any of `spans` and no planned shift reaches into them."""
         pairs = list(spans)
-        reached = [
-            piece
-            for piece in self.slices
-            if any(piece.working.between(lo, hi) > 0 for lo, hi in pairs)
-        ]
+        reached = [piece for piece in self._near(pairs) if piece.reaches(pairs)]
         if not self.coverage(pairs) and not reached:
             return None
         return sum(

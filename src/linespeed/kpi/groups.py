@@ -102,7 +102,10 @@ def _attribute_groups(context: Context, attribute: Attribute) -> list[KpiGroup]:
     wip = wip_at(context.connection, context.window.until, attribute)
     spans = [(context.window.since_s, context.window.until_s)]
     calendar = context.calendar
-    by_model = attribute == "model" and bool(calendar.coverage(spans))
+    # Per model only where plan rows name models (rows without one are not split).
+    by_model = attribute == "model" and any(
+        piece.model is not None and piece.reaches(spans) for piece in calendar.slices
+    )
     values = sorted(
         {value for (_, value, _) in units}
         | {value for (_, value) in quality}
@@ -110,7 +113,7 @@ def _attribute_groups(context: Context, attribute: Attribute) -> list[KpiGroup]:
         | {
             piece.model
             for piece in calendar.slices
-            if by_model and piece.model is not None and piece.share(spans) > 0
+            if by_model and piece.model is not None and piece.reaches(spans)
         }
     )
     hours = {row.line: row.production_hours for row in context.lines}

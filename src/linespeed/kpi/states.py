@@ -121,8 +121,7 @@ def load_timelines(
             )
             from_calendar = [
                 Stop("planned-stop", REASONS[source], c, d)
-                for source, a, b in off
-                for c, d in marked.clipped(a, b).complement(a, b).spans
+                for source, c, d in _minus(off, marked.spans)
             ]
             timelines[station] = _timeline(stops[station] + from_calendar)
         # `marked` is now the last station's: production hours are measured there.
@@ -135,6 +134,28 @@ def load_timelines(
             HOURS_SOURCE[main], timelines, {name: round(v, 3) for name, v in seconds.items()}
         )
     return result
+
+
+def _minus(
+    spans: list[tuple[SourceName, float, float]], cut: list[tuple[float, float]]
+) -> list[tuple[SourceName, float, float]]:
+    """`spans` (sorted, disjoint) less the sorted, disjoint intervals `cut`, in one sweep."""
+    if not cut:
+        return spans
+    left: list[tuple[SourceName, float, float]] = []
+    index = 0
+    for source, start, end in spans:
+        while index < len(cut) and cut[index][1] <= start:
+            index += 1
+        cursor, probe = start, index
+        while probe < len(cut) and cut[probe][0] < end:
+            if cut[probe][0] > cursor:
+                left.append((source, cursor, cut[probe][0]))
+            cursor = max(cursor, cut[probe][1])
+            probe += 1
+        if end > cursor:
+            left.append((source, cursor, end))
+    return left
 
 
 def _runs(days: list[Day], lo: float, hi: float) -> list[tuple[SourceName, float, float]]:
