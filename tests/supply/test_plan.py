@@ -23,6 +23,7 @@ from linespeed.supply.plan import PlanInputError, import_plan, list_revisions, p
 from linespeed.supply.plan_file import PlanFileError
 from tests.backends import backend, store_url
 from tests.conftest import make_store, snapshot
+from tests.plans import recorded_selects
 
 __all__ = ["backend"]
 
@@ -254,3 +255,42 @@ def test_plan_over_the_api(store: Engine) -> None:
         ("post_plan", "request.content_type", 415),
         ("post_plan", "plan.invalid", 400),
     ]
+
+
+def test_bad_plan_bodies_over_the_api(store: Engine) -> None:
+    engineer = create_token(store, "engineer")
+    headers = {"Authorization": f"Bearer {engineer.token}", "Content-Type": "text/csv"}
+    with TestClient(
+        create_app(store, ApiSettings(live_window=None, max_body_bytes=1000)),
+        raise_server_exceptions=False,
+    ) as client:
+        huge = client.post("/api/v1/plan", content=JULY * 50, headers=headers)
+        assert (huge.status_code, huge.json()["error"]) == (413, "request.too_large")
+        for body, message in [
+            (b"", "the file is empty"),
+            (HEADER.encode() + b"2025-07-01,l1,A,s\x007,1\n", "holds a NUL character"),
+            (b"date,line\n2025-07-01,l1\n", "missing column 'shift' in the header"),
+        ]:
+            answer = client.post("/api/v1/plan", content=body, headers=headers)
+            assert (answer.status_code, answer.json()["error"]) == (400, "plan.invalid")
+            assert message in answer.json()["detail"]
+    assert list_revisions(store) == []
+
+
+def test_the_plan_of_a_span_reads_an_index_range(plant: Plant, tmp_path: Path) -> None:
+    # SQLite's plans (PostgreSQL answers the same query from the same primary key).
+    engine = make_store(f"sqlite:///{tmp_path / 'plans.db'}", plant)
+    import_plan(engine, JULY.encode(), "july.csv")
+    statements = recorded_selects(engine, lambda: plan_in_force(engine, first_day=date(2025, 7, 2)))
+    reads = [statement for statement, _ in statements if "FROM plan_rows" in statement]
+    assert reads
+    with engine.connect() as connection:
+        for statement, params in statements:
+            if "FROM plan_rows" not in statement:
+                continue
+            plan = [
+                str(row[-1])
+                for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params)
+            ]
+            assert any(step.startswith("SEARCH plan_rows USING INDEX") for step in plan), plan
+    engine.dispose()
