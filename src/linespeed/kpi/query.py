@@ -246,7 +246,7 @@ def _notes(
         notes.append("no car was started, processed or completed in the window: rates are zero")
     notes += _source_notes(lines)
     coverage = calendar.coverage([(window.since_s, window.until_s)])
-    if not calendar.plan:
+    if calendar.planned([(window.since_s, window.until_s)]) is None:
         notes.append("no production plan covers the window: planned and planned_vs_actual are None")
     elif coverage is not None and coverage < 1:
         notes.append(
