@@ -37,7 +37,8 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"events"}),
     frozenset({"store"}),
     frozenset({"ingest"}),
-    frozenset({"access", "kpi", "trace", "ramp", "sim", "supply"}),
+    frozenset({"supply"}),  # the plan (read by kpi, ramp, live) and the parts supply
+    frozenset({"access", "kpi", "trace", "ramp", "sim"}),
     frozenset({"live"}),  # news of the log: milestones (ramp), token revocation (access)
     frozenset({"api", "bridges", "web", "cli"}),
 )
@@ -242,17 +243,17 @@ def test_the_rules_name_importer_imported_and_rule() -> None:
     ]
     assert [_report(*each) for each in violations(found)] == [
         "linespeed.store.kpi_view (line 3) imports linespeed.kpi.counts: "
-        "[ranks] `store` (rank 4) imports `kpi` (rank 6)",
+        "[ranks] `store` (rank 4) imports `kpi` (rank 7)",
         "linespeed.store.kpi_view (line 3) imports linespeed.kpi.counts: "
         "[store-kpi] `store` knows nothing of `kpi`",
         "linespeed.sim.run (line 4) imports linespeed.store.engine: "
         "[sim-store] `sim` knows nothing of `store`: it yields events",
         "linespeed.ingest.core (line 5) imports linespeed.ramp.milestones: "
-        "[ranks] `ingest` (rank 5) imports `ramp` (rank 6)",
+        "[ranks] `ingest` (rank 5) imports `ramp` (rank 7)",
         "linespeed.ingest.core (line 5) imports linespeed.ramp.milestones: "
         "[ingest-ramp] `ingest` imports nothing from `ramp`",
         "linespeed.kpi.counts (line 6) imports linespeed.api.app: "
-        "[ranks] `kpi` (rank 6) imports `api` (rank 8)",
+        "[ranks] `kpi` (rank 7) imports `api` (rank 9)",
         "linespeed.kpi.counts (line 6) imports linespeed.api.app: "
         "[faces] nothing imports the face `api` but `cli` (server and bridges)",
         "linespeed.cli.serve (line 7) imports linespeed.api.routes: "

@@ -114,7 +114,9 @@ def test_a_simulated_line_shows_the_boards_numbers(page: Page, simulated_url: st
         today = board.today
         assert today.completed > 0
         expect(page.get_by_test_id("completed")).to_have_text(f"{today.completed:,}")
-        expect(page.get_by_test_id("planned")).to_have_text(f"{today.planned_at_takt:,}")
+        plan = today.planned_at_takt if today.planned is None else today.planned
+        expect(page.get_by_test_id("planned")).to_have_text(f"{plan:,}")
+        expect(page.get_by_test_id("plan-note")).to_have_text(today.plan_note)
         expect(page.get_by_test_id("wip")).to_have_text(f"{today.wip:,}")
         expect(page.get_by_test_id("jph")).to_have_text(f"{today.jph:,.1f}")
         expect(page.get_by_test_id("fpy")).to_have_text(f"{100 * today.first_pass_yield:.1f}%")

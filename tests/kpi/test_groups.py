@@ -21,19 +21,21 @@ def test_by_day_in_the_plant_time_zone(kpi_store: Engine) -> None:
     # 30 June, 07:00 to midnight local (= 16:00 UTC): every car of the example, car 0 too.
     assert (first.since, first.until) == (at(-3600), at(16 * 3600))
     assert (first.produced, first.completed, first.scrapped, first.wip) == (7, 4, 1, 2)
-    # PBT of st-30: 61,200 s - 300 s planned stop = 60,900 s = 16.916667 h.
-    assert first.production_hours == pytest.approx(60900 / 3600, abs=1e-6)
-    assert first.jph == pytest.approx(4 / (60900 / 3600))
+    # PBT of st-30: shifts A and B run 06:00 to 17:00, so 07:00 to 17:00 = 36,000 s, less
+    # the 300 s planned stop = 35,700 s = 9.916667 h (17:00 to midnight is off shift).
+    assert first.production_hours == pytest.approx(35700 / 3600, abs=1e-6)
+    assert first.jph == pytest.approx(4 / (35700 / 3600))
     # Throughput rate: 4 completed in 61,200 elapsed seconds (17 h).
     assert first.throughput_rate == pytest.approx(4 / 17)
     assert (first.units_inspected, first.units_first_pass, first.defects) == (5, 2, 4)
     assert first.first_pass_yield == pytest.approx(0.4)
-    # Line OEE = takt x good / PBT = 60 x 2 / 60,900.
-    assert first.oee == pytest.approx(60 * 2 / 60900)
+    # Line OEE = takt x good / PBT = 60 x 2 / 35,700.
+    assert first.oee == pytest.approx(60 * 2 / 35700)
     # 1 July, midnight to 09:00 local: nothing happens, cars 5 and 6 are still in production.
     assert (second.since, second.until) == (at(16 * 3600), at(25 * 3600))
     assert (second.produced, second.completed, second.scrapped, second.wip) == (0, 0, 0, 2)
-    assert second.production_hours == pytest.approx(9.0)
+    # Shift A starts at 06:00: 06:00 to 09:00 is production time.
+    assert second.production_hours == pytest.approx(3.0)
     assert (second.jph, second.first_pass_yield, second.oee) == (0.0, 0.0, 0.0)
 
 
@@ -54,10 +56,10 @@ def test_by_shift(kpi_store: Engine) -> None:
     assert (shift_b.produced, shift_b.completed, shift_b.scrapped) == (2, 0, 0)
     assert shift_b.production_hours == pytest.approx(1500 / 3600, abs=1e-6)
     assert (shift_b.jph, shift_b.oee, shift_b.first_pass_yield) == (0.0, 0.0, 0.0)
-    # 17:00 to 06:00 is outside both shifts.
+    # 17:00 to 06:00 is outside both shifts: no production hours there.
     longer = kpi_report(kpi_store, since=at(-3600), until=at(25 * 3600), by="shift")
     assert [row.key for row in longer.groups] == ["A", "B", "off-shift"]
-    assert longer.groups[2].production_hours == 13.0
+    assert longer.groups[2].production_hours == 0.0
 
 
 def test_by_model(kpi_store: Engine) -> None:

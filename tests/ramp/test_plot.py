@@ -39,3 +39,16 @@ def test_references_alone_can_be_plotted(tmp_path: Path) -> None:
 def test_nothing_to_plot_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="nothing to plot"):
         plot_ramps(tmp_path / "empty.png", None, [])
+
+
+@pytest.mark.slow
+def test_the_plan_is_drawn_beside_the_plant(tmp_path: Path) -> None:
+    days = [ORIGIN + timedelta(days=n) for n in range(200)]
+    plant = series_from_counts(days, [n * 4 for n in range(200)], label="Plant yz1")
+    plan = series_from_counts(
+        days, [n * 5 for n in range(200)], label="Plant yz1 plan", sop=plant.start
+    )
+    without = plot_ramps(tmp_path / "without.png", plant, []).read_bytes()
+    beside = plot_ramps(tmp_path / "with.png", plant, [], plan_series=plan).read_bytes()
+    assert beside.startswith(PNG_SIGNATURE)
+    assert beside != without

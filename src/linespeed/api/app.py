@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import anyio.to_thread
+import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
@@ -36,6 +37,7 @@ from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor, LiveWindow
 from linespeed.live import FeedPoller, StreamSettings
+from linespeed.supply.plan_file import PlanFileError
 
 WEB_DIR: Final = Path(__file__).parents[1] / "web"
 THREADS: Final = 8
@@ -143,7 +145,9 @@ def _error(request: Request, status: int, code: str, detail: Any, **extra: Any) 
 
 async def _linespeed_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, LinespeedError)
-    extra = error.result if isinstance(error, EventsRejectedError) else {}
+    extra: dict[str, Any] = error.result if isinstance(error, EventsRejectedError) else {}
+    if isinstance(error, PlanFileError):
+        extra = {"problems": msgspec.to_builtins(error.problems)}
     return _error(request, status_for(error), error.code, error.message, **extra)
 
 

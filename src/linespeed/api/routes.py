@@ -9,6 +9,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Final
 
+import anyio.to_thread
 import msgspec
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.routing import APIRoute
@@ -16,7 +17,7 @@ from sqlalchemy import Engine
 
 from linespeed.access.audit import MAX_PAGE, list_audit
 from linespeed.api.auth import Admin, Engineer, Operator, Viewer
-from linespeed.api.errors import RequestError
+from linespeed.api.errors import RequestError, UnsupportedMediaTypeError
 from linespeed.api.posting import EventPoster, read_body
 from linespeed.kpi import kpi_report
 from linespeed.kpi.report import GroupBy
@@ -24,6 +25,8 @@ from linespeed.live import last_seq
 from linespeed.live.board import line_board
 from linespeed.ramp.milestones import MAX_MILESTONE, milestones_reached, plan_milestone
 from linespeed.ramp.references import reference_curves
+from linespeed.supply.plan import import_plan, list_revisions, plan_in_force
+from linespeed.supply.plan_file import MAX_PLAN_BYTES
 from linespeed.supply.stock import stock_report
 from linespeed.trace import (
     RECALL_CSV_TYPE,
@@ -302,3 +305,49 @@ def get_audit(
 ) -> Response:
     """Write requests as recorded, newest first (admin; as `linespeed audit --json`)."""
     return json_response(list_audit(_engine(request), limit=limit, before_id=before_id))
+
+
+_PLAN_BODY: Final = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string", "description": "date,line,shift,model,quantity"}}
+    },
+}
+
+
+@router.post("/plan", tags=["plan"], responses=_ERRORS, openapi_extra={"requestBody": _PLAN_BODY})
+async def post_plan(request: Request, token: Engineer) -> Response:
+    """Store a plan file (the CSV of `linespeed plan import`) as a new plan revision
+    (engineer). A bad file is refused whole (400 `plan.invalid`, every problem listed by
+    line and field), and nothing is stored."""
+    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if media != "text/csv":
+        raise UnsupportedMediaTypeError(
+            f"content type {media or 'none'!r}: send the plan file as text/csv"
+        )
+    limit = min(request.app.state.max_body_bytes, MAX_PLAN_BYTES)
+    body = await read_body(request.stream(), request.headers.get("content-length"), limit)
+    source = f"api:token {token.id}" + (f" ({token.label})" if token.label else "")
+    revision = await anyio.to_thread.run_sync(import_plan, _engine(request), bytes(body), source)
+    request.state.detail = (
+        f"plan revision {revision.revision}: {revision.first_day} to {revision.last_day}, "
+        f"{revision.rows} rows, {revision.quantity} cars"
+    )
+    return json_response({"imported": True, **vars(revision)})
+
+
+@router.get("/plan", tags=["plan"], responses=_ERRORS)
+def get_plan(
+    request: Request,
+    _: Viewer,
+    first_day: Annotated[date | None, Query(alias="from", description="first day")] = None,
+    last_day: Annotated[date | None, Query(alias="to", description="last day, included")] = None,
+) -> Response:
+    """The plan in force for each day (as `linespeed plan show --json`)."""
+    return json_response(plan_in_force(_engine(request), first_day=first_day, last_day=last_day))
+
+
+@router.get("/plan/revisions", tags=["plan"], responses=_ERRORS)
+def get_plan_revisions(request: Request, _: Viewer) -> Response:
+    """Every plan revision, newest first (as `linespeed plan list --json`)."""
+    return json_response({"revisions": list_revisions(_engine(request))})

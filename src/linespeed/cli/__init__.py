@@ -10,6 +10,7 @@ importing a module registers it, in the order `--help` lists them:
 - `serve`, `board`, `audit`, `token`: the HTTP API and dashboard, the board, the audit log, tokens
 - `deadletters`: refused events, listed and retried
 - `milestones`, `ramp`: milestone cars; the ramp curve and forecasts
+- `plan`: the production plan: import, show, list revisions
 - `stock`: parts on hand, lots, days of cover and run-out days
 - `mqtt`: events in over MQTT
 - `trace`: genealogy and recall
@@ -36,6 +37,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     deadletters,
     milestones,
     ramp,
+    plan,
     stock,
     mqtt,
     trace,

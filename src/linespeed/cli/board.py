@@ -46,8 +46,10 @@ def board(
     today = report.today
     first_pass_yield = "n/a" if today.units_inspected == 0 else f"{today.first_pass_yield:.1%}"
     out.print(
-        f"{report.name} on {today.day}: completed {today.completed} (at takt "
-        f"{today.planned_at_takt}), JPH {today.jph:.1f} against takt {today.takt_jph:.1f}, "
+        f"{report.name} on {today.day}: completed {today.completed} ("
+        + (f"plan {today.planned}, " if today.planned is not None else "")
+        + f"at takt {today.planned_at_takt}), JPH {today.jph:.1f} against takt "
+        f"{today.takt_jph:.1f}, "
         f"WIP {today.wip}, first-pass yield {first_pass_yield}, "
         f"bottleneck {today.bottleneck or '-'}"
     )

@@ -57,6 +57,17 @@ def kpi(
         f"first-pass yield {_fpy(report.first_pass_yield, report.units_inspected)}, "
         f"defects per unit {_num(report.defects_per_unit, 3)}"
     )
+    out.print(f"planned stops from: {_sources(report.production_hours_by_source)}")
+    if report.planned is not None:
+        covered = (
+            ""
+            if report.plan_coverage is None or report.plan_coverage >= 1
+            else f" (the plan covers {_pct(report.plan_coverage)} of the window)"
+        )
+        out.print(
+            f"plan: completed {report.completed} of {_num(report.planned, 0)} planned, "
+            f"{_pct(report.planned_vs_actual)}{covered}"
+        )
     for line in report.lines:
         out.print(
             f"line {line.line}: OEE {_pct(line.oee)} = availability {_pct(line.availability)} "
@@ -103,12 +114,31 @@ def kpi(
     for entry in report.pareto_by_code[:5]:
         out.print(f"defects {entry.key}: {entry.defects} ({_pct(entry.share)})")
     for group in report.groups:
+        planned = "" if group.planned is None else f" of {_num(group.planned, 0)} planned"
         out.print(
-            f"{group.key}: completed {group.completed}, JPH {_num(group.jph)}, "
+            f"{group.key}: completed {group.completed}{planned}, JPH {_num(group.jph)}, "
             f"FPY {_fpy(group.first_pass_yield, group.units_inspected)}, OEE {_pct(group.oee)}"
         )
     for note in report.notes:
         out.print(f"note: {note}")
+
+
+SOURCE_NAMES = {
+    "station_states": "station states",
+    "calendar": "the stored plan's calendar",
+    "shift_plan": "the plant's shifts",
+    "window": "none (no states, shifts or plan)",
+}
+
+
+def _sources(seconds: dict[str, float]) -> str:
+    """Hours of the window per source of planned stops, for people."""
+    shown = [
+        f"{SOURCE_NAMES.get(name, name)} {_num(value / 3600.0)} h"
+        for name, value in seconds.items()
+        if value > 0
+    ]
+    return ", ".join(shown) or "-"
 
 
 def _num(value: float | None, digits: int = 1) -> str:

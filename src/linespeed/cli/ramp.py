@@ -60,6 +60,7 @@ def ramp(
             report.plant,
             report.references,
             forecast_band=report.forecasts[0] if report.forecasts else None,
+            plan_series=None if report.plan is None else report.plan.series,
         )
     if json_output:
         print_json(report.to_json())
@@ -69,6 +70,14 @@ def ramp(
         out.print(
             f"{report.plant.legend}: {total:,.0f} {'car' if total == 1 else 'cars'} by {last_day}, "
             f"start of production {report.plant.start}"
+        )
+    plan = report.plan
+    if plan is not None and plan.planned_to_date is not None:
+        share = "" if plan.actual_vs_plan is None else f" ({plan.actual_vs_plan:.1%} of plan)"
+        out.print(
+            f"plan: {plan.planned_to_date:,.0f} cars planned by {plan.day}, "
+            f"{plan.actual_to_date:,.0f} built{share}; the plan runs to "
+            f"{plan.series.pairs()[-1][1]:,.0f} cars by {plan.series.pairs()[-1][0]}"
         )
     for item in report.forecasts:
         high = item.high.isoformat() if item.high else "never"

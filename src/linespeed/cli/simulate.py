@@ -20,11 +20,23 @@ from linespeed.cli.common import (
     time_text,
 )
 from linespeed.cli.errors import CliUsageError
+from linespeed.errors import InputFileError
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.lines import ingest_lines
 from linespeed.mqtt.broker import parse_broker_url
 from linespeed.store.engine import open_store
 from linespeed.store.settings import require_simulation
+from linespeed.supply.plan import import_plan_unless_same
+from linespeed.supply.plan_file import plan_csv
+
+
+def write_plan_file(path: Path, text: str) -> None:
+    """Write a plan file. Raises InputFileError if it cannot be written."""
+    try:
+        path.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise InputFileError(str(path), f"cannot be written: {error.strerror or error}") from None
+
 
 Detail = Literal["full", "units"]  # linespeed.sim.emit.Detail, without loading the simulator
 
@@ -77,49 +89,87 @@ def simulate(
             "--speed", min=0, help="With --mqtt: X times real time; 0: as fast as can be."
         ),
     ] = 1.0,
+    plan_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--plan-out",
+            help="Write the scenario's production plan (shift pattern and ramp, from start of"
+            " production to the run's last day) to this plan CSV file.",
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Simulate a scenario's line; emit its events in time order to a file, the store or a broker.
 
     Every event is marked "simulated": true; only a store made with `init --simulation` takes it.
+    With --into-db, the scenario's shift pattern and ramp are stored as the plan (a new plan
+    revision unless the newest one is the same); --plan-out FILE writes that plan file.
 
     Example: linespeed simulate --until-units 300000 --into-db
     """
     # imported here: the engine's compiler loads slowly, and only simulate needs it
     from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
+    from linespeed.sim.production_plan import run_plan
     from linespeed.sim.publish import publish_events
     from linespeed.sim.run import simulate as simulate_run
     from linespeed.sim.run import start_after
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
-    if [out is not None, into_db, mqtt is not None].count(True) != 1:
+    outputs = [out is not None, into_db, mqtt is not None].count(True)
+    if outputs > 1 or (outputs == 0 and plan_out is None):
         raise CliUsageError(
-            "give exactly one of --out FILE and --into-db (or --mqtt URL)",
+            "give exactly one of --out FILE and --into-db (or --mqtt URL), or only --plan-out FILE",
             parameter="--out",
             value=out,
         )
     broker = None if mqtt is None else parse_broker_url(mqtt)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
     engine = open_store(db) if into_db else None
-    if engine is not None:
-        require_simulation(engine)
-    run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
-    counts = StreamCounts()
-    ingest = published = None
-    after_s = None if after_units is None else start_after(run, after_units)
-    lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
-    with progress_counter("simulate", None) as advance:
+    try:
         if engine is not None:
-            report = ingest_lines(
-                Ingestor(engine), lines, f"sim:{loaded.scenario.scenario}", progress=advance
+            require_simulation(engine)
+        run = simulate_run(loaded, until_units=until_units, days=days, seed=seed)
+        plan_file = plan_csv(run_plan(run))
+        if plan_out is not None:
+            write_plan_file(plan_out, plan_file)
+        counts = StreamCounts()
+        ingest = published = None
+        after_s = None if after_units is None else start_after(run, after_units)
+        lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
+        with progress_counter("simulate", None) as advance:
+            if engine is not None:
+                report = ingest_lines(
+                    Ingestor(engine), lines, f"sim:{loaded.scenario.scenario}", progress=advance
+                )
+                ingest = report.as_dict()
+            elif broker is not None:
+                sent = publish_events(
+                    lines, broker, loaded.plant.plant, speed=speed, progress=advance
+                )
+                published = {"events": sent.published, "seconds": round(sent.seconds, 3)}
+            elif out is not None:
+                write_lines(lines, out, progress=advance)
+        stored = None
+        if engine is not None:
+            stored = import_plan_unless_same(
+                engine, plan_file.encode(), f"sim:{loaded.scenario.scenario}"
             )
-            ingest = report.as_dict()
-        elif broker is not None:
-            sent = publish_events(lines, broker, loaded.plant.plant, speed=speed, progress=advance)
-            published = {"events": sent.published, "seconds": round(sent.seconds, 3)}
-        else:
-            write_lines(lines, out or Path("-"), progress=advance)
+    finally:
+        if engine is not None:
+            engine.dispose()
+    plan = (
+        None
+        if stored is None
+        else {
+            "revision": stored[0].revision,
+            "new": stored[1],
+            "first_day": stored[0].first_day,
+            "last_day": stored[0].last_day,
+            "rows": stored[0].rows,
+            "quantity": stored[0].quantity,
+        }
+    )
     summary = {
         "scenario": loaded.scenario.scenario,
         "seed": run.seed,
@@ -132,6 +182,8 @@ def simulate(
         "days": round(run.until_s / 86_400.0, 2),
         "ingest": ingest,
         "published": published,
+        "plan": plan,
+        "plan_out": None if plan_out is None else str(plan_out),
     }
     if json_output:
         print_json(summary)
@@ -141,17 +193,27 @@ def simulate(
             if counts.last_ts
             else "none"
         )
-        err.print(
-            f"{summary['scenario']} (seed {run.seed}): {plural(counts.events, 'event')}, "
-            f"{plural(counts.started, 'car')} started, {counts.completed} completed "
-            f"by day {summary['days']} (last event {last_event}); "
-            f"last car completed: {counts.last_completed_vin}"
-        )
+        if outputs:
+            err.print(
+                f"{summary['scenario']} (seed {run.seed}): {plural(counts.events, 'event')}, "
+                f"{plural(counts.started, 'car')} started, {counts.completed} completed "
+                f"by day {summary['days']} (last event {last_event}); "
+                f"last car completed: {counts.last_completed_vin}"
+            )
         if ingest is not None:
             err.print(
                 f"ingest: accepted {ingest['accepted']}, duplicates {ingest['duplicates']}, "
                 f"rejected {ingest['rejected']}"
             )
+        if stored is not None:
+            revision, created = stored
+            err.print(
+                f"plan: revision {revision.revision}{'' if created else ' (unchanged)'}, "
+                f"{revision.first_day} to {revision.last_day}: "
+                f"{plural(revision.quantity, 'car')} planned"
+            )
+        if plan_out is not None:
+            err.print(f"wrote the plan to {plan_out}, start of production to day {summary['days']}")
         if published is not None:
             err.print(
                 f"published {plural(sent.published, 'event')} to {broker} "

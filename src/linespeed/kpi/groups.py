@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection
 
+from linespeed.kpi.calendar import Calendar
 from linespeed.kpi.counts import (
     Attribute,
     QualityCounts,
@@ -36,6 +37,7 @@ class Context:
     lines: list[LineKpis]
     stations: list[StationKpis]
     station_counts: dict[str, StationCounts]
+    calendar: Calendar
 
 
 def report_groups(context: Context, by: GroupBy) -> list[KpiGroup]:
@@ -85,6 +87,8 @@ def _time_groups(
                 wip=max(wip, 0) if with_wip else None,
                 oee=sum(oees) / len(oees) if oees else 0.0,
                 bounds=(mine[0], mine[-1]) if with_wip else None,
+                planned=context.calendar.planned(spans),
+                plan_coverage=context.calendar.coverage(spans),
             )
         )
     return groups
@@ -96,10 +100,21 @@ def _attribute_groups(context: Context, attribute: Attribute) -> list[KpiGroup]:
     units = unit_counts(context.connection, slicing)
     quality = quality_counts(context.connection, slicing, _stations(context))
     wip = wip_at(context.connection, context.window.until, attribute)
+    spans = [(context.window.since_s, context.window.until_s)]
+    calendar = context.calendar
+    # Per model only where plan rows name models (rows without one are not split).
+    by_model = attribute == "model" and any(
+        piece.model is not None and piece.reaches(spans) for piece in calendar.slices
+    )
     values = sorted(
         {value for (_, value, _) in units}
         | {value for (_, value) in quality}
         | {value for value, count in wip.items() if count}
+        | {
+            piece.model
+            for piece in calendar.slices
+            if by_model and piece.model is not None and piece.reaches(spans)
+        }
     )
     hours = {row.line: row.production_hours for row in context.lines}
     groups: list[KpiGroup] = []
@@ -117,6 +132,8 @@ def _attribute_groups(context: Context, attribute: Attribute) -> list[KpiGroup]:
                 wip=max(wip.get(value, 0), 0),
                 oee=None,
                 bounds=None,
+                planned=calendar.planned(spans, model=value) if by_model else None,
+                plan_coverage=calendar.coverage(spans) if by_model else None,
             )
         )
     return groups
@@ -189,6 +206,8 @@ def _group(
     wip: int | None,
     oee: float | None,
     bounds: tuple[Bucket, Bucket] | None,
+    planned: float | None = None,
+    plan_coverage: float | None = None,
 ) -> KpiGroup:
     return KpiGroup(
         key=key,
@@ -207,4 +226,7 @@ def _group(
         defects=quality.defects,
         defects_per_unit=ratio(quality.defects, quality.inspected),
         oee=oee,
+        planned=None if planned is None else round(planned, 2),
+        planned_vs_actual=None if planned is None else ratio(units.completed, planned),
+        plan_coverage=plan_coverage,
     )

@@ -8,6 +8,7 @@ from typing import Final, get_args
 from sqlalchemy import Connection, Engine
 
 from linespeed.kpi.bottleneck import ActivePeriods, active_periods, analysis_window
+from linespeed.kpi.calendar import Calendar, load_calendar
 from linespeed.kpi.counts import (
     QualityCounts,
     Slicing,
@@ -24,7 +25,7 @@ from linespeed.kpi.groups import Context, report_groups
 from linespeed.kpi.oee import line_oee, ratio, station_kpis
 from linespeed.kpi.report import GroupBy, KpiReport, LineKpis, ParetoEntry, StationKpis
 from linespeed.kpi.shortage import shortages, with_parts_starvation
-from linespeed.kpi.states import LineTimelines, downtime_entries, load_timelines
+from linespeed.kpi.states import SOURCES, LineTimelines, downtime_entries, load_timelines
 from linespeed.kpi.window import Bucket, Window, resolve_window
 from linespeed.plant.model import Line
 from linespeed.store.plants import current_plant
@@ -76,7 +77,8 @@ def _report(
         )
     whole = Bucket(0, window.since, window.until)
     stations = [station.id for line in plant.lines for station in line.stations]
-    timelines = load_timelines(connection, plant, window)
+    calendar = load_calendar(connection, plant, window)
+    timelines = load_timelines(connection, plant, window, calendar)
     units = unit_counts(connection, Slicing([whole]))
     quality = quality_counts(connection, Slicing([whole]), stations).get((0, ""), QualityCounts())
     per_station = station_counts(connection, whole, stations)
@@ -92,14 +94,19 @@ def _report(
             line, timelines[line.id], window, per_station, line_periods, bottleneck
         )
         mine = [counts for (_, _, line_id), counts in units.items() if line_id == line.id]
-        line_rows.append(_line_row(line, timelines[line.id], window, mine, bottleneck))
+        line_rows.append(_line_row(line, timelines[line.id], window, mine, bottleneck, calendar))
     by_code, by_station = defect_pareto(connection, whole)
     downtime_by_station, downtime_total = downtime_entries(timelines)
     jph = sum(row.jph for row in line_rows)
     takt_jph = sum(row.takt_jph for row in line_rows)
     produced = sum(counts.produced for counts in units.values())
     completed = sum(counts.completed for counts in units.values())
-    context = Context(connection, plant, window, timelines, line_rows, station_rows, per_station)
+    context = Context(
+        connection, plant, window, timelines, line_rows, station_rows, per_station, calendar
+    )
+    spans = [(window.since_s, window.until_s)]
+    planned = calendar.planned(spans)
+    shown = max(line_rows, key=lambda row: row.production_hours)
     lost = shortages(connection, plant, window)
     return KpiReport(
         plant=plant.plant,
@@ -109,14 +116,14 @@ def _report(
         completed=completed,
         scrapped=sum(counts.scrapped for counts in units.values()),
         wip=max(wip_at(connection, window.until, None).get("", 0), 0),
-        production_hours=max(row.production_hours for row in line_rows),
-        production_hours_source=line_rows[0].production_hours_source,
+        production_hours=shown.production_hours,
+        production_hours_source=shown.production_hours_source,
         jph=jph,
         takt_jph=takt_jph,
         jph_vs_takt=ratio(jph, takt_jph),
         throughput_rate=ratio(completed, window.seconds / 3600.0),
-        planned=None,
-        planned_vs_actual=None,
+        planned=_round(planned),
+        planned_vs_actual=None if planned is None else ratio(completed, planned),
         units_inspected=quality.inspected,
         units_first_pass=quality.first_pass,
         first_pass_yield=ratio(quality.first_pass, quality.inspected),
@@ -138,8 +145,14 @@ def _report(
         groups=report_groups(context, by) if by is not None else [],
         shortage_by_part=lost.by_part,
         shortage_by_supplier=lost.by_supplier,
-        notes=_notes(has_events, window, produced, completed, station_rows, line_rows),
+        notes=_notes(has_events, window, produced, completed, station_rows, line_rows, calendar),
+        production_hours_by_source=shown.production_hours_by_source,
+        plan_coverage=calendar.coverage(spans),
     )
+
+
+def _round(planned: float | None) -> float | None:
+    return None if planned is None else round(planned, 2)
 
 
 def _station_rows(
@@ -172,6 +185,7 @@ def _line_row(
     window: Window,
     units: list[UnitCounts],
     bottleneck: str | None,
+    calendar: Calendar,
 ) -> LineKpis:
     completed = sum(counts.completed for counts in units)
     good = sum(counts.good for counts in units)
@@ -179,6 +193,7 @@ def _line_row(
     hours = figures.planned_busy_s / 3600.0
     jph = ratio(completed, hours)
     takt_jph = 3600.0 / line.takt_s
+    planned = calendar.planned([(window.since_s, window.until_s)], line=line.id)
     return LineKpis(
         line=line.id,
         takt_s=line.takt_s,
@@ -197,6 +212,9 @@ def _line_row(
         quality_ratio=figures.quality_ratio,
         oee=figures.oee,
         bottleneck=bottleneck,
+        production_hours_by_source=timelines.source_s,
+        planned=_round(planned),
+        planned_vs_actual=None if planned is None else ratio(completed, planned),
     )
 
 
@@ -221,6 +239,7 @@ def _notes(
     completed: int,
     stations: list[StationKpis],
     lines: list[LineKpis],
+    calendar: Calendar,
 ) -> list[str]:
     notes: list[str] = []
     if not has_events:
@@ -229,18 +248,53 @@ def _notes(
         notes.append("the window is empty (since = until): every count and rate is zero")
     elif not produced and not completed and not any(row.processed for row in stations):
         notes.append("no car was started, processed or completed in the window: rates are zero")
-    sources = {row.production_hours_source for row in lines}
-    if "shift-plan" in sources:
-        notes.append("no station states are stored: planned stops come from the plant's shifts")
-    if "window" in sources:
+    notes += _source_notes(lines)
+    coverage = calendar.coverage([(window.since_s, window.until_s)])
+    if calendar.planned([(window.since_s, window.until_s)]) is None:
+        notes.append("no production plan covers the window: planned and planned_vs_actual are None")
+    elif coverage is not None and coverage < 1:
         notes.append(
-            "no station states are stored and the plant has no shifts: the whole window "
-            "is planned busy time"
+            f"the plan covers {coverage:.0%} of the window (plan_coverage): planned counts "
+            "only the days a plan revision covers"
         )
-    notes.append("no production plan is stored: planned and planned_vs_actual are None")
+    unsplit = sum(piece.quantity for piece in calendar.slices if piece.model is None)
+    if unsplit:
+        notes.append(
+            "plan rows without a model are not split by model: planned per model leaves them out"
+        )
     if len(lines) > 1:
         notes.append(
             "several lines: jph and takt_jph are summed over the lines; production_hours "
             "is the longest of the lines'"
+        )
+    return notes
+
+
+def _source_notes(lines: list[LineKpis]) -> list[str]:
+    """Where planned stops come from, when not (only) from station states."""
+    seconds = {
+        name: sum(row.production_hours_by_source.get(name, 0.0) for row in lines)
+        for name in SOURCES
+    }
+    notes: list[str] = []
+    if seconds["shift_plan"] and not any(seconds[n] for n in ("station_states", "calendar")):
+        notes.append(
+            "no station state marks a planned stop in the window: planned stops come from "
+            "the plant's shifts"
+        )
+    elif seconds["shift_plan"]:
+        notes.append(
+            "where no planned-stop state marks them and no plan covers the day, planned "
+            "stops come from the plant's shifts (production_hours_by_source)"
+        )
+    if seconds["calendar"]:
+        notes.append(
+            "where no planned-stop state marks them, planned stops come from the stored "
+            "plan's calendar on the days it covers (the shifts it names)"
+        )
+    if seconds["window"]:
+        notes.append(
+            "no station states are stored and the plant has no shifts: the whole window "
+            "is planned busy time"
         )
     return notes

@@ -13,8 +13,9 @@ from typing import Literal, TypeAlias
 GroupBy: TypeAlias = Literal["day", "shift", "station", "model", "color"]
 """How `kpi_report(by=...)` groups its counts and rates."""
 
-HoursSource: TypeAlias = Literal["station-states", "shift-plan", "window"]
-"""Where planned busy time comes from: stored station states, the plant's shifts, or neither."""
+HoursSource: TypeAlias = Literal["station-states", "calendar", "shift-plan", "window"]
+"""Where planned busy time comes from: stored station states, the stored plan's calendar, the
+plant's shifts, or neither (no shifts: every hour is planned busy time)."""
 
 
 @dataclass(frozen=True)
@@ -131,6 +132,13 @@ class LineKpis:
     quality_ratio: float
     oee: float
     bottleneck: str | None
+    production_hours_by_source: dict[str, float] = field(default_factory=dict)
+    """Seconds of the window whose planned stops each source decided: `station_states`,
+    `calendar` (the stored plan), `shift_plan` (the plant's shifts), `window` (neither)."""
+    planned: float | None = None
+    """Cars the stored plan asks of this line in the window (None: no plan covers it)."""
+    planned_vs_actual: float | None = None
+    """completed / planned."""
 
 
 @dataclass(frozen=True)
@@ -159,6 +167,14 @@ class KpiGroup:
     defects_per_unit: float
     oee: float | None
     """Line OEE for days and shifts, station OEE for stations, None for models and colours."""
+    planned: float | None = None
+    """Cars the stored plan asks for in the group (days, shifts, models; pro rata to working
+    time where the group cuts a planned shift or day); None where no plan covers it, and
+    for stations and colours."""
+    planned_vs_actual: float | None = None
+    """completed / planned."""
+    plan_coverage: float | None = None
+    """The share (0..1) of the group's time on days a plan revision covers."""
 
 
 @dataclass(frozen=True)
@@ -182,9 +198,11 @@ class KpiReport:
     jph_vs_takt: float
     throughput_rate: float
     """ISO 22400-2 throughput rate: completed cars per elapsed hour of the window."""
-    planned: int | None
-    """Cars planned for the window: no plan is stored yet, so None."""
+    planned: float | None
+    """Cars the stored plan asks for in the window, pro rata to working time where the
+    window cuts a planned shift or day; None where no plan revision covers any of it."""
     planned_vs_actual: float | None
+    """completed / planned (0.0 when planned is 0)."""
     units_inspected: int
     units_first_pass: int
     first_pass_yield: float
@@ -213,3 +231,9 @@ class KpiReport:
     """The same by supplier, longest first."""
     notes: list[str] = field(default_factory=list)
     """What a reader should know: an empty store, a window without production, ..."""
+    production_hours_by_source: dict[str, float] = field(default_factory=dict)
+    """Of the line whose production hours are shown: seconds of the window per source of
+    planned stops (`station_states`, `calendar`, `shift_plan`, `window`; see LineKpis)."""
+    plan_coverage: float | None = None
+    """The share (0..1) of the window on days a plan revision covers: below 1, the window
+    is partly planned and `planned` counts only the covered days. None for an empty window."""

@@ -3,9 +3,11 @@
 A station is in the state of its last `station.state` event (docs/events.md); before its
 first one it is taken as running. `planned-stop` is planned; `down` and `changeover` are
 unplanned (availability losses); `running`, `starved` and `blocked` are not stops.
-When the store holds no state of a line's stations at all, its planned stops come from
-the plant's shifts (time outside shifts and breaks); with no shifts either, the whole
-window is planned busy time.
+Planned stops are a station's `planned-stop` states and, wherever those do not mark them,
+the time the production calendar plans no work (`calendar`): outside the shifts the stored
+plan names, or, on days no plan covers, outside the plant's shifts and inside their breaks
+(with no shifts either, no planned stop). Each line says how many seconds of the window
+each source decided, measured at its last station.
 """
 
 from __future__ import annotations
@@ -13,19 +15,36 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Final
+from typing import Final, Literal, TypeAlias
 
 from sqlalchemy import Connection, bindparam, select
 
+from linespeed.kpi.calendar import Calendar, Day
 from linespeed.kpi.intervals import Coverage
 from linespeed.kpi.report import DowntimeEntry, HoursSource
-from linespeed.kpi.window import Window, shift_spans
-from linespeed.plant.model import Line, Plant
+from linespeed.kpi.window import Window
+from linespeed.plant.model import Plant
 from linespeed.store.schema import station_states
 
 PLANNED: Final = frozenset({"planned-stop"})
 UNPLANNED: Final = frozenset({"down", "changeover"})
 SHIFT_PLAN_REASON: Final = "shift plan (plant file)"
+CALENDAR_REASON: Final = "production plan (calendar)"
+SourceName: TypeAlias = Literal["station_states", "calendar", "shift_plan", "window"]
+"""Where the planned stops of a stretch of time come from (keys of the breakdown)."""
+SOURCES: Final[tuple[SourceName, ...]] = ("station_states", "calendar", "shift_plan", "window")
+HOURS_SOURCE: Final[dict[SourceName, HoursSource]] = {
+    "station_states": "station-states",
+    "calendar": "calendar",
+    "shift_plan": "shift-plan",
+    "window": "window",
+}
+REASONS: Final[dict[SourceName, str]] = {
+    "calendar": CALENDAR_REASON,
+    "shift_plan": SHIFT_PLAN_REASON,
+    "window": SHIFT_PLAN_REASON,
+}
+"""The reason given to planned stops that come from the production calendar, by source."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,10 @@ class LineTimelines:
     """The timelines of one line's stations and the source of their planned stops."""
 
     source: HoursSource
+    """The source of most of the window's planned stops."""
     stations: dict[str, StationTimeline]
+    source_s: dict[str, float] = field(default_factory=dict)
+    """Seconds of the window per source of planned stops (SOURCES)."""
 
     @cached_property
     def any_unplanned(self) -> Coverage:
@@ -71,33 +93,97 @@ class LineTimelines:
 
 
 def load_timelines(
-    connection: Connection, plant: Plant, window: Window
+    connection: Connection, plant: Plant, window: Window, calendar: Calendar
 ) -> dict[str, LineTimelines]:
-    """Per line, per station: the stops that overlap the window."""
+    """Per line, per station: the stops that overlap the window, and where they come from.
+
+    Unplanned stops come from station states. Planned stops are a station's `planned-stop`
+    states and, wherever those do not mark them, the time the production calendar plans no
+    work (outside the stored plan's shifts, or the plant's shifts on days no plan covers).
+    """
+    lo, hi = window.since_s, window.until_s
+    runs = _runs(calendar.days, lo, hi)
     result: dict[str, LineTimelines] = {}
     for line in plant.lines:
         ids = [station.id for station in line.stations]
-        if _has_states(connection, ids):
-            result[line.id] = LineTimelines("station-states", _from_states(connection, ids, window))
-        elif plant.shifts:
-            result[line.id] = LineTimelines("shift-plan", _from_shifts(plant, line, window))
-        else:
-            result[line.id] = LineTimelines(
-                "window", {station.id: StationTimeline() for station in line.stations}
+        stops = _from_states(connection, ids, window)
+        working = calendar.working(line.id)
+        off = [
+            (source, a, b)
+            for source, start, end in runs
+            for a, b in working.complement(start, end).spans
+        ]
+        timelines: dict[str, StationTimeline] = {}
+        marked = Coverage(())
+        for station in ids:
+            marked = Coverage(
+                (stop.start_s, stop.end_s) for stop in stops[station] if stop.state in PLANNED
             )
+            from_calendar = [
+                Stop("planned-stop", REASONS[source], c, d)
+                for source, c, d in _minus(off, marked.spans)
+            ]
+            timelines[station] = _timeline(stops[station] + from_calendar)
+        # `marked` is now the last station's: production hours are measured there.
+        seconds: dict[SourceName, float] = dict.fromkeys(SOURCES, 0.0)
+        seconds["station_states"] = marked.total_s
+        for source, start, end in runs:
+            seconds[source] += end - start - marked.between(start, end)
+        main: SourceName = next((name for name in SOURCES if seconds[name] > 0), "window")
+        result[line.id] = LineTimelines(
+            HOURS_SOURCE[main], timelines, {name: round(v, 3) for name, v in seconds.items()}
+        )
     return result
 
 
-def _has_states(connection: Connection, stations: list[str]) -> bool:
-    found = connection.execute(
-        select(station_states.c.station).where(station_states.c.station.in_(stations)).limit(1)
-    ).first()
-    return found is not None
+def _minus(
+    spans: list[tuple[SourceName, float, float]], cut: list[tuple[float, float]]
+) -> list[tuple[SourceName, float, float]]:
+    """`spans` (sorted, disjoint) less the sorted, disjoint intervals `cut`, in one sweep."""
+    if not cut:
+        return spans
+    left: list[tuple[SourceName, float, float]] = []
+    index = 0
+    for source, start, end in spans:
+        while index < len(cut) and cut[index][1] <= start:
+            index += 1
+        cursor, probe = start, index
+        while probe < len(cut) and cut[probe][0] < end:
+            if cut[probe][0] > cursor:
+                left.append((source, cursor, cut[probe][0]))
+            cursor = max(cursor, cut[probe][1])
+            probe += 1
+        if end > cursor:
+            left.append((source, cursor, end))
+    return left
+
+
+def _runs(days: list[Day], lo: float, hi: float) -> list[tuple[SourceName, float, float]]:
+    """The window cut into stretches of consecutive days with one source: (source, start, end)."""
+    runs: list[tuple[SourceName, float, float]] = []
+    for day in days:
+        start, end = max(day.start_s, lo), min(day.end_s, hi)
+        if end <= start:
+            continue
+        if runs and runs[-1][0] == day.source and runs[-1][2] == start:
+            runs[-1] = (day.source, runs[-1][1], end)
+        else:
+            runs.append((day.source, start, end))
+    return runs
+
+
+def _clipped(stops: list[Stop], lo: float, hi: float) -> list[Stop]:
+    return [
+        Stop(stop.state, stop.reason, max(stop.start_s, lo), min(stop.end_s, hi))
+        for stop in stops
+        if min(stop.end_s, hi) > max(stop.start_s, lo)
+    ]
 
 
 def _from_states(
     connection: Connection, stations: list[str], window: Window
-) -> dict[str, StationTimeline]:
+) -> dict[str, list[Stop]]:
+    """Each station's stop states that overlap `window`, clipped to it."""
     table = station_states.c
     columns = (table.station, table.state, table.reason, table.started_at, table.ended_at)
     rows = list(
@@ -119,25 +205,14 @@ def _from_states(
     )
     for station in stations:
         rows.extend(connection.execute(last_before, {"station": station}))
-    by_station: dict[str, list[Stop]] = defaultdict(list)
+    by_station: dict[str, list[Stop]] = {station: [] for station in stations}
     lo, hi = window.since_s, window.until_s
     for station, state, reason, started_at, ended_at in rows:
         begin = max(started_at.timestamp(), lo)
         end = min(hi if ended_at is None else ended_at.timestamp(), hi)
         if (state in PLANNED or state in UNPLANNED) and end > begin:
             by_station[station].append(Stop(state, reason, begin, end))
-    return {station: _timeline(by_station[station]) for station in stations}
-
-
-def _from_shifts(plant: Plant, line: Line, window: Window) -> dict[str, StationTimeline]:
-    working = Coverage(
-        (max(a.timestamp(), window.since_s), min(b.timestamp(), window.until_s))
-        for span in shift_spans(plant, window)
-        for a, b in span.working
-    )
-    off = working.complement(window.since_s, window.until_s)
-    stops = [Stop("planned-stop", SHIFT_PLAN_REASON, s, e) for s, e in off.spans]
-    return {station.id: _timeline(list(stops)) for station in line.stations}
+    return by_station
 
 
 def _timeline(stops: list[Stop]) -> StationTimeline:

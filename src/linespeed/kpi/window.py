@@ -214,7 +214,7 @@ def shift_spans(plant: Plant, window: Window) -> list[ShiftSpan]:
     day = first
     while day <= last:
         for shift in plant.shifts:
-            span = _shift_on(day, shift, zone)
+            span = shift_on(day, shift, zone)
             if span.end > window.since and span.start < window.until:
                 spans.append(span)
         day += timedelta(days=1)
@@ -243,7 +243,8 @@ def shift_buckets(plant: Plant, window: Window) -> tuple[list[str], list[Bucket]
     return keys, sorted(buckets, key=lambda bucket: bucket.since)
 
 
-def _shift_on(day: date, shift: Shift, zone: ZoneInfo) -> ShiftSpan:
+def shift_on(day: date, shift: Shift, zone: ZoneInfo) -> ShiftSpan:
+    """`shift` as worked on `day` (it may end on the next day), with its breaks cut out."""
     start = _local(day, _clock(shift.start), zone)
     end_day = day + timedelta(days=1) if shift.end <= shift.start else day
     end = _local(end_day, _clock(shift.end), zone)
@@ -271,6 +272,11 @@ def _shift_on(day: date, shift: Shift, zone: ZoneInfo) -> ShiftSpan:
 def _clock(text: str) -> time:
     hour, minute = (int(part) for part in text.split(":"))
     return time(hour, minute)
+
+
+def local_midnight(day: date, zone: ZoneInfo) -> datetime:
+    """The start of the plant-local `day`, in UTC."""
+    return _local(day, time(), zone)
 
 
 def _local(day: date, clock: time, zone: ZoneInfo) -> datetime:

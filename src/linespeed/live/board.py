@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Final
+from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, String, and_, column, func, select, values
@@ -48,6 +48,13 @@ class DayCounts:
     first_pass_yield: float
     units_inspected: int
     bottleneck: str | None
+    planned: int | None = None
+    """Cars the stored plan asks for in the day so far (its shifts pro rata to the working
+    time passed); None when no plan covers the day."""
+    plan_source: Literal["plan", "takt"] = "takt"
+    """What "completed today / plan" compares with: the stored plan, or, without one, takt."""
+    plan_note: str = ""
+    """For people: what the plan figure is."""
 
 
 @dataclass(frozen=True)
@@ -150,6 +157,13 @@ def line_board(engine: Engine, *, day: date | None = None) -> Board:
 def _day_counts(engine: Engine, day: date, since: datetime, until: datetime) -> DayCounts:
     report = kpi_report(engine, since=since, until=until)
     planned = sum(int(line.production_hours * line.takt_jph) for line in report.lines)
+    from_plan = report.planned is not None
+    if from_plan and report.plan_coverage is not None and report.plan_coverage < 1:
+        note = "the stored plan for the day so far (it covers only part of the day)"
+    elif from_plan:
+        note = "the stored plan for the day so far"
+    else:
+        note = "no plan is stored for the day: plan at takt for the production hours so far"
     return DayCounts(
         day=day,
         since=report.since,
@@ -165,6 +179,9 @@ def _day_counts(engine: Engine, day: date, since: datetime, until: datetime) -> 
         first_pass_yield=report.first_pass_yield,
         units_inspected=report.units_inspected,
         bottleneck=report.bottleneck,
+        planned=None if report.planned is None else round(report.planned),
+        plan_source="plan" if from_plan else "takt",
+        plan_note=note,
     )
 
 

@@ -28,6 +28,7 @@ from linespeed.ramp.series import RampSeries
 
 PLANT_COLOR: Final = "#1f3b73"
 FORECAST_COLOR: Final = "#d9822b"
+PLAN_COLOR: Final = "#5b8bd9"
 REFERENCE_COLORS: Final = ("#c0392b", "#2e8b57", "#7f7f7f", "#8e44ad", "#b8860b")
 LINE_STYLES: Final = {"produced": "-", "delivered": "--", "unspecified": ":"}
 MIN_SPAN_DAYS: Final = 120
@@ -41,14 +42,17 @@ def plot_ramps(
     forecast_band: Forecast | None = None,
     *,
     title: str = "Ramp-up: cumulative cars since start of production",
+    plan_series: RampSeries | None = None,
 ) -> Path:
     """Write the ramp picture to `path` (PNG) and return the path.
 
     `plant_series` is drawn thick, each reference thinner with its data points; the x axis
     is days since each series' start of production (or first point). `forecast_band`, a
     forecast of the plant, is drawn as a shaded fan from the plant's last day to the interval's
-    late end, with the forecast day marked. The x range covers the plant and its forecast (at
-    least 15 months when there is a reference) so that the references are cut, not the plant.
+    late end, with the forecast day marked. `plan_series`, the stored plan's cumulative
+    curve, is drawn dashed in a lighter blue beside it. The x range covers the plant and its
+    forecast (at least 15 months when there is a reference) so that the references are cut,
+    not the plant.
 
     Raises ValueError if there is nothing to draw; OSError if the file cannot be written.
     """
@@ -61,6 +65,8 @@ def plot_ramps(
         for index, reference in enumerate(references):
             color = REFERENCE_COLORS[index % len(REFERENCE_COLORS)]
             y_max = max(y_max, _draw_series(axes, reference, color, 1.6, x_max, markers=True))
+        if plan_series is not None:
+            y_max = max(y_max, _draw_plan(axes, plan_series, x_max))
         if plant_series is not None:
             y_max = max(y_max, _draw_series(axes, plant_series, PLANT_COLOR, 2.8, x_max))
             if forecast_band is not None:
@@ -130,6 +136,17 @@ def _draw_series(
         x_0, x_1, y_0, y_1 = xs[index - 1], xs[index], ys[index - 1], ys[index]
         visible[-1] = y_0 + (y_1 - y_0) * (x_max - x_0) / (x_1 - x_0) if x_1 > x_0 else y_1
     return max(visible, default=0.0)
+
+
+def _draw_plan(axes: Axes, plan: RampSeries, x_max: float) -> float:
+    """The plan's cumulative curve, dashed; returns the highest count shown."""
+    xs = [_days(plan, point.day) for point in plan.points]
+    ys = [point.cumulative for point in plan.points]
+    axes.plot(
+        xs, ys, "--", color=PLAN_COLOR, linewidth=2.0, label=f"{plan.label} (cumulative)", zorder=2
+    )
+    shown = [y for x, y in zip(xs, ys, strict=True) if x <= x_max]
+    return max(shown, default=0.0)
 
 
 def _draw_forecast(axes: Axes, plant: RampSeries, forecast: Forecast) -> float:

@@ -1,5 +1,6 @@
-"""The ramp question in one call: the plant's curve, forecasts of its next milestones, and the
-comparison with reference ramps. The CLI, the API and the dashboard all ask it here."""
+"""The ramp question in one call: the plant's curve, the stored plan's cumulative curve beside
+it, forecasts of its next milestones, and the comparison with reference ramps. The CLI, the
+API and the dashboard all ask it here."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from linespeed.ramp.curve import daily_rate
 from linespeed.ramp.errors import RampReferenceError
 from linespeed.ramp.forecast import Forecast, forecast_target
 from linespeed.ramp.milestones import milestones_reached, next_milestone
+from linespeed.ramp.plan_ramp import PlanAgainstActual, plan_ramp
 from linespeed.ramp.plant_ramp import plant_ramp
 from linespeed.ramp.references import reference_names, reference_series
 from linespeed.ramp.series import RampSeries
@@ -32,6 +34,8 @@ class RampReport:
     forecasts: list[Forecast]
     comparison: RampComparison | None
     notes: list[str]
+    plan: PlanAgainstActual | None = None
+    """The stored plan's cumulative curve beside the plant's; None without a stored plan."""
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data (curves by day, forecasts, comparison)."""
@@ -55,7 +59,18 @@ class RampReport:
             "forecasts": [forecast.to_json() for forecast in self.forecasts],
             "comparison": None if self.comparison is None else self.comparison.to_json(),
             "notes": self.notes,
+            "plan": None if self.plan is None else _plan_json(self.plan),
         }
+
+
+def _plan_json(plan: PlanAgainstActual) -> dict[str, Any]:
+    return {
+        "cumulative": [[day.isoformat(), count] for day, count in plan.series.pairs()],
+        "day": None if plan.day is None else plan.day.isoformat(),
+        "planned_to_date": plan.planned_to_date,
+        "actual_to_date": plan.actual_to_date,
+        "actual_vs_plan": plan.actual_vs_plan,
+    }
 
 
 def ramp_report(
@@ -92,7 +107,10 @@ def ramp_report(
     if plant is not None:
         series = {plant.name: plant, **series}
     comparison = compare_ramps(series) if series else None
-    return RampReport(plant, chosen, forecasts, comparison, notes)
+    planned = plan_ramp(engine, plant)
+    if planned is None:
+        notes.append("no production plan is stored: no plan curve (linespeed plan import)")
+    return RampReport(plant, chosen, forecasts, comparison, notes, planned)
 
 
 def _next_two(engine: Engine, completed: int) -> list[int]:

@@ -302,6 +302,32 @@ store_settings = Table(
 )
 """Settings of the store itself, one row per key (see `linespeed.store.settings`)."""
 
+plan_revisions = Table(
+    "plan_revisions",
+    metadata,
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("source", Text, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+)
+"""Production plan revisions, one per import; a revision covers its first to its last day.
+
+Operators' data, not derived from events: `rebuild` leaves the plan alone."""
+
+plan_rows = Table(
+    "plan_rows",
+    metadata,
+    Column("revision", Integer, primary_key=True, autoincrement=False),
+    Column("day", Date, primary_key=True),
+    Column("line", String(64), primary_key=True),
+    Column("shift", String(32), primary_key=True),
+    Column("model", String(64), primary_key=True),
+    Column("quantity", Integer, nullable=False),
+)
+"""The rows of each plan revision; an empty `shift` is every shift, an empty `model` every model."""
 
 # The stock ledger (issue 13, the supply): projections of `part.received`, `stock.counted`
 # and the consumption of accepted installs, backflushed stations and completed cars.

@@ -53,8 +53,11 @@
     text("day", today.day);
     text("as-of", "as of " + localTime(board.as_of, board.timezone));
     text("completed", num(today.completed));
-    text("planned", num(today.planned_at_takt));
-    var share = today.planned_at_takt ? Math.min(1, today.completed / today.planned_at_takt) : 0;
+    var plan = today.planned === null || today.planned === undefined
+      ? today.planned_at_takt : today.planned;
+    text("planned", num(plan));
+    text("plan-note", today.plan_note || "");
+    var share = plan ? Math.min(1, today.completed / plan) : 0;
     $("completed-bar").style.width = (100 * share).toFixed(1) + "%";
     text("jph", num(today.jph, 1));
     text("takt-jph", num(today.takt_jph, 1));

@@ -7,7 +7,7 @@ are projections of the event log: a store made before this revision starts with 
 empty, and `linespeed rebuild` books the consumption of its history.
 
 Revision ID: 0008
-Revises: 0006 (re-chained onto 0007, the production plan, when both are merged)
+Revises: 0007 (the production plan)
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from alembic import op
 from linespeed.store.schema import UtcDateTime
 
 revision = "0008"
-down_revision = "0006"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
