@@ -7,6 +7,8 @@ a worked example are in docs/kpi.md.
 - `query`: `kpi_report`, the one query.
 - `report`: what it answers (`KpiReport`, `LineKpis`, `StationKpis`, `KpiGroup`, ...).
 - `window`: the report window and the plant's calendar (days and shifts, plant time zone).
+- `calendar`: the production calendar of a window (the stored plan's shifts, else the
+  plant's) and what the plan asks for in it.
 - `counts`: counting queries aggregated in SQL (started, completed, scrapped, in production).
 - `states`: station states in a window: planned stops, unplanned down time, their source.
 - `intervals`: sorted disjoint time intervals and how much of a span they cover.

@@ -2,6 +2,7 @@
 
 - `series`: `RampSeries`, `read_series_csv` (any cumulative series from a CSV).
 - `plant_ramp`: the plant's own ramp, cars completed per day (plant local time).
+- `plan_ramp`: the stored plan's cumulative curve, beside the actual one.
 - `curve`: the daily curve, crossings, smoothed rate.
 - `fit`: logistic and capacity models, chosen on held-out days.
 - `forecast`: `forecast_target`, the day a target is reached, with its spread.

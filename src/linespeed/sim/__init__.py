@@ -4,6 +4,8 @@
 
 - `scenario`: the scenario file (docs/scenario.md): distributions, failures, shift pattern,
   ramp plan, defects, scrap, lots, mix, shortages; `Scenario` and its parts.
+- `production_plan`: the scenario's shift pattern and ramp as plan rows (what
+  `simulate --into-db` stores and `--plan-out` writes).
 - `calendar`: `WorkCalendar`, the shifts and breaks as working intervals; `merge_intervals`.
 - `plan`: what the line is asked to build and how long it all takes, sampled up front from
   one seed, one stream per random process (`plan_cars`, `release_times`, `plan_downtime`).
