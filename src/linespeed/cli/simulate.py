@@ -108,7 +108,9 @@ def simulate(
     counts = StreamCounts()
     ingest = published = None
     after_s = None if after_units is None else start_after(run, after_units)
-    lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
+    # goods receipts go to files only until the ingest takes part.received
+    receipts = out is not None
+    lines = counted(event_lines(run, detail=detail, after_s=after_s, receipts=receipts), counts)
     with progress_counter("simulate", None) as advance:
         if engine is not None:
             report = ingest_lines(

@@ -75,7 +75,6 @@ def plan_cars(
     seed = scenario.seed
     model, color = _mix(plant, scenario, cars)
     release = release_times(scenario, calendar, cars)
-    release = _shortages(plant, scenario, calendar, release, model)
     days = release / 86_400.0
     stations = line.stations
     process = np.empty((cars, len(stations)), dtype=np.float64)
@@ -156,20 +155,6 @@ def release_times(scenario: Scenario, calendar: WorkCalendar, cars: int) -> Floa
         if made >= cars:
             break
     return calendar.to_wall(np.concatenate(releases)[:cars])
-
-
-def _shortages(
-    plant: Plant, scenario: Scenario, calendar: WorkCalendar, release: FloatArray, model: IntArray
-) -> FloatArray:
-    """Release times pushed past part shortages for cars that need the missing part."""
-    release = release.copy()
-    for shortage in scenario.shortages:
-        start = (shortage.start - scenario.start_of_production).days * 86_400.0
-        end = start + shortage.hours * 3600.0
-        needs = np.array([any(p.part == shortage.part for p in m.parts) for m in plant.models])
-        hit = needs[model] & (release >= start) & (release < end)
-        release[hit] = end
-    return np.maximum.accumulate(release)  # a sequenced line keeps its order
 
 
 def _cycle_times(

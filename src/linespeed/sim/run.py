@@ -14,9 +14,20 @@ from linespeed.sim.engine import line_times
 from linespeed.sim.errors import SimInputError
 from linespeed.sim.plan import CarPlan, Downtime, plan_cars, plan_downtime, release_times
 from linespeed.sim.scenario import LoadedScenario
+from linespeed.sim.supply import SupplyPlan, plan_supply
 
 FloatArray = NDArray[np.float64]
 _MARGIN_DAYS = 30
+
+
+@dataclass(frozen=True, eq=False)
+class Shortages:
+    """When a station waited for parts: [begin_s, end_s) per car held, and which part."""
+
+    begin_s: FloatArray
+    end_s: FloatArray
+    part: NDArray[np.int64]
+    """Index into `SupplyPlan.parts`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +44,9 @@ class SimRun:
     complete_s: FloatArray
     until_s: float
     """Nothing later than this (seconds from time 0) is part of the run."""
+    supply: SupplyPlan
+    shortages: dict[int, Shortages]
+    """Per station, the stretches it waited for parts with a car ready to work."""
 
     @property
     def cars(self) -> int:
@@ -83,8 +97,12 @@ def simulate(
         cars = _cars_released_by(loaded, calendar, days * 86_400.0)
     plan = plan_cars(plant, line, scenario, calendar, cars)
     downtime = plan_downtime(line, scenario, calendar)
+    supply = plan_supply(plant, line, scenario, plan.release_s, plan.model)
     buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
-    times = line_times(plan.process_s, buffers, plan.release_s, downtime.down_intervals())
+    times = line_times(
+        plan.process_s, buffers, plan.release_s, downtime.down_intervals(), supply.ready_s
+    )
+    shortages = _shortages(plan.release_s, times.depart_s, supply)
     last = times.complete_s[:, -1]
     if until_units is not None:
         until_s = _nth_completion(plan, last, until_units)
@@ -100,7 +118,24 @@ def simulate(
         times.start_s,
         times.complete_s,
         until_s,
+        supply,
+        shortages,
     )
+
+
+def _shortages(
+    release_s: FloatArray, depart_s: FloatArray, supply: SupplyPlan
+) -> dict[int, Shortages]:
+    """Per station that waited for parts: from when the car and the station were both free."""
+    found = {}
+    for station, ready in supply.ready_s.items():
+        arrived = depart_s[:, station - 1] if station > 0 else release_s
+        free = np.concatenate(([0.0], depart_s[:-1, station]))
+        begin = np.maximum(arrived, free)
+        held = np.flatnonzero(ready > begin)
+        if len(held):
+            found[station] = Shortages(begin[held], ready[held], supply.short_part[station][held])
+    return found
 
 
 def _days_for(loaded: LoadedScenario, cars: int) -> int:

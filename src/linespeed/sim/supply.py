@@ -1,0 +1,214 @@
+"""Parts supply of a simulated line: lots shipped by capacity-limited suppliers, and when each
+car's parts are on hand at the station that installs them.
+
+Supply is planned, not drawn: no random stream is used, so adding a `supply:` section leaves
+every other draw of a run as it was. For each part the plant calls off whole lots so that
+each lot is on hand `cover_days` before the planned release of the first car that needs a
+piece of it; the supplier makes lots to order, no faster than its capacity allows (unused
+capacity is lost, not banked), and each lot reaches the plant `lead_time_days` after it is
+made. Opening stock is received in whole lots at time 0.
+
+Pieces are numbered per part in car start order (the serials and lots the emitted
+`part.installed` events carry): lot k holds pieces k·L + 1 ... (k + 1)·L, so a car's parts
+are on hand when the lot holding its last piece has arrived. That time enters the engine as
+a release time in S at the installing station (`engine.line_times(part_ready_s=...)`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+from linespeed.plant.model import Line, Plant
+from linespeed.sim.scenario import CapacityStep, PartSupply, Scenario, Shortage
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+_WEEK_S = 7 * 86_400.0
+_UNLIMITED_PER_S = 1e9 / _WEEK_S
+"""An unlimited supplier: a billion pieces a week, so a lot takes well under a millisecond."""
+
+
+@dataclass(frozen=True, eq=False)
+class PartLots:
+    """The lots of one part the plant receives, in order: lot k arrives at `arrival_s[k]`."""
+
+    part: str
+    supplier: str
+    serialized: bool
+    lot_size: int
+    station: int
+    """The first station of the line that installs the part."""
+    arrival_s: FloatArray
+    """Seconds from time 0 (>= 0, non-decreasing)."""
+
+
+@dataclass(frozen=True, eq=False)
+class SupplyPlan:
+    """Every part's lots, and for stations where supply may hold cars: when each car may start.
+
+    `ready_s[i]` is, per car, the moment station i has the car's parts on hand (0 if it
+    needs none there); `short_part[i]` names, per car, the part that came last (an index
+    into `parts`). Only stations with a part that arrives after some car's planned release
+    are listed: elsewhere supply never holds a car.
+    """
+
+    parts: tuple[PartLots, ...]
+    ready_s: dict[int, FloatArray]
+    short_part: dict[int, IntArray]
+
+
+def lot_size(scenario: Scenario, part: str) -> int:
+    """Pieces per lot of `part`: its `supply` lot size, else its `lots` size, else the default."""
+    setting = scenario.supply.parts.get(part)
+    if setting is not None and setting.lot_size is not None:
+        return setting.lot_size
+    return scenario.lots.parts.get(part, scenario.lots.default)
+
+
+def pieces_per_car(plant: Plant, line: Line, part: str) -> IntArray:
+    """Per model, the pieces of `part` one car takes on `line` (the BOM's qty, default 1)."""
+    stations = {station.id for station in line.stations}
+    return np.array(
+        [
+            sum(
+                int(getattr(bom, "qty", 1))
+                for bom in model.parts
+                if bom.part == part and bom.station in stations
+            )
+            for model in plant.models
+        ],
+        dtype=np.int64,
+    )
+
+
+def plan_supply(
+    plant: Plant, line: Line, scenario: Scenario, planned_release_s: FloatArray, model: IntArray
+) -> SupplyPlan:
+    """The lots of every part installed on `line` and when each car's parts are on hand."""
+    index = {station.id: i for i, station in enumerate(line.stations)}
+    first: dict[str, tuple[int, str, bool]] = {}  # part -> station, supplier, serialized
+    for spec in plant.models:
+        for bom in spec.parts:
+            if bom.station not in index:
+                continue
+            station = index[bom.station]
+            known = first.get(bom.part)
+            if known is None or station < known[0]:
+                first[bom.part] = (station, bom.supplier or "unknown", bom.serialized)
+    parts: list[PartLots] = []
+    ready_s: dict[int, FloatArray] = {}
+    short_part: dict[int, IntArray] = {}
+    for part, (station, bom_supplier, serialized) in first.items():
+        needed = pieces_per_car(plant, line, part)[model]
+        lots, ready = _part_lots(scenario, part, needed, planned_release_s)
+        setting = scenario.supply.parts.get(part)
+        supplier = (setting.supplier if setting else None) or bom_supplier
+        number = len(parts)
+        parts.append(PartLots(part, supplier, serialized, lot_size(scenario, part), station, lots))
+        if not len(ready) or not np.any(ready > planned_release_s):
+            continue  # never holds a car: each car starts at its station after its release
+        if station in ready_s:
+            later = ready > ready_s[station]
+            ready_s[station] = np.where(later, ready, ready_s[station])
+            short_part[station] = np.where(later, number, short_part[station])
+        else:
+            ready_s[station] = ready
+            short_part[station] = np.full(len(ready), number, dtype=np.int64)
+    return SupplyPlan(tuple(parts), ready_s, short_part)
+
+
+def _part_lots(
+    scenario: Scenario, part: str, needed: IntArray, planned_release_s: FloatArray
+) -> tuple[FloatArray, FloatArray]:
+    """(arrival of each lot, per car the moment its pieces are on hand) for one part."""
+    default = scenario.supply.default
+    setting = scenario.supply.parts.get(part)
+    shortages = [s for s in scenario.shortages if s.part == part]
+    size = lot_size(scenario, part)
+
+    given = setting or PartSupply()
+    lead_s = 86_400.0 * _either(given.lead_time_days, default.lead_time_days)
+    cover_s = 86_400.0 * _either(given.cover_days, default.cover_days)
+    opening = int(_either(given.opening_stock, default.opening_stock))
+    steps = (setting.capacity if setting else None) or default.capacity
+    if shortages and setting is None:
+        lead_s = cover_s = 0.0  # the older `shortages:` form: just in time
+    cumulative = np.cumsum(needed)
+    total = int(cumulative[-1]) if len(cumulative) else 0
+    opening_lots = math.ceil(opening / size)
+    lots = max(opening_lots, math.ceil(total / size))
+    supplied = np.arange(opening_lots, lots, dtype=np.int64)
+    first_car = np.searchsorted(cumulative, supplied * size + 1, side="left")
+    want_s = planned_release_s[first_car] - cover_s - lead_s  # made by then, to arrive in time
+    arrival = np.zeros(lots, dtype=np.float64)
+    if len(supplied):
+        knots_s, made = _capacity_curve(scenario, steps, shortages, float(want_s[0]) - 86_400.0)
+        # lot k is done once the supplier has made Y_k pieces, made to order:
+        # Y_k = max(Y_{k-1}, cap(W_k) - L, 0) + L, as a running maximum
+        wanted = np.maximum(np.interp(want_s, knots_s, made) - size, 0.0)
+        steps_done = size * np.arange(len(supplied), dtype=np.float64)
+        done = np.maximum.accumulate(np.maximum(wanted - steps_done, 0.0)) + steps_done + size
+        finished_s = _first_time_made(knots_s, made, done)
+        arrival[opening_lots:] = np.maximum(np.maximum(finished_s, want_s) + lead_s, 0.0)
+    arrival = np.maximum.accumulate(arrival)
+    last_lot = np.maximum((cumulative + size - 1) // size - 1, 0)
+    ready = np.where(needed > 0, arrival[last_lot] if lots else 0.0, 0.0)
+    return arrival, np.asarray(ready, dtype=np.float64)
+
+
+def _either(value: float | None, fallback: float) -> float:
+    """`value`, or `fallback` where it is not given."""
+    return float(fallback if value is None else value)
+
+
+def _capacity_curve(
+    scenario: Scenario,
+    steps: tuple[CapacityStep, ...],
+    shortages: list[Shortage],
+    origin_s: float,
+) -> tuple[FloatArray, FloatArray]:
+    """Knots (seconds) and pieces the supplier can have made by each, from `origin_s` on."""
+    sop = scenario.start_of_production
+    changes: list[tuple[float, float]] = [
+        (
+            (step.start - sop).days * 86_400.0,
+            _UNLIMITED_PER_S if step.per_week == "unlimited" else step.per_week / _WEEK_S,
+        )
+        for step in steps
+    ] or [(origin_s, _UNLIMITED_PER_S)]
+    for shortage in shortages:
+        begin = (shortage.start - sop).days * 86_400.0
+        end = begin + shortage.hours * 3600.0
+        after = _rate_at(changes, end)
+        changes = [c for c in changes if not begin <= c[0] < end]
+        changes += [(begin, 0.0), (end, after)]
+        changes.sort()
+    origin_s = min(origin_s, changes[0][0])
+    times = [origin_s] + [t for t, _ in changes if t > origin_s]
+    rates = [_rate_at(changes, t) for t in times]
+    far_s = max(times[-1], 0.0) + 200 * 365 * 86_400.0
+    knots = np.array([*times, far_s], dtype=np.float64)
+    made = np.concatenate(([0.0], np.cumsum(np.diff(knots) * np.array(rates))))
+    return knots, made
+
+
+def _rate_at(changes: list[tuple[float, float]], time_s: float) -> float:
+    """The rate in force at `time_s`: the last change at or before it, else the first."""
+    rate = changes[0][1]
+    for start, per_s in changes:
+        if start <= time_s:
+            rate = per_s
+    return rate
+
+
+def _first_time_made(knots_s: FloatArray, made: FloatArray, pieces: FloatArray) -> FloatArray:
+    """The earliest moments the supplier has made `pieces` (capacity curve inverted)."""
+    after = np.clip(np.searchsorted(made, pieces, side="left"), 1, len(made) - 1)
+    rate = (made[after] - made[after - 1]) / (knots_s[after] - knots_s[after - 1])
+    moment = knots_s[after - 1] + (pieces - made[after - 1]) / np.where(rate > 0, rate, 1.0)
+    return np.asarray(np.where(pieces <= made[0], knots_s[0], moment), dtype=np.float64)
