@@ -6,7 +6,8 @@ at t=0, and a car leaves station i only when there is room downstream: a free pl
 buffer i or station i+1 itself (blocking after service). For car j at station i, with
 p = `process_s[j, i]`, b_i = `buffers[i]` and D(-1, j) = `release_s[j]` (or 0):
 
-    S(i, j) = max(D(i-1, j), D(i, j-1))             start
+    S(i, j) = max(D(i-1, j), D(i, j-1)[, R(i, j)])  start; R: when station i has car j's
+                                                    parts on hand (supply), if given
     C(i, j) = up_time_after(i, S(i, j), p)          completion (S + p when always up)
     D(i, j) = max(C(i, j), D(i+1, j-b_i-1))         departure; the second term only for
                                                     i < M-1 and j-b_i-1 >= 0
@@ -15,8 +16,9 @@ D(i, j) needs D(i+1, j-b_i-1), a car earlier in sequence, so the kernels go car 
 station by station. Public API (all times in seconds from t=0, arrays are N cars x M stations):
 
 - `departures(process_s, buffers, release_s=None)` -> D
-- `line_times(process_s, buffers, release_s=None, down_s=None)` -> `LineTimes` (S, C, D),
-  with down intervals (shifts off, breaks, failures) entering through `up_time_after`
+- `line_times(process_s, buffers, release_s=None, down_s=None, part_ready_s=None)` ->
+  `LineTimes` (S, C, D), with down intervals (shifts off, breaks, failures) entering through
+  `up_time_after` and part shortages through R in S
 - `station_shares(times, process_s)` -> seconds working, down in cycle, blocked, starved
 
 Bad input raises `SimInputError` (code "sim.input"), naming the argument and the value.

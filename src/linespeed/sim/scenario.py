@@ -7,6 +7,7 @@ mix, the start of production and the seed. Every problem names its file, line an
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from datetime import date
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from linespeed.errors import FileProblem, ScenarioFileError
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
@@ -135,10 +136,16 @@ class Shortage(_Frozen):
 
 
 class CapacityStep(_Frozen):
-    """From a date on (midnight, plant time), how many pieces a supplier can ship per week."""
+    """From a date on (midnight, plant time), how many pieces a supplier can make per week."""
 
     start: date = Field(alias="from")
-    per_week: Annotated[float, Field(ge=0, allow_inf_nan=False)] | Literal["unlimited"]
+    per_week: float = Field(ge=0)
+    """`unlimited` (read as infinity) or a number of pieces."""
+
+    @field_validator("per_week", mode="before")
+    @classmethod
+    def _unlimited(cls, value: object) -> object:
+        return math.inf if value == "unlimited" else value
 
 
 class PartSupply(_Frozen):

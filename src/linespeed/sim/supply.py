@@ -2,11 +2,13 @@
 car's parts are on hand at the station that installs them.
 
 Supply is planned, not drawn: no random stream is used, so adding a `supply:` section leaves
-every other draw of a run as it was. For each part the plant calls off whole lots so that
-each lot is on hand `cover_days` before the planned release of the first car that needs a
-piece of it; the supplier makes lots to order, no faster than its capacity allows (unused
+every other draw of a run as it was. For each part the plant calls off whole lots, each
+`lead_time_days + cover_days` before the planned release of the first car that needs a
+piece of it; the supplier makes lots to order, one after the other, starting each when it
+is called off (or when the one before is done) at the capacity of the moment (unused
 capacity is lost, not banked), and each lot reaches the plant `lead_time_days` after it is
-made. Opening stock is received in whole lots at time 0.
+made. So a lot arrives `cover_days` early, less its making time, unless the supplier is
+behind. Opening stock is received in whole lots at time 0.
 
 Pieces are numbered per part in car start order (the serials and lots the emitted
 `part.installed` events carry): lot k holds pieces k·L + 1 ... (k + 1)·L, so a car's parts
@@ -62,11 +64,24 @@ class SupplyPlan:
     short_part: dict[int, IntArray]
 
 
+def translated(scenario: Scenario, part: str) -> bool:
+    """Whether `part` is supplied as the older `shortages:` form says: just in time, piece by piece.
+
+    So it is, when it has a shortage and no `supply.parts` entry of its own.
+    """
+    return part not in scenario.supply.parts and any(s.part == part for s in scenario.shortages)
+
+
 def lot_size(scenario: Scenario, part: str) -> int:
-    """Pieces per lot of `part`: its `supply` lot size, else its `lots` size, else the default."""
+    """Pieces per lot of `part`: its `supply` lot size, else its `lots` size, else the default.
+
+    A part supplied as `shortages:` says comes one piece per lot (see `translated`).
+    """
     setting = scenario.supply.parts.get(part)
     if setting is not None and setting.lot_size is not None:
         return setting.lot_size
+    if translated(scenario, part):
+        return 1
     return scenario.lots.parts.get(part, scenario.lots.default)
 
 
@@ -136,7 +151,7 @@ def _part_lots(
     cover_s = 86_400.0 * _either(given.cover_days, default.cover_days)
     opening = int(_either(given.opening_stock, default.opening_stock))
     steps = (setting.capacity if setting else None) or default.capacity
-    if shortages and setting is None:
+    if translated(scenario, part):
         lead_s = cover_s = 0.0  # the older `shortages:` form: just in time
     cumulative = np.cumsum(needed)
     total = int(cumulative[-1]) if len(cumulative) else 0
@@ -148,11 +163,11 @@ def _part_lots(
     arrival = np.zeros(lots, dtype=np.float64)
     if len(supplied):
         knots_s, made = _capacity_curve(scenario, steps, shortages, float(want_s[0]) - 86_400.0)
-        # lot k is done once the supplier has made Y_k pieces, made to order:
-        # Y_k = max(Y_{k-1}, cap(W_k) - L, 0) + L, as a running maximum
-        wanted = np.maximum(np.interp(want_s, knots_s, made) - size, 0.0)
+        # lot k is started when called off (W_k) or when lot k-1 is done, whichever is later,
+        # and made at capacity: done at Y_k = max(Y_{k-1}, cap(W_k)) + L, a running maximum
+        called = np.interp(want_s, knots_s, made)
         steps_done = size * np.arange(len(supplied), dtype=np.float64)
-        done = np.maximum.accumulate(np.maximum(wanted - steps_done, 0.0)) + steps_done + size
+        done = np.maximum.accumulate(np.maximum(called - steps_done, 0.0)) + steps_done + size
         finished_s = _first_time_made(knots_s, made, done)
         arrival[opening_lots:] = np.maximum(np.maximum(finished_s, want_s) + lead_s, 0.0)
     arrival = np.maximum.accumulate(arrival)
@@ -177,7 +192,7 @@ def _capacity_curve(
     changes: list[tuple[float, float]] = [
         (
             (step.start - sop).days * 86_400.0,
-            _UNLIMITED_PER_S if step.per_week == "unlimited" else step.per_week / _WEEK_S,
+            min(step.per_week / _WEEK_S, _UNLIMITED_PER_S),
         )
         for step in steps
     ] or [(origin_s, _UNLIMITED_PER_S)]
