@@ -53,8 +53,8 @@ def test_same_seed_same_bytes_other_seed_other_bytes(loaded: LoadedScenario) -> 
 def test_stream_is_time_ordered_complete_and_accepted(
     loaded: LoadedScenario, simulation_engine: Engine
 ) -> None:
-    # receipts stay out until the ingest takes part.received (tested on their own below)
-    lines = list(event_lines(simulate(_rough(loaded), days=4), receipts=False))
+    # receipts stay out until the ingest takes part.received (tests/sim/test_supply.py)
+    lines = list(event_lines(simulate(_rough(loaded), days=4)))
     events = [json.loads(line) for line in lines]
     stamps = [event["ts"] for event in events]
     assert stamps == sorted(stamps)
@@ -159,14 +159,12 @@ def test_a_longer_run_repeats_a_shorter_one(loaded: LoadedScenario) -> None:
     tail = list(event_lines(long, after_s=completion_time(long, 400)))
     # the short run and the long run's continuation make the long run, event for event
     assert head + tail == list(event_lines(long))
-    units = list(event_lines(short, detail="units"))
+    units = list(event_lines(short, detail="units", receipts=True))
     assert units and all(
         line.startswith((b'{"kind":"unit.', b'{"kind":"part.received"')) for line in units
     )
-    assert all(
-        line.startswith(b'{"kind":"unit.')
-        for line in event_lines(short, detail="units", receipts=False)
-    )
+    assert any(line.startswith(b'{"kind":"part.received"') for line in units)
+    assert all(line.startswith(b'{"kind":"unit.') for line in event_lines(short, detail="units"))
 
 
 def test_every_event_the_simulator_makes_is_marked_simulated(loaded: LoadedScenario) -> None:
@@ -175,7 +173,7 @@ def test_every_event_the_simulator_makes_is_marked_simulated(loaded: LoadedScena
 
     run = simulate(_rough(loaded), until_units=60)
     streams = {
-        "full": list(event_lines(run)),
+        "full": list(event_lines(run, receipts=True)),
         "units": list(event_lines(run, detail="units")),
         "after": list(event_lines(run, after_s=completion_time(run, 30))),
     }

@@ -40,7 +40,7 @@ def _scenario(tmp_path: Path, text: str) -> LoadedScenario:
 def _supply_events(run: SimRun) -> list[dict[str, Any]]:
     """The run's receipts, installs and station states, parsed, in emitted order."""
     wanted = (b'{"kind":"part.', b'{"kind":"station.state"')
-    return [json.loads(line) for line in event_lines(run) if line.startswith(wanted)]
+    return [json.loads(line) for line in event_lines(run, receipts=True) if line.startswith(wanted)]
 
 
 @pytest.fixture(scope="module")
@@ -146,6 +146,18 @@ def test_a_station_waiting_for_parts_installs_nothing_until_it_runs(
     assert ("starved", "shortage:BAT-1001") in timeline
 
 
+@pytest.mark.slow
+def test_a_longer_run_repeats_a_shorter_ones_receipts_and_stops(loaded: LoadedScenario) -> None:
+    from linespeed.sim.run import completion_time
+
+    # cars 2,000 to 3,000 wait for packs in April
+    short, long = simulate(loaded, until_units=2_500), simulate(loaded, until_units=3_000)
+    head = list(event_lines(short, receipts=True))
+    tail = list(event_lines(long, receipts=True, after_s=completion_time(long, 2_500)))
+    assert head + tail == list(event_lines(long, receipts=True))
+    assert any(b"shortage:BAT-1001" in line for line in tail)
+
+
 def _with_supply(text: str, supply: str) -> str:
     start = text.index("supply:")
     end = text.index("\nmix:")
@@ -164,7 +176,7 @@ def test_a_supplier_ships_no_more_than_its_capacity(tmp_path: Path) -> None:
     run = simulate(_scenario(tmp_path, _with_supply(BASE, supply)), days=40)
     receipts = [
         json.loads(line)
-        for line in event_lines(run)
+        for line in event_lines(run, receipts=True)
         if line.startswith(b'{"kind":"part.received"') and b'"BRK-2201"' in line
     ]
     assert {e["quantity"] for e in receipts} == {100}
@@ -193,9 +205,15 @@ def test_supply_changes_no_other_random_draw(loaded: LoadedScenario) -> None:
     for mine, theirs in zip(base.downtime.failures, other.downtime.failures, strict=True):
         assert np.array_equal(mine, theirs)
     # before the packs run short, the line runs exactly as without supply limits
-    same = [line for line in event_lines(base) if not line.startswith(b'{"kind":"part.received"')]
+    same = [
+        line
+        for line in event_lines(base, receipts=True)
+        if not line.startswith(b'{"kind":"part.received"')
+    ]
     assert same == [
-        line for line in event_lines(other) if not line.startswith(b'{"kind":"part.received"')
+        line
+        for line in event_lines(other, receipts=True)
+        if not line.startswith(b'{"kind":"part.received"')
     ]
 
 
@@ -211,7 +229,7 @@ def test_shortages_still_load_translated_to_a_supplier_that_ships_nothing(
     end = begin + np.timedelta64(48, "h")
     receipts: list[np.datetime64] = []
     states: dict[str, list[tuple[np.datetime64, str]]] = defaultdict(list)
-    for line in event_lines(run):
+    for line in event_lines(run, receipts=True):
         if line.startswith((b'{"kind":"part.received"', b'{"kind":"station.state"')):
             event = json.loads(line)
             moment = np.datetime64(event["ts"][:-1])

@@ -62,12 +62,13 @@ def event_lines(
     detail: Detail = "full",
     after_s: float | None = None,
     id_prefix: str | None = None,
-    receipts: bool = True,
+    receipts: bool = False,
 ) -> Iterator[bytes]:
     """The run's events up to its cut-off (after `after_s` if given), as time-ordered JSON lines.
 
     With `receipts`, the goods receipts (`part.received`, one per lot) come too, whatever
-    the detail; a store whose ingest does not yet take them needs `receipts=False`.
+    the detail. Off by default until the ingest takes part.received: streams bound for a
+    store, a broker or a bridge leave them out; `simulate --out` writes them.
     """
     prefix = id_prefix or f"sim-{run.seed}" + ("" if detail == "full" else f"-{detail}")
     texts = _Texts(run)

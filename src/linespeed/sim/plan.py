@@ -106,6 +106,22 @@ def plan_cars(
     return CarPlan(model, color, release, process, failed, checks, scrap_at, ship)
 
 
+def planned_cars(
+    plant: Plant, scenario: Scenario, calendar: WorkCalendar, cars: int
+) -> tuple[FloatArray, IntArray]:
+    """Planned release times and models of every car the plan releases within the calendar.
+
+    At least `cars` cars; the first of them are the cars `plan_cars` samples, whatever the
+    run's length, so the parts supply planned against them is the same in any run.
+    """
+    top_jph = max(step.jph for step in scenario.ramp)
+    upper = max(cars, int(calendar.total_work_s / 3600.0 * top_jph) + 10)
+    release = release_times(scenario, calendar, upper)
+    count = max(cars, int(np.searchsorted(release, calendar.horizon_s, side="left")))
+    model, _ = _mix(plant, scenario, count)
+    return release[:count], model
+
+
 def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArray]:
     models = plant.models
     weights = np.array(

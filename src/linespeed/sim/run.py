@@ -12,7 +12,14 @@ from linespeed.plant.model import Line
 from linespeed.sim.calendar import WorkCalendar
 from linespeed.sim.engine import line_times
 from linespeed.sim.errors import SimInputError
-from linespeed.sim.plan import CarPlan, Downtime, plan_cars, plan_downtime, release_times
+from linespeed.sim.plan import (
+    CarPlan,
+    Downtime,
+    plan_cars,
+    plan_downtime,
+    planned_cars,
+    release_times,
+)
 from linespeed.sim.scenario import LoadedScenario
 from linespeed.sim.supply import SupplyPlan, plan_supply
 
@@ -84,9 +91,12 @@ def simulate(
     plant = loaded.plant
     line = plant.lines_by_id[scenario.line] if scenario.line else plant.lines[0]
     if until_units is not None:
+        # every car that may have started by the Nth completion: a full line (stations and
+        # buffers, as it is when a station waits for parts) behind it, and the scrapped ones
         cars = (
             math.ceil(until_units / max(1e-9, 1.0 - scenario.scrap.p) * 1.01)
             + 2 * len(line.stations)
+            + sum(station.buffer for station in line.stations)
             + 50
         )
         calendar_days = _days_for(loaded, cars)
@@ -97,7 +107,9 @@ def simulate(
         cars = _cars_released_by(loaded, calendar, days * 86_400.0)
     plan = plan_cars(plant, line, scenario, calendar, cars)
     downtime = plan_downtime(line, scenario, calendar)
-    supply = plan_supply(plant, line, scenario, plan.release_s, plan.model)
+    # supply is planned against the whole calendar's plan, so any run gets the same lots
+    planned_release, planned_model = planned_cars(plant, scenario, calendar, cars)
+    supply = plan_supply(plant, line, scenario, planned_release, planned_model, cars)
     buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
     times = line_times(
         plan.process_s, buffers, plan.release_s, downtime.down_intervals(), supply.ready_s

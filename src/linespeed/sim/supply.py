@@ -102,9 +102,17 @@ def pieces_per_car(plant: Plant, line: Line, part: str) -> IntArray:
 
 
 def plan_supply(
-    plant: Plant, line: Line, scenario: Scenario, planned_release_s: FloatArray, model: IntArray
+    plant: Plant,
+    line: Line,
+    scenario: Scenario,
+    planned_release_s: FloatArray,
+    model: IntArray,
+    cars: int,
 ) -> SupplyPlan:
-    """The lots of every part installed on `line` and when each car's parts are on hand."""
+    """The lots of every part installed on `line` and when each of the first `cars` cars'
+    parts are on hand, planned against the planned release times and models of cars in
+    start order (at least `cars` of them: the plan beyond the run decides lots it receives).
+    """
     index = {station.id: i for i, station in enumerate(line.stations)}
     first: dict[str, tuple[int, str, bool]] = {}  # part -> station, supplier, serialized
     for spec in plant.models:
@@ -120,12 +128,13 @@ def plan_supply(
     short_part: dict[int, IntArray] = {}
     for part, (station, bom_supplier, serialized) in first.items():
         needed = pieces_per_car(plant, line, part)[model]
-        lots, ready = _part_lots(scenario, part, needed, planned_release_s)
+        lots, all_ready = _part_lots(scenario, part, needed, planned_release_s)
+        ready = all_ready[:cars]
         setting = scenario.supply.parts.get(part)
         supplier = (setting.supplier if setting else None) or bom_supplier
         number = len(parts)
         parts.append(PartLots(part, supplier, serialized, lot_size(scenario, part), station, lots))
-        if not len(ready) or not np.any(ready > planned_release_s):
+        if not len(ready) or not np.any(ready > planned_release_s[:cars]):
             continue  # never holds a car: each car starts at its station after its release
         if station in ready_s:
             later = ready > ready_s[station]
