@@ -15,8 +15,11 @@ from typing import Any
 import msgspec
 import numpy as np
 import pytest
+from sqlalchemy import Engine
 
 from linespeed.events.types import PartReceived
+from linespeed.ingest.core import Ingestor
+from linespeed.ingest.lines import ingest_lines
 from linespeed.sim.emit import event_lines
 from linespeed.sim.run import SimRun, simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, LoadedScenario, Supply, load_scenario
@@ -156,6 +159,24 @@ def test_a_longer_run_repeats_a_shorter_ones_receipts_and_stops(loaded: LoadedSc
     tail = list(event_lines(long, receipts=True, after_s=completion_time(long, 2_500)))
     assert head + tail == list(event_lines(long, receipts=True))
     assert any(b"shortage:BAT-1001" in line for line in tail)
+
+
+@pytest.mark.slow
+def test_shortage_stops_are_accepted_by_the_ingest(
+    loaded: LoadedScenario, simulation_engine: Engine
+) -> None:
+    run = simulate(loaded, days=45)
+    states = [line for line in event_lines(run) if line.startswith(b'{"kind":"station.state"')]
+    assert any(b'"reason":"shortage:BAT-1001"' in line for line in states)
+
+    report = ingest_lines(Ingestor(simulation_engine), states, "sim")
+
+    assert report.as_dict() == {
+        "accepted": len(states),
+        "duplicates": 0,
+        "rejected": 0,
+        "reasons": {},
+    }
 
 
 def _with_supply(text: str, supply: str) -> str:
