@@ -126,16 +126,26 @@ def plan_supply(
     parts: list[PartLots] = []
     ready_s: dict[int, FloatArray] = {}
     short_part: dict[int, IntArray] = {}
+    demands: dict[tuple[int, ...], tuple[IntArray, IntArray]] = {}  # most parts share one
     for part, (station, bom_supplier, serialized) in first.items():
-        needed = pieces_per_car(plant, line, part)[model]
-        lots, all_ready = _part_lots(scenario, part, needed, planned_release_s)
-        ready = all_ready[:cars]
+        per_model = pieces_per_car(plant, line, part)
+        key = tuple(per_model.tolist())
+        if key not in demands:
+            needed = per_model[model]
+            demands[key] = needed, np.cumsum(needed)
+        needed, cumulative = demands[key]
+        size = lot_size(scenario, part)
+        lots, first_car = _part_lots(scenario, part, size, cumulative, planned_release_s)
         setting = scenario.supply.parts.get(part)
         supplier = (setting.supplier if setting else None) or bom_supplier
         number = len(parts)
-        parts.append(PartLots(part, supplier, serialized, lot_size(scenario, part), station, lots))
-        if not len(ready) or not np.any(ready > planned_release_s[:cars]):
-            continue  # never holds a car: each car starts at its station after its release
+        parts.append(PartLots(part, supplier, serialized, size, station, lots))
+        if not len(lots) or np.all(lots <= planned_release_s[first_car]):
+            continue  # never holds a car: each lot is there when the first car needing it starts
+        last_lot = np.maximum((cumulative[:cars] + size - 1) // size - 1, 0)
+        ready = np.where(needed[:cars] > 0, lots[last_lot], 0.0)
+        if not np.any(ready > planned_release_s[:cars]):
+            continue
         if station in ready_s:
             later = ready > ready_s[station]
             ready_s[station] = np.where(later, ready, ready_s[station])
@@ -147,14 +157,19 @@ def plan_supply(
 
 
 def _part_lots(
-    scenario: Scenario, part: str, needed: IntArray, planned_release_s: FloatArray
-) -> tuple[FloatArray, FloatArray]:
-    """(arrival of each lot, per car the moment its pieces are on hand) for one part."""
+    scenario: Scenario,
+    part: str,
+    size: int,
+    cumulative: IntArray,
+    planned_release_s: FloatArray,
+) -> tuple[FloatArray, IntArray]:
+    """(arrival of each lot, the first car needing a piece of it) for one part.
+
+    `cumulative` holds, per car in start order, the pieces needed up to and including it.
+    """
     default = scenario.supply.default
     setting = scenario.supply.parts.get(part)
     shortages = [s for s in scenario.shortages if s.part == part]
-    size = lot_size(scenario, part)
-
     given = setting or PartSupply()
     lead_s = 86_400.0 * _either(given.lead_time_days, default.lead_time_days)
     cover_s = 86_400.0 * _either(given.cover_days, default.cover_days)
@@ -162,27 +177,23 @@ def _part_lots(
     steps = (setting.capacity if setting else None) or default.capacity
     if translated(scenario, part):
         lead_s = cover_s = 0.0  # the older `shortages:` form: just in time
-    cumulative = np.cumsum(needed)
     total = int(cumulative[-1]) if len(cumulative) else 0
     opening_lots = math.ceil(opening / size)
     lots = max(opening_lots, math.ceil(total / size))
-    supplied = np.arange(opening_lots, lots, dtype=np.int64)
-    first_car = np.searchsorted(cumulative, supplied * size + 1, side="left")
-    want_s = planned_release_s[first_car] - cover_s - lead_s  # made by then, to arrive in time
+    first_car = np.searchsorted(cumulative, np.arange(lots) * size + 1, side="left")
+    first_car = np.minimum(first_car, len(cumulative) - 1)  # opening lots beyond any need
+    want_s = planned_release_s[first_car[opening_lots:]] - cover_s - lead_s  # made by then
     arrival = np.zeros(lots, dtype=np.float64)
-    if len(supplied):
+    if len(want_s):
         knots_s, made = _capacity_curve(scenario, steps, shortages, float(want_s[0]) - 86_400.0)
         # lot k is started when called off (W_k) or when lot k-1 is done, whichever is later,
         # and made at capacity: done at Y_k = max(Y_{k-1}, cap(W_k)) + L, a running maximum
         called = np.interp(want_s, knots_s, made)
-        steps_done = size * np.arange(len(supplied), dtype=np.float64)
+        steps_done = size * np.arange(len(want_s), dtype=np.float64)
         done = np.maximum.accumulate(np.maximum(called - steps_done, 0.0)) + steps_done + size
         finished_s = _first_time_made(knots_s, made, done)
         arrival[opening_lots:] = np.maximum(np.maximum(finished_s, want_s) + lead_s, 0.0)
-    arrival = np.maximum.accumulate(arrival)
-    last_lot = np.maximum((cumulative + size - 1) // size - 1, 0)
-    ready = np.where(needed > 0, arrival[last_lot] if lots else 0.0, 0.0)
-    return arrival, np.asarray(ready, dtype=np.float64)
+    return np.maximum.accumulate(arrival), first_car.astype(np.int64)
 
 
 def _either(value: float | None, fallback: float) -> float:
