@@ -243,6 +243,8 @@ def _cars_events(run: SimRun, texts: _Texts, cars: NDArray[np.int64], detail: De
             moment = s
             for bom_part in parts:
                 moment += tick
+                if getattr(bom_part, "backflush", False):
+                    continue  # consumed as the station completes, with no part.installed
                 count = texts.part_count(bom_part.part, car)
                 if bom_part.serialized:  # one event per piece, the serials its receipt listed
                     pieces = int(getattr(bom_part, "qty", 1))
