@@ -179,6 +179,23 @@ def test_shortage_stops_are_accepted_by_the_ingest(
     }
 
 
+@pytest.mark.slow
+def test_a_supplier_far_below_the_plan_sets_the_pace(tmp_path: Path) -> None:
+    capped = BASE.replace(
+        "        - {from: 2024-05-06, per_week: 1200}\n"
+        "        - {from: 2024-06-03, per_week: 2400}\n"
+        "        - {from: 2024-07-01, per_week: unlimited}\n",
+        "",
+    )
+    assert "per_week: 1200" not in capped
+    run = simulate(_scenario(tmp_path, capped), until_units=20_000)
+    packs = int((run.plan.model[: run.cars] == 0).sum() * 20_000 / run.cars)  # s7 cars
+    weeks = (packs - 120) / 300
+    day = run.until_s / DAY_S
+    assert run.until_s <= run.calendar.horizon_s  # inside the calendar: shifts, not a void
+    assert 7 * weeks * 0.9 <= day <= 7 * weeks * 1.15, (day, weeks)
+
+
 def _with_supply(text: str, supply: str) -> str:
     start = text.index("supply:")
     end = text.index("\nmix:")

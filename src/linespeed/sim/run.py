@@ -25,6 +25,7 @@ from linespeed.sim.supply import SupplyPlan, plan_supply
 
 FloatArray = NDArray[np.float64]
 _MARGIN_DAYS = 30
+_MAX_DAYS = 40 * 366
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,24 +103,31 @@ def simulate(
         calendar_days = _days_for(loaded, cars)
     else:
         calendar_days = math.ceil(days or 0) + _MARGIN_DAYS
-    calendar = WorkCalendar(plant, scenario, calendar_days)
-    if days is not None:
-        cars = _cars_released_by(loaded, calendar, days * 86_400.0)
-    plan = plan_cars(plant, line, scenario, calendar, cars)
-    downtime = plan_downtime(line, scenario, calendar)
-    # supply is planned against the whole calendar's plan, so any run gets the same lots
-    planned_release, planned_model = planned_cars(plant, scenario, calendar, cars)
-    supply = plan_supply(plant, line, scenario, planned_release, planned_model, cars)
-    buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
-    times = line_times(
-        plan.process_s, buffers, plan.release_s, downtime.down_intervals(), supply.ready_s
-    )
+    while True:
+        calendar = WorkCalendar(plant, scenario, calendar_days)
+        if days is not None:
+            cars = _cars_released_by(loaded, calendar, days * 86_400.0)
+        plan = plan_cars(plant, line, scenario, calendar, cars)
+        downtime = plan_downtime(line, scenario, calendar)
+        # supply is planned against the whole calendar's plan, so any run gets the same lots
+        planned_release, planned_model = planned_cars(plant, scenario, calendar, cars)
+        supply = plan_supply(plant, line, scenario, planned_release, planned_model, cars)
+        buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
+        times = line_times(
+            plan.process_s, buffers, plan.release_s, downtime.down_intervals(), supply.ready_s
+        )
+        if until_units is None:
+            until_s = float(days or 0) * 86_400.0
+            break
+        until_s = _nth_completion(plan, times.complete_s[:, -1], until_units)
+        if until_s <= calendar.horizon_s or calendar_days >= _MAX_DAYS:
+            break
+        # the line fell further behind its plan than the calendar reaches (parts short for
+        # long): past the calendar there are no shifts, so run again on a longer one
+        calendar_days = min(
+            _MAX_DAYS, max(int(calendar_days * 1.5), math.ceil(until_s / 86_400.0) + _MARGIN_DAYS)
+        )
     shortages = _shortages(plan.release_s, times.depart_s, supply)
-    last = times.complete_s[:, -1]
-    if until_units is not None:
-        until_s = _nth_completion(plan, last, until_units)
-    else:
-        until_s = float(days or 0) * 86_400.0
     return SimRun(
         loaded,
         line,
@@ -153,7 +161,7 @@ def _shortages(
 def _days_for(loaded: LoadedScenario, cars: int) -> int:
     """Calendar days enough to release `cars` cars at the planned rates, with a margin."""
     days = 120
-    while days < 40 * 366:
+    while days < _MAX_DAYS:
         calendar = WorkCalendar(loaded.plant, loaded.scenario, days)
         needed_work = _work_for(loaded, calendar, cars)
         if needed_work < calendar.total_work_s * 0.9:
