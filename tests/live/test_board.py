@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from sqlalchemy import Engine, desc, event, select
 
 from linespeed.events.types import StationState, UnitCompleted
 from linespeed.live.board import latest_station_states, line_board
+from linespeed.live.errors import BoardInputError
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from linespeed.store.schema import station_states
@@ -140,3 +141,12 @@ def test_the_station_states_query_seeks_the_index(plant: Plant, tmp_path: Path) 
         == 2
     )
     board_store.dispose()
+
+
+@pytest.mark.parametrize("day", [date(1969, 12, 31), date(3000, 1, 1)])
+def test_a_day_the_board_cannot_show_is_refused_naming_it(board_store: Engine, day: date) -> None:
+    with pytest.raises(BoardInputError) as caught:
+        line_board(board_store, day=day)
+    assert caught.value.code == "board.input"
+    assert (caught.value.parameter, caught.value.value) == ("day", day)
+    assert str(day) in caught.value.message

@@ -97,12 +97,13 @@ def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
         {
             "token_id": record.token_id,
             "at": record.at,
-            "method": record.method[:8],
-            "path": storable_text(cut_path(record.path)),
-            "action": storable_text(record.action[:64]),
-            "outcome": storable_text(record.outcome[:64]),
+            # NULs are spelled out before cutting, so the text stays within its column.
+            "method": storable_text(record.method)[:8],
+            "path": cut_path(storable_text(record.path)),
+            "action": storable_text(record.action)[:64],
+            "outcome": storable_text(record.outcome)[:64],
             "status_code": record.status_code,
-            "detail": storable_text(record.detail[:_DETAIL_CHARS]),
+            "detail": storable_text(record.detail)[:_DETAIL_CHARS],
         }
         for record in records
     ]

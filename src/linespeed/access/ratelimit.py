@@ -146,9 +146,9 @@ class RefusalLog:
         last = self._logged_at.get(key)
         if last is not None and now - last < self.every_s:
             return
+        count = self._pending.pop(key)
         if len(self._logged_at) >= self.max_addresses:
             self._forget(now)
-        count = self._pending.pop(key)
         self._logged_at[key] = now
         log.warning(
             "rate limit: refused %d %s from %s%s",

@@ -1,8 +1,18 @@
 """The HTTP API (FastAPI) and live feed behind `linespeed serve`: thin routes over the library.
 
-`create_app(engine)` builds the application; docs/api.md describes every endpoint. Tokens,
-roles, the audit log and rate limits are `linespeed.access`; the live news and the line's
-board are `linespeed.live`.
+- `app`: `create_app(engine, settings)` and `ApiSettings`: the API under /api/v1, the
+  dashboard at /, one error format.
+- `routes`: the endpoints of /api/v1 (docs/api.md): parse, call the query function, answer.
+- `auth`: FastAPI dependencies checking a request's bearer token against a role.
+- `posting`: posted events split into payloads and checked against the token's stations.
+- `writer`: the one writing thread: group commit of posted events, and the audit log.
+- `stream`: GET /api/v1/stream, the live feed as server-sent events over `linespeed.live`.
+- `middleware`: audit of every write, body limits, NUL refusal, security headers.
+- `errors`: request errors and the HTTP status each linespeed error answers with.
+- `server`: running the application with uvicorn.
+
+Tokens, roles, the audit log and rate limits are `linespeed.access`; the live news and the
+line's board are `linespeed.live`.
 """
 
 from __future__ import annotations

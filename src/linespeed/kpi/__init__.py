@@ -1,8 +1,19 @@
 """KPIs of the line: counts, throughput, yield, defects, downtime, OEE and the bottleneck.
 
 One query function, `kpi_report`, answers the CLI, the API and the dashboard; formulas and
-a worked example are in docs/kpi.md. Bad windows or groupings raise `KpiInputError`
-(`kpi.input`, from `errors`), naming the parameter and its value.
+a worked example are in docs/kpi.md.
+
+- `query`: `kpi_report`, the one query.
+- `report`: what it answers (`KpiReport`, `LineKpis`, `StationKpis`, `KpiGroup`, ...).
+- `window`: the report window and the plant's calendar (days and shifts, plant time zone).
+- `counts`: counting queries aggregated in SQL (started, completed, scrapped, in production).
+- `states`: station states in a window: planned stops, unplanned down time, their source.
+- `intervals`: sorted disjoint time intervals and how much of a span they cover.
+- `oee`: ISO 22400-2 OEE of stations and lines, and the rates built from counts.
+- `bottleneck`: the average active period method (Roser et al. 2001).
+- `groups`: the `by` groupings: per day, shift, station, model or colour.
+- `sql`: SQL helpers (epoch seconds per dialect, time buckets).
+- `errors`: `KpiInputError` (`kpi.input`), naming the parameter and its value.
 """
 
 from __future__ import annotations

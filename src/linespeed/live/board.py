@@ -15,8 +15,8 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, String, and_, column, func, select, values
 
-from linespeed.errors import LinespeedError
 from linespeed.kpi import kpi_report
+from linespeed.live.errors import BoardInputError
 from linespeed.plant.model import Plant
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.store.plants import current_plant
@@ -111,11 +111,13 @@ def line_board(engine: Engine, *, day: date | None = None) -> Board:
     """The board for `day`. By default: the plant-local day of the newest event (today, on
     a live line), or, if that event is over a day old, of the newest completion.
 
-    Raises LinespeedError (board.input) for a day outside 1970 to 2999, StoreError if the
+    Raises BoardInputError (board.input) for a day outside 1970 to 2999, StoreError if the
     store holds no plant.
     """
     if day is not None and not FIRST_DAY <= day <= LAST_DAY:
-        raise LinespeedError(f"day {day} is outside {FIRST_DAY} to {LAST_DAY}", code="board.input")
+        raise BoardInputError(
+            f"day {day} is outside {FIRST_DAY} to {LAST_DAY}", parameter="day", value=day
+        )
     with engine.connect() as connection:
         plant = current_plant(connection)
         zone = ZoneInfo(plant.timezone)

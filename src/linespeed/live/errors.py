@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from linespeed.errors import LinespeedError
+from linespeed.errors import InputError, LinespeedError
 
 
 class TooManyStreamsError(LinespeedError):
@@ -12,3 +12,9 @@ class TooManyStreamsError(LinespeedError):
     """
 
     code = "stream.too_many"
+
+
+class BoardInputError(InputError):
+    """The board was asked for a day it cannot show: `parameter` (`day`) and its `value`."""
+
+    code = "board.input"

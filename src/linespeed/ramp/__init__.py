@@ -1,8 +1,16 @@
 """Ramp-up: cumulative curves, model fits, forecasts, reference ramps, comparisons, plots.
 
-`series` (RampSeries, read_series_csv), `curve` (daily curve, crossings, smoothed rate),
-`fit` (logistic and capacity models, held-out choice), `forecast` (forecast_target),
-`references` (the shipped reference ramps; `reference_curves` for charts), `compare`
-(compare_ramps), `plot` (plot_ramps; loads matplotlib), `errors`. Nothing is imported here,
-so a light module does not pull in scipy or matplotlib.
+- `series`: `RampSeries`, `read_series_csv` (any cumulative series from a CSV).
+- `plant_ramp`: the plant's own ramp, cars completed per day (plant local time).
+- `curve`: the daily curve, crossings, smoothed rate.
+- `fit`: logistic and capacity models, chosen on held-out days.
+- `forecast`: `forecast_target`, the day a target is reached, with its spread.
+- `milestones`: milestone cars reached and planned (which VIN will be the Nth car).
+- `references`: the shipped reference ramps; `reference_curves` for charts.
+- `compare`: `compare_ramps`, the plant beside the references.
+- `report`: the ramp question in one call (curve, forecasts, references).
+- `plot`: `plot_ramps` (loads matplotlib).
+- `errors`: `RampInputError`, `RampReferenceError`, `MilestoneInputError`, `RampForecastError`.
+
+Nothing is imported here, so a light module does not pull in scipy or matplotlib.
 """

@@ -1,5 +1,13 @@
-"""Genealogy and recall: what is in a car (`vin_trace`), which cars hold a part (`part_recall`),
-and the recall file (`recall_csv`)."""
+"""Genealogy and recall: what is in a car, and which cars hold a part.
+
+- `genealogy`: `vin_trace`, every part in a car and where each serialized piece has been
+  (`VinTrace`, `TracedPart`, `OtherCar`).
+- `recall`: `part_recall`, every car holding a part, lot, serial or supplier, shipped or not,
+  with counts by status (`Recall`, `RecalledCar`, `CAR_STATUSES`).
+- `recall_csv`: `recall_csv`, the recall file, the same bytes for the CLI and the API.
+- `history`: `unit_history`, a car's stations, parts, inspections, defects and numbers.
+- `errors`: `TraceInputError` (`trace.input`), naming the parameter and its value.
+"""
 
 from linespeed.trace.errors import TraceInputError
 from linespeed.trace.genealogy import OtherCar, TracedPart, VinTrace, vin_trace

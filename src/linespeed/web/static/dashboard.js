@@ -68,18 +68,36 @@
     showCountdown(board.countdown);
   }
 
+  var STATES = ["running", "starved", "blocked", "down", "planned-stop", "changeover"];
+  var SHORTAGE = "shortage:";
+  var STOP_WORDS = { down: "down", changeover: "changeover", starved: "starved for parts" };
+
+  /* A station starved because a part ran out (reason `shortage:PART`), not for want of a car. */
+  function forParts(state, reason) {
+    return state === "starved" && typeof reason === "string" && reason.indexOf(SHORTAGE) === 0;
+  }
+
+  function paint(box, state, reason) {
+    box.classList.remove("unknown", "parts");
+    STATES.forEach(function (name) { box.classList.remove(name); });
+    box.classList.add(STATES.indexOf(state) >= 0 ? state : "unknown");
+    if (forParts(state, reason)) { box.classList.add("parts"); }
+    box.dataset.state = state || "";
+    box.dataset.reason = reason || "";
+    box.title = box.dataset.station + ": " + (state || "no state reported") +
+      (reason ? " (" + reason + ")" : "");
+  }
+
   function showStations(stations, bottleneck) {
     var strip = $("stations");
     strip.textContent = "";
     stations.forEach(function (station) {
       var box = document.createElement("div");
-      box.className = "station " + (station.state || "unknown") +
-        (station.gate ? " gate" : "") + (station.station === bottleneck ? " bottleneck" : "");
+      box.className = "station" + (station.gate ? " gate" : "") +
+        (station.station === bottleneck ? " bottleneck" : "");
       box.dataset.testid = "station";
       box.dataset.station = station.station;
-      box.dataset.state = station.state || "";
-      box.title = station.station + ": " + (station.state || "no state") +
-        (station.reason ? " (" + station.reason + ")" : "");
+      paint(box, station.state, station.reason);
       var cars = document.createElement("div");
       cars.className = "cars";
       cars.textContent = station.cars ? String(station.cars) : "";
@@ -89,6 +107,31 @@
       box.appendChild(cars);
       box.appendChild(name);
       strip.appendChild(box);
+    });
+    showStops(stations);
+  }
+
+  /* Below the strip, in words: every station that is down, in changeover or starved for
+     parts, with its reason and since when, so the cause reads from across the hall. */
+  function showStops(stations) {
+    var list = $("stops"), zone = state.board ? state.board.timezone : undefined;
+    list.textContent = "";
+    stations.forEach(function (station) {
+      var stopped = station.state === "down" || station.state === "changeover" ||
+        forParts(station.state, station.reason);
+      if (!stopped) { return; }
+      var item = document.createElement("li");
+      item.className = station.state;
+      item.dataset.station = station.station;
+      var name = document.createElement("b");
+      name.textContent = station.station;
+      var reason = forParts(station.state, station.reason)
+        ? station.reason.slice(SHORTAGE.length) : (station.reason || "no reason given");
+      var since = station.state_since ? " · since " + new Date(station.state_since)
+        .toLocaleTimeString("en-GB", { timeZone: zone, hour: "2-digit", minute: "2-digit", hour12: false }) : "";
+      item.appendChild(name);
+      item.appendChild(document.createTextNode(" " + STOP_WORDS[station.state] + ": " + reason + since));
+      list.appendChild(item);
     });
   }
 
@@ -206,7 +249,7 @@
     });
     var width = holder.clientWidth || 700;
     var options = {
-      width: width, height: 330, series: series, legend: { show: true },
+      width: width, height: 290, series: series, legend: { show: true },
       scales: { x: { time: false, range: [0, xLimit(band, xs)] } },
       axes: [
         { stroke: "#8a96a8", grid: { stroke: "#232b36" }, font: "16px DejaVu Sans", label: "days since start of production", labelFont: "16px DejaVu Sans" },
@@ -278,11 +321,7 @@
     feed.addEventListener("station-state", function (message) {
       var change = JSON.parse(message.data);
       var box = document.querySelector('.station[data-station="' + CSS.escape(change.station) + '"]');
-      if (box) {
-        box.classList.remove("running", "starved", "blocked", "down", "planned-stop", "changeover", "unknown");
-        box.classList.add(change.state);
-        box.dataset.state = change.state;
-      }
+      if (box) { paint(box, change.state, change.reason); }
       refreshSoon();
     });
     feed.addEventListener("milestone", function (message) {
