@@ -95,6 +95,7 @@ check: lint typecheck
 bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sim.py
+	$(BIN)/python bench/supply.py
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/api.py
 

@@ -23,7 +23,10 @@ NO_DOWN = np.empty((0, 2))
 
 
 def simpy_departures(
-    process_s: Floats, buffers: Sequence[int], release_s: Floats | None = None
+    process_s: Floats,
+    buffers: Sequence[int],
+    release_s: Floats | None = None,
+    part_ready_s: dict[int, Floats] | None = None,
 ) -> Floats:
     """Departure times D(i, j) of the line, simulated by SimPy: one process per station.
 
@@ -31,7 +34,9 @@ def simpy_departures(
     `places[i]` holds the b_i + 1 places downstream of station i, in {buffer i, station
     i+1}: a car takes one before it leaves station i and gives it back when it leaves
     station i+1. Car j is released by `yield env.timeout(r_j)` in a process started at t=0.
+    Station i, given `part_ready_s[i]`, holds car j until its parts are there.
     """
+    ready = part_ready_s or {}
     n_cars, n_stations = process_s.shape
     env = simpy.Environment()
     waiting = [simpy.Store(env) for _ in range(n_stations)]
@@ -48,6 +53,8 @@ def simpy_departures(
     def station(i: int) -> Generator[simpy.Event, Any, None]:
         for _ in range(n_cars):
             car = yield waiting[i].get()
+            if i in ready and ready[i][car] > env.now:
+                yield env.timeout(ready[i][car] - env.now)  # waiting for the car's parts
             yield env.timeout(process_s[car, i])
             if i < n_stations - 1:
                 yield places[i].get(1)
@@ -88,15 +95,22 @@ def reference_up_time_after(down_s: Floats, start_s: float, work_s: float) -> fl
 
 
 def reference_line_times(
-    process_s: Floats, buffers: Sequence[int], release_s: Floats, down_s: Sequence[Floats]
+    process_s: Floats,
+    buffers: Sequence[int],
+    release_s: Floats,
+    down_s: Sequence[Floats],
+    part_ready_s: dict[int, Floats] | None = None,
 ) -> tuple[Floats, Floats, Floats]:
     """S, C and D by the recurrence, written plainly in Python."""
     n_cars, n_stations = process_s.shape
     start, complete, depart = (np.zeros((n_cars, n_stations)) for _ in range(3))
+    ready = part_ready_s or {}
     for j in range(n_cars):
         for i in range(n_stations):
             start[j, i] = max(
-                release_s[j] if i == 0 else depart[j, i - 1], depart[j - 1, i] if j else 0.0
+                release_s[j] if i == 0 else depart[j, i - 1],
+                depart[j - 1, i] if j else 0.0,
+                float(ready[i][j]) if i in ready else 0.0,
             )
             complete[j, i] = reference_up_time_after(down_s[i], start[j, i], process_s[j, i])
             ahead = j - buffers[i] - 1
@@ -181,15 +195,37 @@ def test_departures_equal_simpy_exactly(line: tuple[Floats, list[int], Floats | 
 @settings(max_examples=100, deadline=None)
 @given(lines(), st.data())
 @pytest.mark.slow
+def test_line_times_waiting_for_parts_equal_simpy(
+    line: tuple[Floats, list[int], Floats | None], data: st.DataObject
+) -> None:
+    process, buffers, release = line
+    n_cars, n_stations = process.shape
+    waiting = data.draw(st.lists(st.integers(0, n_stations - 1), max_size=3, unique=True))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    ready = {s: np.asarray(rng.random(n_cars), dtype=np.float64) * 5000.0 for s in waiting}
+    depart = line_times(process, buffers, release, part_ready_s=ready).depart_s
+    # SimPy reaches a part's moment by adding the wait to its clock: equal up to rounding
+    assert np.allclose(depart, simpy_departures(process, buffers, release, ready), rtol=1e-12)
+
+
+@settings(max_examples=100, deadline=None)
+@given(lines(), st.data())
+@pytest.mark.slow
 def test_line_times_with_down_intervals_equal_the_reference(
     line: tuple[Floats, list[int], Floats | None], data: st.DataObject
 ) -> None:
     process, buffers, release = line
     n_cars, n_stations = process.shape
     down = data.draw(down_intervals(n_stations))
-    times = line_times(process, buffers, release, down)
+    waiting = data.draw(st.lists(st.integers(0, n_stations - 1), max_size=3, unique=True))
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
+    ready = {  # parts on hand at random moments, some cars needing none (0)
+        station: np.where(rng.random(n_cars) < 0.3, 0.0, rng.uniform(0, 5000.0, n_cars))
+        for station in waiting
+    }
+    times = line_times(process, buffers, release, down, ready)
     release_s = np.zeros(n_cars) if release is None else release
-    start, complete, depart = reference_line_times(process, buffers, release_s, down)
+    start, complete, depart = reference_line_times(process, buffers, release_s, down, ready)
     assert np.array_equal(times.start_s, start)
     assert np.array_equal(times.complete_s, complete)
     assert np.array_equal(times.depart_s, depart)
@@ -263,6 +299,17 @@ def test_no_cars_gives_an_empty_line() -> None:
     times = line_times(np.zeros((0, 2)), [1, 1], down_s=[np.array([[1.0, 2.0]]), np.array([])])
     assert times.start_s.shape == times.complete_s.shape == times.depart_s.shape == (0, 2)
     assert station_shares(times, np.zeros((0, 2)))["starved"].tolist() == [0, 0]
+
+
+def test_a_station_waits_for_parts_and_the_line_behind_it_blocks() -> None:
+    process = np.array([[1.0, 2.0, 1.0]] * 3)
+    # station 1 has the parts of car 1 only at t=10 (a release time in S at that station)
+    times = line_times(process, [0, 0, 0], part_ready_s={1: np.array([0.0, 10.0, 0.0])})
+    assert times.start_s.tolist() == [[0, 1, 3], [1, 10, 12], [3, 12, 14]]
+    assert times.depart_s.tolist() == [[1, 3, 4], [3, 12, 13], [12, 14, 15]]
+    shares = station_shares(times, process)
+    assert shares["starved"].tolist() == [0, 1 + 7, 3 + 8 + 1]  # waiting for parts is starved
+    assert shares["blocked"].tolist() == [1 + 8, 0, 0]  # the car behind cannot move on
 
 
 # --- down intervals, by hand ------------------------------------------------------------------
@@ -353,6 +400,12 @@ GOOD = np.ones((2, 2))
             "down_s[0][0, 1] = inf",
         ),
         (lambda: station_shares(line_times(GOOD, [0, 0]), np.ones((3, 2))), "process_s"),
+        (lambda: line_times(GOOD, [0, 0], part_ready_s={2: np.zeros(2)}), "station 2"),
+        (lambda: line_times(GOOD, [0, 0], part_ready_s={0: np.zeros(3)}), "part_ready_s[0]"),
+        (
+            lambda: line_times(GOOD, [0, 0], part_ready_s={1: np.array([1.0, np.nan])}),
+            "part_ready_s[1][1] = nan",
+        ),
     ],
 )
 def test_bad_input_is_refused_naming_the_argument(call: Any, names: str) -> None:

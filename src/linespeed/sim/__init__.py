@@ -3,16 +3,21 @@
 `sim` knows nothing of the store: it yields events, and a face decides where they go.
 
 - `scenario`: the scenario file (docs/scenario.md): distributions, failures, shift pattern,
-  ramp plan, defects, scrap, lots, mix, shortages; `Scenario` and its parts.
+  ramp plan, defects, scrap, lots, supply (and the older shortages), mix; `Scenario` and
+  its parts.
 - `production_plan`: the scenario's shift pattern and ramp as plan rows (what
   `simulate --into-db` stores and `--plan-out` writes).
 - `calendar`: `WorkCalendar`, the shifts and breaks as working intervals; `merge_intervals`.
 - `plan`: what the line is asked to build and how long it all takes, sampled up front from
   one seed, one stream per random process (`plan_cars`, `release_times`, `plan_downtime`).
+- `supply`: the parts supply planned up front: each part's lots and when they arrive, and
+  when each car's parts are on hand at the station that installs them (`plan_supply`).
 - `engine`: start, completion and departure times of a serial line with buffers, computed
-  directly (`line_times`, `departures`, `station_shares`).
-- `run`: one run (`simulate`, `SimRun`) and where it stops (`completion_time`, `start_after`).
-- `emit`: the run as contract-2 events in time order (`event_lines`, `write_lines`, counts).
+  directly (`line_times`, `departures`, `station_shares`); parts enter as release times.
+- `run`: one run (`simulate`, `SimRun`) and where it stops (`completion_time`, `start_after`);
+  when stations waited for parts (`Shortages`).
+- `emit`: the run as contract-2 events in time order (`event_lines`, `write_lines`, counts),
+  goods receipts and shortage stops included.
 - `publish`: the stream to an MQTT broker as a line sends it (`publish_events`).
 - `example`: a plain deterministic stream at takt (`example_events`) for examples and tests.
 - `errors`: `SimInputError`.

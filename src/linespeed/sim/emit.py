@@ -9,6 +9,7 @@ once no later car can have an earlier event. Timestamps are UTC with millisecond
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from numpy.typing import NDArray
 from linespeed.plant.vin import nth_vin
 from linespeed.sim.plan import gate_after
 from linespeed.sim.run import SimRun
+from linespeed.sim.supply import lot_size, pieces_per_car
 
 _WINDOW_CARS: Final = 4_000
 _json = msgspec.json.encode
@@ -60,11 +62,18 @@ def event_lines(
     detail: Detail = "full",
     after_s: float | None = None,
     id_prefix: str | None = None,
+    receipts: bool = True,
 ) -> Iterator[bytes]:
-    """The run's events up to its cut-off (after `after_s` if given), as time-ordered JSON lines."""
+    """The run's events up to its cut-off (after `after_s` if given), as time-ordered JSON lines.
+
+    With `receipts` (the default), the goods receipts (`part.received`, one per lot) come
+    too, whatever the detail: the warehouse books them, not the line.
+    """
     prefix = id_prefix or f"sim-{run.seed}" + ("" if detail == "full" else f"-{detail}")
     texts = _Texts(run)
     states = _state_events(run, texts) if detail == "full" else _Window([], [], [], [])
+    if receipts:
+        states = _sorted(_concat(states, _receipt_events(run, texts)))
     first_start = run.start_s[:, 0]
     started = int(np.searchsorted(first_start, run.until_s, side="right"))
     wanted = np.arange(started)
@@ -153,22 +162,21 @@ class _Texts:
             [[p for p in model.parts if index.get(p.station) == i] for i in range(len(index))]
             for model in plant.models
         ]
-        lots = run.loaded.scenario.lots
-        self.lot_size = {
-            p.part: lots.parts.get(p.part, lots.default) for m in plant.models for p in m.parts
-        }
+        scenario = run.loaded.scenario
+        parts = {p.part for m in plant.models for p in m.parts}
+        self.lot_size = {part: lot_size(scenario, part) for part in parts}
         # how many cars of each model have started up to each car: serial and lot numbers
         # follow from it, so any stretch of a run numbers its parts as the whole run does
         model = run.plan.model
         self.model_counts = [np.cumsum(model == number) for number in range(len(plant.models))]
-        self.part_models: dict[str, list[int]] = {}
-        for number, spec in enumerate(plant.models):
-            for part in {bom.part for bom in spec.parts}:
-                self.part_models.setdefault(part, []).append(number)
+        self.part_models: dict[str, list[tuple[int, int]]] = {}  # part -> (model, pieces per car)
+        for part in parts:
+            pieces = pieces_per_car(plant, run.line, part).tolist()
+            self.part_models[part] = [(m, q) for m, q in enumerate(pieces) if q > 0]
 
     def part_count(self, part: str, car: int) -> int:
-        """How many of `part` the run has used up to and including car `car`."""
-        return sum(int(self.model_counts[m][car]) for m in self.part_models[part])
+        """How many pieces of `part` the run has used up to and including car `car`."""
+        return sum(q * int(self.model_counts[m][car]) for m, q in self.part_models[part])
 
     def stamps(self, seconds: NDArray[np.float64]) -> list[str]:
         """ISO-8601 UTC timestamps (ms) for seconds from time 0."""
@@ -234,19 +242,26 @@ def _cars_events(run: SimRun, texts: _Texts, cars: NDArray[np.int64], detail: De
             moment = s
             for bom_part in parts:
                 moment += tick
+                if getattr(bom_part, "backflush", False):
+                    continue  # consumed as the station completes, with no part.installed
                 count = texts.part_count(bom_part.part, car)
-                if bom_part.serialized:
-                    trace = f',"serial":"{bom_part.part}-{count:08d}"'
+                if bom_part.serialized:  # one event per piece, the serials its receipt listed
+                    pieces = int(getattr(bom_part, "qty", 1))
+                    traces = [
+                        f',"serial":"{bom_part.part}-{number:08d}"'
+                        for number in range(count - pieces + 1, count + 1)
+                    ]
                 else:
                     lot = (count - 1) // texts.lot_size[bom_part.part] + 1
-                    trace = f',"lot":"{bom_part.part}-L{lot:05d}"'
+                    traces = [f',"lot":"{bom_part.part}-L{lot:05d}"']
                 supplier = (
                     f',"supplier":{_json(bom_part.supplier).decode()}' if bom_part.supplier else ""
                 )
-                emit(
-                    moment,
-                    f'part.installed|{head}{at},"part":{_json(bom_part.part).decode()}{trace}{supplier}',
-                )
+                for trace in traces:
+                    emit(
+                        moment,
+                        f'part.installed|{head}{at},"part":{_json(bom_part.part).decode()}{trace}{supplier}',
+                    )
             for k in inspections:
                 moment += tick
                 check = plan.checks[k]
@@ -283,11 +298,13 @@ def _cars_events(run: SimRun, texts: _Texts, cars: NDArray[np.int64], detail: De
 
 
 def _state_events(run: SimRun, texts: _Texts) -> _Window:
-    """Station states: planned stops and failures, with `running` when they end."""
+    """Station states: planned stops and failures, with `running` when they end, and
+    `starved` with reason `shortage:PART` while a station waits for parts for a car."""
     window = _Window([], [], [], [])
     planned = run.downtime.planned
     for station, intervals in enumerate(run.downtime.down_intervals()):
         at = f',"station":{texts.stations[station]}'
+        resumes = _shortage_states(run, texts, station, intervals, window)
         inside = np.searchsorted(planned[:, 0], intervals[:, 0], side="right") - 1
         is_planned = (inside >= 0) & (planned[np.maximum(inside, 0), 1] > intervals[:, 0])
         for number, ((begin, end), planned_stop) in enumerate(
@@ -309,12 +326,18 @@ def _state_events(run: SimRun, texts: _Texts) -> _Window:
                     f'station.state|{ident}a|,"line":{texts.line}{at},"state":{state}'
                 )
             if end <= run.until_s:
+                state = resumes.get(number, '"running"')  # still waiting for parts, or running
                 window.time_s.append(end)
                 window.car.append(-1)
                 window.step.append(station)
                 window.body.append(
-                    f'station.state|{ident}b|,"line":{texts.line}{at},"state":"running"'
+                    f'station.state|{ident}b|,"line":{texts.line}{at},"state":{state}'
                 )
+    return _sorted(window)
+
+
+def _sorted(window: _Window) -> _Window:
+    """The events of `window` in (time, step) order."""
     order = np.lexsort((np.asarray(window.step), np.asarray(window.time_s)))
     return _Window(
         [window.time_s[i] for i in order],
@@ -322,6 +345,83 @@ def _state_events(run: SimRun, texts: _Texts) -> _Window:
         [window.step[i] for i in order],
         [window.body[i] for i in order],
     )
+
+
+def _shortage_states(
+    run: SimRun, texts: _Texts, station: int, down: NDArray[np.float64], window: _Window
+) -> dict[int, str]:
+    """Add `starved` (shortage:PART) and `running` events of `station` to `window`.
+
+    A stop (planned or a failure) inside a wait for parts takes precedence; when it ends
+    while parts are still missing, the station is starved again rather than running: the
+    returned map gives, by down interval number, the state to report at its end.
+    """
+    held = run.shortages.get(station)
+    resumes: dict[int, str] = {}
+    if held is None:
+        return resumes
+    head = f',"line":{texts.line},"station":{texts.stations[station]}'
+    parts = run.supply.parts
+    number = 0
+
+    def add(time_s: float, state: str, suffix: str) -> None:
+        window.time_s.append(time_s)
+        window.car.append(-1)
+        window.step.append(station)
+        window.body.append(f"station.state|s{station + 1:02d}-p{number:06d}{suffix}|{head}{state}")
+
+    ends = down[:, 1]
+    for begin, end, part in zip(
+        held.begin_s.tolist(), held.end_s.tolist(), held.part.tolist(), strict=True
+    ):
+        if begin >= run.until_s:
+            break
+        starved = f',"state":"starved","reason":{_json("shortage:" + parts[part].part).decode()}'
+        k = int(np.searchsorted(ends, begin, side="right"))  # first stop ending after `begin`
+        cursor, after_stop = begin, False
+        while cursor < end:
+            if k < len(down) and down[k, 0] <= cursor:  # stopped: the stop's end decides
+                cursor = float(down[k, 1])
+                if cursor < end:
+                    resumes[k] = starved[len(',"state":') :]
+                after_stop = True
+                k += 1
+                continue
+            if not after_stop and cursor < run.until_s:
+                number += 1
+                add(cursor, starved, "a")
+            following = float(down[k, 0]) if k < len(down) else math.inf
+            if end < following and end <= run.until_s:
+                if after_stop:
+                    number += 1
+                add(end, ',"state":"running"', "b")
+            cursor, after_stop = min(end, following), False
+    return resumes
+
+
+def _receipt_events(run: SimRun, texts: _Texts) -> _Window:
+    """Goods receipts up to the cut-off: one `part.received` per lot (serials if serialized)."""
+    window = _Window([], [], [], [])
+    for index, lots in enumerate(run.supply.parts):
+        part = _json(lots.part).decode()
+        supplier = _json(lots.supplier).decode()
+        size = lots.lot_size
+        count = int(np.searchsorted(lots.arrival_s, run.until_s, side="right"))
+        for lot, arrival in enumerate(lots.arrival_s[:count].tolist(), start=1):
+            if lots.serialized:
+                first = (lot - 1) * size + 1
+                serials = [f"{lots.part}-{n:08d}" for n in range(first, first + size)]
+                trace = f',"serials":{_json(serials).decode()}'
+            else:
+                trace = f',"lot":"{lots.part}-L{lot:05d}"'
+            window.time_s.append(arrival)
+            window.car.append(-1)
+            window.step.append(1_000 + index)
+            window.body.append(
+                f'part.received|r{index + 1:03d}-{lot:06d}|,"line":{texts.line},"part":{part},'
+                f'"quantity":{size},"supplier":{supplier}{trace}'
+            )
+    return window
 
 
 @dataclass

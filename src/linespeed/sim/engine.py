@@ -6,7 +6,8 @@ at t=0, and a car leaves station i only when there is room downstream: a free pl
 buffer i or station i+1 itself (blocking after service). For car j at station i, with
 p = `process_s[j, i]`, b_i = `buffers[i]` and D(-1, j) = `release_s[j]` (or 0):
 
-    S(i, j) = max(D(i-1, j), D(i, j-1))             start
+    S(i, j) = max(D(i-1, j), D(i, j-1)[, R(i, j)])  start; R: when station i has car j's
+                                                    parts on hand (supply), if given
     C(i, j) = up_time_after(i, S(i, j), p)          completion (S + p when always up)
     D(i, j) = max(C(i, j), D(i+1, j-b_i-1))         departure; the second term only for
                                                     i < M-1 and j-b_i-1 >= 0
@@ -15,8 +16,9 @@ D(i, j) needs D(i+1, j-b_i-1), a car earlier in sequence, so the kernels go car 
 station by station. Public API (all times in seconds from t=0, arrays are N cars x M stations):
 
 - `departures(process_s, buffers, release_s=None)` -> D
-- `line_times(process_s, buffers, release_s=None, down_s=None)` -> `LineTimes` (S, C, D),
-  with down intervals (shifts off, breaks, failures) entering through `up_time_after`
+- `line_times(process_s, buffers, release_s=None, down_s=None, part_ready_s=None)` ->
+  `LineTimes` (S, C, D), with down intervals (shifts off, breaks, failures) entering through
+  `up_time_after` and part shortages through R in S
 - `station_shares(times, process_s)` -> seconds working, down in cycle, blocked, starved
 
 Bad input raises `SimInputError` (code "sim.input"), naming the argument and the value.
@@ -25,7 +27,7 @@ Bad input raises `SimInputError` (code "sim.input"), naming the argument and the
 from __future__ import annotations
 
 import reprlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -96,9 +98,18 @@ def _up_time_after(
 
 @_kernel
 def _line_times_kernel(
-    process_s: Floats, buffers: Ints, release_s: Floats, down_s: Floats, down_offsets: Ints
+    process_s: Floats,
+    buffers: Ints,
+    release_s: Floats,
+    down_s: Floats,
+    down_offsets: Ints,
+    ready_s: Floats,
+    ready_column: Ints,
 ) -> tuple[Floats, Floats, Floats]:
-    """S, C and D of the recurrence; station i is down in `down_s[offsets[i]:offsets[i+1]]`."""
+    """S, C and D of the recurrence; station i is down in `down_s[offsets[i]:offsets[i+1]]`.
+
+    Station i also waits for `ready_s[car, ready_column[i]]` (its parts) where the column is >= 0.
+    """
     n_cars, n_stations = process_s.shape
     start_s = np.empty((n_cars, n_stations))
     complete_s = np.empty((n_cars, n_stations))
@@ -108,6 +119,9 @@ def _line_times_kernel(
         upstream = release_s[car]
         for station in range(n_stations):
             start = max(upstream, depart_s[car - 1, station]) if car > 0 else upstream
+            column = ready_column[station]
+            if column >= 0:
+                start = max(start, ready_s[car, column])
             complete, index = _up_time_after(
                 down_s, cursor[station], down_offsets[station + 1], start, process_s[car, station]
             )
@@ -239,6 +253,29 @@ def _down_intervals(down_s: Sequence[ArrayLike] | None, n_stations: int) -> tupl
     return np.ascontiguousarray(np.concatenate(per_station)), offsets
 
 
+def _ready_columns(
+    part_ready_s: Mapping[int, ArrayLike] | None, n_cars: int, n_stations: int
+) -> tuple[Floats, Ints]:
+    """The part-ready times as an (N x K) array and, per station, its column or -1."""
+    columns = np.full(n_stations, -1, dtype=np.int64)
+    if not part_ready_s:
+        return np.zeros((n_cars, 0)), columns
+    ready = np.empty((n_cars, len(part_ready_s)))
+    for column, (station, times) in enumerate(sorted(part_ready_s.items())):
+        if not (isinstance(station, int | np.integer) and 0 <= station < n_stations):
+            raise _input_error(
+                "part_ready_s", f"part_ready_s names station {station!r}: not on the line"
+            )
+        array = _float_array(f"part_ready_s[{station}]", times, 1)
+        if len(array) != n_cars:
+            raise _input_error(
+                "part_ready_s", f"part_ready_s[{station}] has {len(array)} times for {n_cars} cars"
+            )
+        ready[:, column] = array
+        columns[station] = column
+    return ready, columns
+
+
 def departures(
     process_s: NDArray[np.float64], buffers: ArrayLike, release_s: NDArray[np.float64] | None = None
 ) -> NDArray[np.float64]:
@@ -261,6 +298,7 @@ def line_times(
     buffers: ArrayLike,
     release_s: NDArray[np.float64] | None = None,
     down_s: Sequence[NDArray[np.float64]] | None = None,
+    part_ready_s: Mapping[int, NDArray[np.float64]] | None = None,
 ) -> LineTimes:
     """Start, completion and departure times of the line, with stations that go down.
 
@@ -271,13 +309,20 @@ def line_times(
     that would start inside a down interval starts at its end. Without down intervals,
     `depart_s` equals `departures(...)` exactly. Runs in O(N x M + K).
 
+    `part_ready_s[i]`, if given, holds per car the moment station i has the car's parts on
+    hand: a release time in S, S(i, j) = max(D(i-1, j), D(i, j-1), ready(i, j)).
+
     Raises SimInputError (code "sim.input") as `departures` does, and if `down_s` does not
     hold one entry per station or an interval is negative, not finite, empty (end <= start),
-    unsorted or overlapping.
+    unsorted or overlapping, or if `part_ready_s` names a station not on the line or does
+    not hold one finite time >= 0 per car.
     """
     process, places, release = _line_inputs(process_s, buffers, release_s)
     down, offsets = _down_intervals(down_s, process.shape[1])
-    start, complete, depart = _line_times_kernel(process, places, release, down, offsets)
+    ready, columns = _ready_columns(part_ready_s, *process.shape)
+    start, complete, depart = _line_times_kernel(
+        process, places, release, down, offsets, ready, columns
+    )
     return LineTimes(start_s=start, complete_s=complete, depart_s=depart)
 
 

@@ -75,7 +75,6 @@ def plan_cars(
     seed = scenario.seed
     model, color = _mix(plant, scenario, cars)
     release = release_times(scenario, calendar, cars)
-    release = _shortages(plant, scenario, calendar, release, model)
     days = release / 86_400.0
     stations = line.stations
     process = np.empty((cars, len(stations)), dtype=np.float64)
@@ -105,6 +104,22 @@ def plan_cars(
     mean_delay = scenario.shipping.delay_h * 3600.0
     ship = stream(seed, "shipping").exponential(mean_delay, cars) if mean_delay else np.zeros(cars)
     return CarPlan(model, color, release, process, failed, checks, scrap_at, ship)
+
+
+def planned_cars(
+    plant: Plant, scenario: Scenario, calendar: WorkCalendar, cars: int
+) -> tuple[FloatArray, IntArray]:
+    """Planned release times and models of every car the plan releases within the calendar.
+
+    At least `cars` cars; the first of them are the cars `plan_cars` samples, whatever the
+    run's length, so the parts supply planned against them is the same in any run.
+    """
+    top_jph = max(step.jph for step in scenario.ramp)
+    upper = max(cars, int(calendar.total_work_s / 3600.0 * top_jph) + 10)
+    release = release_times(scenario, calendar, upper)
+    count = max(cars, int(np.searchsorted(release, calendar.horizon_s, side="left")))
+    model, _ = _mix(plant, scenario, count)
+    return release[:count], model
 
 
 def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArray]:
@@ -156,20 +171,6 @@ def release_times(scenario: Scenario, calendar: WorkCalendar, cars: int) -> Floa
         if made >= cars:
             break
     return calendar.to_wall(np.concatenate(releases)[:cars])
-
-
-def _shortages(
-    plant: Plant, scenario: Scenario, calendar: WorkCalendar, release: FloatArray, model: IntArray
-) -> FloatArray:
-    """Release times pushed past part shortages for cars that need the missing part."""
-    release = release.copy()
-    for shortage in scenario.shortages:
-        start = (shortage.start - scenario.start_of_production).days * 86_400.0
-        end = start + shortage.hours * 3600.0
-        needs = np.array([any(p.part == shortage.part for p in m.parts) for m in plant.models])
-        hit = needs[model] & (release >= start) & (release < end)
-        release[hit] = end
-    return np.maximum.accumulate(release)  # a sequenced line keeps its order
 
 
 def _cycle_times(

@@ -12,11 +12,30 @@ from linespeed.plant.model import Line
 from linespeed.sim.calendar import WorkCalendar
 from linespeed.sim.engine import line_times
 from linespeed.sim.errors import SimInputError
-from linespeed.sim.plan import CarPlan, Downtime, plan_cars, plan_downtime, release_times
+from linespeed.sim.plan import (
+    CarPlan,
+    Downtime,
+    plan_cars,
+    plan_downtime,
+    planned_cars,
+    release_times,
+)
 from linespeed.sim.scenario import LoadedScenario
+from linespeed.sim.supply import SupplyPlan, plan_supply
 
 FloatArray = NDArray[np.float64]
 _MARGIN_DAYS = 30
+_MAX_DAYS = 40 * 366
+
+
+@dataclass(frozen=True, eq=False)
+class Shortages:
+    """When a station waited for parts: [begin_s, end_s) per car held, and which part."""
+
+    begin_s: FloatArray
+    end_s: FloatArray
+    part: NDArray[np.int64]
+    """Index into `SupplyPlan.parts`."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -33,6 +52,9 @@ class SimRun:
     complete_s: FloatArray
     until_s: float
     """Nothing later than this (seconds from time 0) is part of the run."""
+    supply: SupplyPlan
+    shortages: dict[int, Shortages]
+    """Per station, the stretches it waited for parts with a car ready to work."""
 
     @property
     def cars(self) -> int:
@@ -70,26 +92,42 @@ def simulate(
     plant = loaded.plant
     line = plant.lines_by_id[scenario.line] if scenario.line else plant.lines[0]
     if until_units is not None:
+        # every car that may have started by the Nth completion: a full line (stations and
+        # buffers, as it is when a station waits for parts) behind it, and the scrapped ones
         cars = (
             math.ceil(until_units / max(1e-9, 1.0 - scenario.scrap.p) * 1.01)
             + 2 * len(line.stations)
+            + sum(station.buffer for station in line.stations)
             + 50
         )
         calendar_days = _days_for(loaded, cars)
     else:
         calendar_days = math.ceil(days or 0) + _MARGIN_DAYS
-    calendar = WorkCalendar(plant, scenario, calendar_days)
-    if days is not None:
-        cars = _cars_released_by(loaded, calendar, days * 86_400.0)
-    plan = plan_cars(plant, line, scenario, calendar, cars)
-    downtime = plan_downtime(line, scenario, calendar)
-    buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
-    times = line_times(plan.process_s, buffers, plan.release_s, downtime.down_intervals())
-    last = times.complete_s[:, -1]
-    if until_units is not None:
-        until_s = _nth_completion(plan, last, until_units)
-    else:
-        until_s = float(days or 0) * 86_400.0
+    while True:
+        calendar = WorkCalendar(plant, scenario, calendar_days)
+        if days is not None:
+            cars = _cars_released_by(loaded, calendar, days * 86_400.0)
+        plan = plan_cars(plant, line, scenario, calendar, cars)
+        downtime = plan_downtime(line, scenario, calendar)
+        # supply is planned against the whole calendar's plan, so any run gets the same lots
+        planned_release, planned_model = planned_cars(plant, scenario, calendar, cars)
+        supply = plan_supply(plant, line, scenario, planned_release, planned_model, cars)
+        buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
+        times = line_times(
+            plan.process_s, buffers, plan.release_s, downtime.down_intervals(), supply.ready_s
+        )
+        if until_units is None:
+            until_s = float(days or 0) * 86_400.0
+            break
+        until_s = _nth_completion(plan, times.complete_s[:, -1], until_units)
+        if until_s <= calendar.horizon_s or calendar_days >= _MAX_DAYS:
+            break
+        # the line fell further behind its plan than the calendar reaches (parts short for
+        # long): past the calendar there are no shifts, so run again on a longer one
+        calendar_days = min(
+            _MAX_DAYS, max(int(calendar_days * 1.5), math.ceil(until_s / 86_400.0) + _MARGIN_DAYS)
+        )
+    shortages = _shortages(plan.release_s, times.depart_s, supply)
     return SimRun(
         loaded,
         line,
@@ -100,13 +138,30 @@ def simulate(
         times.start_s,
         times.complete_s,
         until_s,
+        supply,
+        shortages,
     )
+
+
+def _shortages(
+    release_s: FloatArray, depart_s: FloatArray, supply: SupplyPlan
+) -> dict[int, Shortages]:
+    """Per station that waited for parts: from when the car and the station were both free."""
+    found = {}
+    for station, ready in supply.ready_s.items():
+        arrived = depart_s[:, station - 1] if station > 0 else release_s
+        free = np.concatenate(([0.0], depart_s[:-1, station]))
+        begin = np.maximum(arrived, free)
+        held = np.flatnonzero(ready > begin)
+        if len(held):
+            found[station] = Shortages(begin[held], ready[held], supply.short_part[station][held])
+    return found
 
 
 def _days_for(loaded: LoadedScenario, cars: int) -> int:
     """Calendar days enough to release `cars` cars at the planned rates, with a margin."""
     days = 120
-    while days < 40 * 366:
+    while days < _MAX_DAYS:
         calendar = WorkCalendar(loaded.plant, loaded.scenario, days)
         needed_work = _work_for(loaded, calendar, cars)
         if needed_work < calendar.total_work_s * 0.9:

@@ -7,6 +7,7 @@ mix, the start of production and the seed. Every problem names its file, line an
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Iterator
 from datetime import date
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from linespeed.errors import FileProblem, ScenarioFileError
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
@@ -123,11 +124,65 @@ class Shipping(_Frozen):
 
 
 class Shortage(_Frozen):
-    """A part missing for a while: no car that needs it is started until it is back."""
+    """A supplier that ships nothing for a while (the older form of `supply`, translated).
+
+    Read as: the part comes just in time (no lead time, no cover) in lots of its `lots`
+    size, from a supplier with unlimited capacity except none from `from` for `hours`.
+    """
 
     part: str
     start: date = Field(alias="from")
     hours: Positive
+
+
+class CapacityStep(_Frozen):
+    """From a date on (midnight, plant time), how many pieces a supplier can make per week."""
+
+    start: date = Field(alias="from")
+    per_week: float = Field(ge=0)
+    """`unlimited` (read as infinity) or a number of pieces."""
+
+    @field_validator("per_week", mode="before")
+    @classmethod
+    def _unlimited(cls, value: object) -> object:
+        return math.inf if value == "unlimited" else value
+
+
+class PartSupply(_Frozen):
+    """How one part reaches the plant: supplier, capacity over time, lead time, lots, stock.
+
+    Fields left out take the value of `supply.default`.
+    """
+
+    supplier: Id | None = None
+    """Who ships it; the BOM line's supplier if omitted."""
+    capacity: tuple[CapacityStep, ...] | None = Field(default=None, min_length=1)
+    """Pieces per week from a date on; before the first step, the first step's rate."""
+    lead_time_days: float | None = Field(default=None, ge=0, le=365, allow_inf_nan=False)
+    """Days from the supplier finishing a lot to its receipt at the plant."""
+    cover_days: float | None = Field(default=None, ge=0, le=365, allow_inf_nan=False)
+    """How many days before the plan needs them the plant calls parts off (safety stock)."""
+    lot_size: int | None = Field(default=None, gt=0)
+    """Pieces per delivery: each is one lot (one receipt); the `lots` size if omitted."""
+    opening_stock: int | None = Field(default=None, ge=0)
+    """Pieces on hand at start of production, received at its midnight in whole lots."""
+
+
+class SupplyDefault(_Frozen):
+    """Supply of every part not listed under `supply.parts`, and of the fields they omit."""
+
+    capacity: tuple[CapacityStep, ...] = ()
+    """Empty: unlimited."""
+    lead_time_days: float = Field(default=1.0, ge=0, le=365, allow_inf_nan=False)
+    cover_days: float = Field(default=2.0, ge=0, le=365, allow_inf_nan=False)
+    opening_stock: int = Field(default=0, ge=0)
+
+
+class Supply(_Frozen):
+    """Parts supply: a default for every part, and settings by part number."""
+
+    default: SupplyDefault = SupplyDefault()
+    parts: dict[str, PartSupply] = {}
 
 
 class Scenario(_Frozen):
@@ -148,7 +203,9 @@ class Scenario(_Frozen):
     lots: Lots = Lots()
     mix: Mix = Mix()
     shipping: Shipping = Shipping()
+    supply: Supply = Supply()
     shortages: tuple[Shortage, ...] = ()
+    """Deprecated: translated to a supplier capacity of 0 for the period (docs/scenario.md)."""
 
 
 class LoadedScenario(BaseModel):
@@ -238,6 +295,24 @@ def _check_against_plant(
                 ("lots", "parts", part),
                 f"part {part!r} is in no BOM of the plant" + did_you_mean(str(part), parts),
             )
+    supply_parts = (
+        (data.get("supply") or {}).get("parts") if isinstance(data.get("supply"), dict) else None
+    )
+    for part, setting in (supply_parts or {}).items() if isinstance(supply_parts, dict) else ():
+        if part not in parts:
+            yield tree.problem(
+                ("supply", "parts", part),
+                f"part {part!r} is in no BOM of the plant" + did_you_mean(str(part), parts),
+            )
+        if isinstance(setting, dict):
+            yield from _increasing(
+                setting.get("capacity"), ("supply", "parts", part, "capacity"), tree
+            )
+    supply_default = data.get("supply") or {}
+    if isinstance(supply_default, dict) and isinstance(supply_default.get("default"), dict):
+        yield from _increasing(
+            supply_default["default"].get("capacity"), ("supply", "default", "capacity"), tree
+        )
     for index, shortage in enumerate(data.get("shortages") or []):
         if isinstance(shortage, dict) and shortage.get("part") not in parts:
             yield tree.problem(
@@ -252,6 +327,26 @@ def _check_against_plant(
                 yield tree.problem(("shift_pattern", index, "shifts", k), message)
     yield from _check_dates(data, tree)
     yield from _check_mix(data, tree, plant)
+
+
+def _increasing(steps: Any, path: tuple[str | int, ...], tree: YamlTree) -> Iterator[FileProblem]:
+    """Problems with capacity steps: `from` dates that do not increase, a last step of 0."""
+    last = steps[-1] if isinstance(steps, list) and steps else None
+    if isinstance(last, dict) and last.get("per_week") == 0:
+        yield tree.problem(
+            (*path, len(steps) - 1, "per_week"),
+            "the last step ships nothing: the part would never come again",
+        )
+    previous: Any = None
+    for index, step in enumerate(steps if isinstance(steps, list) else []):
+        start = step.get("from") if isinstance(step, dict) else None
+        if not isinstance(start, date):
+            continue
+        if previous is not None and start <= previous:
+            yield tree.problem(
+                (*path, index, "from"), f"dates must increase: {start} is not after {previous}"
+            )
+        previous = start
 
 
 def _check_dates(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
