@@ -186,7 +186,8 @@ def test_days_of_cover_at_the_rate_of_the_last_seven_days(
     # 24 fasteners a day, backflushed at ga-150 for each of the 8 cars
     assert (rows["FST-9901"].consumed, rows["FST-9901"].on_hand) == (192, 808)
     assert rows["FST-9901"].days_of_cover == round(808 / 24, 2)
-    assert rows["FST-9901"].runs_out_on == today + timedelta(days=33)
+    # 33.67 days after 13:00 on 30 June is 05:00 on 3 August
+    assert rows["FST-9901"].runs_out_on == date(2025, 8, 3)
     assert (rows["BAT-1001"].days_of_cover, rows["BAT-1001"].runs_out_on) == (3.0, date(2025, 7, 3))
     # on hand below zero: no cover, out today
     assert (rows["WHL-7101"].on_hand, rows["WHL-7101"].days_of_cover) == (0, 0.0)

@@ -19,7 +19,7 @@ def stock(
 ) -> None:
     """Per part: received, consumed, adjusted, on hand, lots (oldest first), days of cover.
 
-    Soonest run-out first, at the rate of the last 7 days of completions.
+    Soonest run-out first, at the stored plan's rate (else that of the last 7 days).
     Example: linespeed stock --part BAT-1001 --json
     """
     with store(db) as engine:

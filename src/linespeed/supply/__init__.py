@@ -5,8 +5,8 @@
 - `stock`: `stock_report`, the one query behind `linespeed stock` and `GET /api/v1/stock`:
   per part, received, consumed, adjusted and on hand, lots on hand oldest first, days of
   cover and the day it runs out; serialized pieces installed but never received.
-- `demand`: `daily_demand`, the pieces of each part the plant uses per day (what days of
-  cover divide by).
+- `demand`: `demand_ahead`, the pieces of each part the plant will use day by day (the
+  stored plan times the BOM, then the recent rate): what days of cover count down.
 - `errors`: `StockInputError` (`stock.input`), a stock question that cannot be asked.
 
 The stock ledger itself (receipts, counts, consumption) is a projection of the event log,

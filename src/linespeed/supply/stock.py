@@ -3,24 +3,23 @@
 What is on hand comes from the stock ledger (docs/events.md, "Stock"): on hand = received
 + adjusted - consumed. Lots on hand are worked out first-in first-out: a lot loses what
 was consumed naming it; what was consumed without a lot, and counts below the books, come
-off the oldest lots first. Days of cover = on hand / `daily_demand`.
+off the oldest lots first. Days of cover count on hand down by `demand_ahead`: the stored
+plan's cars times the BOM, then the recent rate.
 """
 
 from __future__ import annotations
 
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Final
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, bindparam, func, select
 
 from linespeed.plant.model import Plant
 from linespeed.store.plants import current_plant
 from linespeed.store.schema import stock_consumed, stock_moves, stock_unreceived, units
-from linespeed.supply.demand import daily_demand
+from linespeed.supply.demand import PartDemand, demand_ahead
 from linespeed.supply.errors import StockInputError
 
 MAX_UNRECEIVED_LISTED: Final = 20
@@ -107,18 +106,16 @@ def _report(connection: Connection, plant: Plant, only: str | None, as_of: datet
                 value=only,
             )
         parts = {only}
-    demand = daily_demand(connection, plant, as_of)
+    demand = demand_ahead(connection, plant, as_of)
     unreceived = _unreceived(connection, only)
-    today = as_of.astimezone(ZoneInfo(plant.timezone)).date()
     rows = [
         _part_stock(
             name,
             suppliers.get(name),
             moves.get(name, _Moves()),
             consumed.get(name, {}),
-            demand.get(name, 0.0),
+            demand.get(name),
             unreceived.get(name, (0, [])),
-            today,
         )
         for name in parts
     ]
@@ -226,17 +223,12 @@ def _part_stock(
     supplier: str | None,
     moves: _Moves,
     consumed: dict[str, int],
-    demand: float,
+    demand: PartDemand | None,
     unreceived: tuple[int, list[UnreceivedPiece]],
-    today: date,
 ) -> PartStock:
     used = sum(consumed.values())
     on_hand = moves.received + moves.adjusted - used
-    days_of_cover: float | None = None
-    runs_out_on: date | None = None
-    if demand > 0.0:
-        days_of_cover = round(max(on_hand, 0) / demand, 2)
-        runs_out_on = today + timedelta(days=math.floor(max(on_hand, 0) / demand))
+    days_of_cover, runs_out_on = (None, None) if demand is None else demand.cover(on_hand)
     return PartStock(
         part=part,
         supplier=supplier if supplier is not None else moves.newest_supplier,
