@@ -11,6 +11,7 @@ from linespeed.api.server import running_server
 from linespeed.events.types import UnitCompleted
 from linespeed.live.board import line_board
 from linespeed.store.engine import open_store
+from linespeed.supply.stock import stock_report
 from tests.e2e.conftest import CARS, Line, screenshot
 
 pytestmark = pytest.mark.slow
@@ -131,4 +132,28 @@ def test_a_simulated_line_shows_the_boards_numbers(page: Page, simulated_url: st
         expect(page.locator("#ramp-chart canvas").first).to_be_visible()
         page.wait_for_timeout(300)
         screenshot(page, "dashboard-simulated-line")
+    store.dispose()
+
+
+def test_the_supply_tile_and_the_plan_curve_of_a_simulated_line(
+    page: Page, simulated_url: str
+) -> None:
+    store = open_store(simulated_url)
+    parts = [part for part in stock_report(store).parts if part.days_of_cover is not None][:3]
+    assert len(parts) == 3, "the simulated store's parts have cover at the planned rate"
+    viewer = create_token(store, "viewer").token
+    with running_server(store) as url:
+        page.goto(f"{url}/#token={viewer}")
+        expect(page.get_by_test_id("live")).to_have_text("live")
+        rows = page.get_by_test_id("supply").locator("tr")
+        expect(rows).to_have_count(3)
+        for row, part in zip(rows.all(), parts, strict=True):
+            assert part.runs_out_on is not None and part.days_of_cover is not None
+            expect(row).to_have_attribute("data-part", part.part)
+            expect(row).to_contain_text(f"{part.days_of_cover:,.1f} d")
+            expect(row).to_contain_text(f"{part.runs_out_on.day} {part.runs_out_on:%b}")
+        expect(page.locator("#ramp-chart .u-legend")).to_contain_text("plan")
+        expect(page.get_by_test_id("plan-note")).to_contain_text("plan")
+        page.wait_for_timeout(300)
+        screenshot(page, "dashboard-supply-and-plan")
     store.dispose()

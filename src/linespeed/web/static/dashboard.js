@@ -175,9 +175,39 @@
       (forecast.high || "never") + ")" : "–");
   }
 
+  /* -- the supply tile: the three parts with the least cover ------------------------- */
+  var SHORT_COVER_DAYS = 2;
+  function showSupply(stock) {
+    var body = $("supply");
+    body.textContent = "";
+    var parts = stock.parts.filter(function (part) { return part.days_of_cover !== null; }).slice(0, 3);
+    parts.forEach(function (part) {
+      var row = document.createElement("tr");
+      row.dataset.part = part.part;
+      if (part.days_of_cover < SHORT_COVER_DAYS) { row.className = "short"; }
+      [["part", part.part], ["cover", num(part.days_of_cover, 1) + " d"],
+       ["out", part.runs_out_on ? shortDay(part.runs_out_on) : "–"]].forEach(function (cell) {
+        var td = document.createElement("td");
+        td.className = cell[0];
+        td.textContent = cell[1];
+        row.appendChild(td);
+      });
+      body.appendChild(row);
+    });
+    text("supply-note", parts.length ? "days of cover at the planned rate · runs out"
+      : "no part is used at the planned rate");
+  }
+  function shortDay(iso) {
+    return new Date(iso + "T12:00:00Z").toLocaleDateString("en-GB", {
+      day: "numeric", month: "short", timeZone: "UTC" });
+  }
+
   function refreshBoard() {
-    return get("/board").then(showBoard).then(function () { problem(""); })
-      .catch(function (error) { problem(String(error.message || error)); });
+    return Promise.all([get("/board"), get("/stock")]).then(function (answers) {
+      showBoard(answers[0]);
+      showSupply(answers[1]);
+      problem("");
+    }).catch(function (error) { problem(String(error.message || error)); });
   }
 
   function refreshSoon() {
@@ -229,6 +259,12 @@
       });
     }
     names.push("forecast");
+    if (plant && ramp.plan && ramp.plan.cumulative.length) {
+      names.push("plan");
+      ramp.plan.cumulative.forEach(function (point) {
+        put("plan", days(plant.start_of_production, point[0]), point[1]);
+      });
+    }
     refs.forEach(function (ref) {
       names.push(ref.name);
       ref.days.forEach(function (point) { put(ref.name, point[0], point[1]); });
@@ -239,14 +275,17 @@
       data.push(xs.map(function (x) { return columns[x][name] === undefined ? null : columns[x][name]; }));
     });
     var colors = ["#4fb3ff", "#f5a623", "#e74c3c", "#2ecc71", "#bdc3c7", "#9b59b6"];
+    var PLAN_COLOR = "#ff6bd6";
     var series = [{ label: "days since SOP" }];
     names.forEach(function (name, index) {
       var legend = name === "plant" ? (plant ? state.board && state.board.name || "plant" : "plant")
         : name === "forecast" ? "forecast (90% band)"
+        : name === "plan" ? "plan"
         : refs.filter(function (r) { return r.name === name; })[0].legend;
       series.push({
-        label: legend, stroke: colors[index % colors.length], width: index === 0 ? 4 : 2,
-        dash: name === "forecast" ? [10, 6] : (index > 1 ? [4, 4] : undefined), spanGaps: true,
+        label: legend, stroke: name === "plan" ? PLAN_COLOR : colors[index % colors.length],
+        width: index === 0 ? 4 : 2, spanGaps: true,
+        dash: name === "forecast" ? [10, 6] : (index > 1 && name !== "plan" ? [4, 4] : undefined),
         value: function (u, v) { return v === null ? "–" : Math.round(v).toLocaleString("en-US"); }
       });
     });
