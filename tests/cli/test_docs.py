@@ -247,7 +247,7 @@ def _scenario_mistakes(folder: Path, example: Example) -> None:
             33: ("mttr_min: 20", "mttr_min: -20"),
             41: ("rain-test", "rain-tset"),
             51: ("BRK-2202", "BRK-2203"),
-            54: ("x9", "x8"),
+            69: ("x9", "x8"),
         },
         "dates.yaml": {11: ("2024-03-01", "2024-03-04"), 21: ("2024-08-01", "2024-05-01")},
         "typo.yaml": {
@@ -259,7 +259,7 @@ def _scenario_mistakes(folder: Path, example: Example) -> None:
         "plant.yaml": {5: ("# plant: ../plants/yz1.yaml", "plant: plants/yz1.yaml #")},
         "line.yaml": {6: ("l1", "l2")},
         "colors.yaml": {
-            54: ("}", "}\n  colors: {s7: {graphite-grey: 1}}"),
+            69: ("}", "}\n  colors: {s7: {graphite-grey: 1}}"),
         },
     }
     for name, edits in copies.items():
