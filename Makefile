@@ -41,6 +41,9 @@ demo: $(BIN)/linespeed
 	$(LS) ramp --db $(DEMO_DB) --reference tesla-model-3 --reference pace-300k-15m --plot $(DEMO_DIR)/ramp.png
 	@echo "== the line since station tracking went live: KPIs and the bottleneck"
 	$(LS) kpi --db $(DEMO_DB) --since $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['first_event_at'])")
+	@echo "== the production plan the simulation stored, and the parts: on hand, days of cover at the planned rate, which runs out first"
+	$(LS) plan list --db $(DEMO_DB)
+	$(LS) stock --db $(DEMO_DB) | head -12
 	@echo "== the last car of the run, station by station"
 	$(LS) unit --db $(DEMO_DB) $$($(BIN)/python -c "import json; print(json.load(open('$(DEMO_DIR)/live.json'))['last_completed_vin'])") | head -12
 	@echo "== recall: every car holding the brake-caliper lot of that last car, where it is now; file in $(DEMO_DIR)/recall.csv"
