@@ -191,7 +191,12 @@ def test_planned_stops_from_the_shift_plan_without_states(db_url: str) -> None:
     ]
     plant = Plant.model_validate({**PLANT, "shifts": shifts})
     report = _report_without_states(db_url, plant)
-    assert report.production_hours_source == "shift-plan"
+    assert report.production_hours_source == {
+        "station_states": 0.0,
+        "calendar": 0.0,
+        "shift_plan": 3600.0,
+        "window": 0.0,
+    }
     assert report.production_hours == pytest.approx(3300 / 3600, abs=1e-6)
     assert [(row.state, row.seconds, row.stops) for row in report.downtime_total] == [
         ("planned-stop", 900.0, 3)
@@ -203,7 +208,12 @@ def test_planned_stops_from_the_shift_plan_without_states(db_url: str) -> None:
 def test_whole_window_is_planned_busy_without_states_or_shifts(db_url: str) -> None:
     plant = Plant.model_validate({**PLANT, "shifts": []})
     report = _report_without_states(db_url, plant)
-    assert report.production_hours_source == "window"
+    assert report.production_hours_source == {
+        "station_states": 0.0,
+        "calendar": 0.0,
+        "shift_plan": 0.0,
+        "window": 3600.0,
+    }
     assert report.production_hours == 1.0
     assert report.jph == 4.0
     assert report.downtime_total == []

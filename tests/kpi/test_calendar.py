@@ -82,8 +82,7 @@ def test_one_down_state_does_not_make_the_whole_day_production_time(day_store: E
     assert whole.completed == board.completed == 48
     # The down state is an availability loss inside the shift, not a planned stop.
     assert whole.lines[0].unplanned_down_s == 600.0
-    assert whole.production_hours_source == "shift-plan"
-    assert whole.production_hours_by_source == {
+    assert whole.production_hours_source == {
         "station_states": 0.0,
         "calendar": 0.0,
         "shift_plan": 86400.0,
@@ -100,8 +99,7 @@ def test_planned_stop_states_and_the_shift_plan_together(backend: str) -> None:
         store.dispose()
     # st-30 reports a planned stop of 15 minutes in the shift: 7.75 h of production.
     assert report.production_hours == 7.75
-    assert report.production_hours_source == "station-states"
-    assert report.production_hours_by_source == {
+    assert report.production_hours_source == {
         "station_states": 900.0,
         "calendar": 0.0,
         "shift_plan": 85500.0,
@@ -144,9 +142,8 @@ def test_kpis_against_the_plan(planned_store: Engine) -> None:
     # The plan names the shifts: the day shift's 8 h and 2 h of the night shift, and the
     # last 6 h of 29 June's night shift (no plan covers 29 June: every plant shift runs).
     assert day.production_hours == 16.0
-    assert day.production_hours_source == "calendar"
-    assert day.production_hours_by_source["calendar"] == 86400.0
-    assert day.production_hours_by_source["shift_plan"] == 0.0
+    assert day.production_hours_source["calendar"] == 86400.0
+    assert day.production_hours_source["shift_plan"] == 0.0
     by_shift = kpi_report(
         planned_store, since=MIDNIGHT, until=MIDNIGHT + timedelta(days=1), by="shift"
     )
@@ -196,7 +193,7 @@ def test_a_planned_day_without_rows_has_no_production_hours(planned_store: Engin
     assert report.plan_coverage == pytest.approx(2 / 3)
     assert report.planned == 115.0
     assert any("the plan covers 67% of the window" in note for note in report.notes)
-    assert report.production_hours_by_source == {
+    assert report.production_hours_source == {
         "station_states": 0.0,
         "calendar": 2 * 86400.0,
         "shift_plan": 86400.0,

@@ -34,7 +34,6 @@ def timeline(*stops: tuple[str, float, float]) -> StationTimeline:
 def timelines(**stations: StationTimeline) -> LineTimelines:
     """The line's timelines: the stations named (st_10=...) as given, the others never stopped."""
     return LineTimelines(
-        "station-states",
         {s.id: stations.get(s.id.replace("-", "_"), StationTimeline()) for s in LINE.stations},
     )
 

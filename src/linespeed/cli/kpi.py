@@ -57,7 +57,7 @@ def kpi(
         f"first-pass yield {_fpy(report.first_pass_yield, report.units_inspected)}, "
         f"defects per unit {_num(report.defects_per_unit, 3)}"
     )
-    out.print(f"planned stops from: {_sources(report.production_hours_by_source)}")
+    out.print(f"planned stops from: {_sources(report.production_hours_source)}")
     if report.planned is not None:
         covered = (
             ""

@@ -146,7 +146,6 @@ def _report(
         shortage_by_part=lost.by_part,
         shortage_by_supplier=lost.by_supplier,
         notes=_notes(has_events, window, produced, completed, station_rows, line_rows, calendar),
-        production_hours_by_source=shown.production_hours_by_source,
         plan_coverage=calendar.coverage(spans),
     )
 
@@ -199,7 +198,7 @@ def _line_row(
         takt_s=line.takt_s,
         takt_jph=takt_jph,
         production_hours=round(hours, 6),
-        production_hours_source=timelines.source,
+        production_hours_source=timelines.source_s,
         completed=completed,
         jph=jph,
         jph_vs_takt=ratio(jph, takt_jph),
@@ -212,7 +211,6 @@ def _line_row(
         quality_ratio=figures.quality_ratio,
         oee=figures.oee,
         bottleneck=bottleneck,
-        production_hours_by_source=timelines.source_s,
         planned=_round(planned),
         planned_vs_actual=None if planned is None else ratio(completed, planned),
     )
@@ -273,8 +271,7 @@ def _notes(
 def _source_notes(lines: list[LineKpis]) -> list[str]:
     """Where planned stops come from, when not (only) from station states."""
     seconds = {
-        name: sum(row.production_hours_by_source.get(name, 0.0) for row in lines)
-        for name in SOURCES
+        name: sum(row.production_hours_source.get(name, 0.0) for row in lines) for name in SOURCES
     }
     notes: list[str] = []
     if seconds["shift_plan"] and not any(seconds[n] for n in ("station_states", "calendar")):
@@ -285,7 +282,7 @@ def _source_notes(lines: list[LineKpis]) -> list[str]:
     elif seconds["shift_plan"]:
         notes.append(
             "where no planned-stop state marks them and no plan covers the day, planned "
-            "stops come from the plant's shifts (production_hours_by_source)"
+            "stops come from the plant's shifts (production_hours_source)"
         )
     if seconds["calendar"]:
         notes.append(

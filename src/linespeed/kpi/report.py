@@ -13,7 +13,6 @@ from typing import Literal, TypeAlias
 GroupBy: TypeAlias = Literal["day", "shift", "station", "model", "color"]
 """How `kpi_report(by=...)` groups its counts and rates."""
 
-HoursSource: TypeAlias = Literal["station-states", "calendar", "shift-plan", "window"]
 """Where planned busy time comes from: stored station states, the stored plan's calendar, the
 plant's shifts, or neither (no shifts: every hour is planned busy time)."""
 
@@ -116,7 +115,10 @@ class LineKpis:
     """3600 / takt_s: jobs per hour at full rate."""
     production_hours: float
     """Planned busy hours of the line's last station in the window."""
-    production_hours_source: HoursSource
+    production_hours_source: dict[str, float]
+    """Seconds of the window whose planned stops each source decided: `station_states`,
+    `calendar` (the stored plan), `shift_plan` (the plant's shifts), `window` (neither:
+    the whole window counts as production time)."""
     completed: int
     jph: float
     """Completed cars per production hour."""
@@ -132,9 +134,6 @@ class LineKpis:
     quality_ratio: float
     oee: float
     bottleneck: str | None
-    production_hours_by_source: dict[str, float] = field(default_factory=dict)
-    """Seconds of the window whose planned stops each source decided: `station_states`,
-    `calendar` (the stored plan), `shift_plan` (the plant's shifts), `window` (neither)."""
     planned: float | None = None
     """Cars the stored plan asks of this line in the window (None: no plan covers it)."""
     planned_vs_actual: float | None = None
@@ -192,7 +191,9 @@ class KpiReport:
     wip: int
     """Cars in production at `until`."""
     production_hours: float
-    production_hours_source: HoursSource
+    production_hours_source: dict[str, float]
+    """Of the line whose production hours are shown: seconds of the window per source of
+    planned stops (`station_states`, `calendar`, `shift_plan`, `window`; see LineKpis)."""
     jph: float
     takt_jph: float
     jph_vs_takt: float
@@ -231,9 +232,6 @@ class KpiReport:
     """The same by supplier, longest first."""
     notes: list[str] = field(default_factory=list)
     """What a reader should know: an empty store, a window without production, ..."""
-    production_hours_by_source: dict[str, float] = field(default_factory=dict)
-    """Of the line whose production hours are shown: seconds of the window per source of
-    planned stops (`station_states`, `calendar`, `shift_plan`, `window`; see LineKpis)."""
     plan_coverage: float | None = None
     """The share (0..1) of the window on days a plan revision covers: below 1, the window
     is partly planned and `planned` counts only the covered days. None for an empty window."""

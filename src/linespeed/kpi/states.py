@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, select
 
 from linespeed.kpi.calendar import Calendar, Day
 from linespeed.kpi.intervals import Coverage
-from linespeed.kpi.report import DowntimeEntry, HoursSource
+from linespeed.kpi.report import DowntimeEntry
 from linespeed.kpi.window import Window
 from linespeed.plant.model import Plant
 from linespeed.store.schema import station_states
@@ -33,12 +33,6 @@ CALENDAR_REASON: Final = "production plan (calendar)"
 SourceName: TypeAlias = Literal["station_states", "calendar", "shift_plan", "window"]
 """Where the planned stops of a stretch of time come from (keys of the breakdown)."""
 SOURCES: Final[tuple[SourceName, ...]] = ("station_states", "calendar", "shift_plan", "window")
-HOURS_SOURCE: Final[dict[SourceName, HoursSource]] = {
-    "station_states": "station-states",
-    "calendar": "calendar",
-    "shift_plan": "shift-plan",
-    "window": "window",
-}
 REASONS: Final[dict[SourceName, str]] = {
     "calendar": CALENDAR_REASON,
     "shift_plan": SHIFT_PLAN_REASON,
@@ -78,8 +72,6 @@ class StationTimeline:
 class LineTimelines:
     """The timelines of one line's stations and the source of their planned stops."""
 
-    source: HoursSource
-    """The source of most of the window's planned stops."""
     stations: dict[str, StationTimeline]
     source_s: dict[str, float] = field(default_factory=dict)
     """Seconds of the window per source of planned stops (SOURCES)."""
@@ -129,9 +121,8 @@ def load_timelines(
         seconds["station_states"] = marked.total_s
         for source, start, end in runs:
             seconds[source] += end - start - marked.between(start, end)
-        main: SourceName = next((name for name in SOURCES if seconds[name] > 0), "window")
         result[line.id] = LineTimelines(
-            HOURS_SOURCE[main], timelines, {name: round(v, 3) for name, v in seconds.items()}
+            timelines, {name: round(v, 3) for name, v in seconds.items()}
         )
     return result
 
