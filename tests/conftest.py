@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import msgspec
 import pytest
 from sqlalchemy import Engine, select
 
+from linespeed import cli
 from linespeed.events.codec import encode_event
 from linespeed.events.types import Event
 from linespeed.ingest.core import Ingestor, Outcome, RawEvent
@@ -94,3 +97,34 @@ def snapshot(engine: Engine, *, skip: Sequence[str] = ()) -> dict[str, list[tupl
             rows = connection.execute(select(table)).all()
             tables[table.name] = sorted((tuple(row) for row in rows), key=repr)
     return tables
+
+
+class Result(NamedTuple):
+    """What a `linespeed` command did: its exit code and what it printed."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    def json(self) -> Any:
+        """The printed JSON."""
+        return json.loads(self.stdout)
+
+
+def cli_runner(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., Result]:
+    """A function running `linespeed ARGS` in-process, as the `linespeed` command would."""
+
+    def invoke(*args: str) -> Result:
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["linespeed", *args])
+        code = 0
+        try:
+            cli.main()
+        except SystemExit as stop:
+            code = int(stop.code or 0)
+        captured = capsys.readouterr()
+        return Result(code, captured.out, captured.err)
+
+    return invoke

@@ -4,7 +4,6 @@ plan stored by `simulate --into-db` (both backends), and the KPIs and ramp again
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -12,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine
 
-from linespeed import cli
 from linespeed.kpi import kpi_report
 from linespeed.plant.model import Plant
 from linespeed.ramp.report import ramp_report
@@ -21,7 +19,7 @@ from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, LoadedScenario, load_s
 from linespeed.supply.plan import list_revisions, plan_in_force
 from linespeed.supply.plan_file import PlanRow, parse_plan
 from tests.backends import backend, store_url
-from tests.conftest import make_store
+from tests.conftest import cli_runner, make_store
 
 __all__ = ["backend"]
 
@@ -55,18 +53,7 @@ def run(
     """Run `linespeed ARGS` in-process in a temp folder: (exit code, stdout, stderr)."""
     monkeypatch.chdir(tmp_path)
 
-    def invoke(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["linespeed", *args])
-        code = 0
-        try:
-            cli.main()
-        except SystemExit as stop:
-            code = int(stop.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
+    return cli_runner(capsys, monkeypatch)
 
 
 def test_plan_out_writes_the_plan_without_a_database(

@@ -4,7 +4,6 @@ backends: each import a new revision, the newest covering a day its plan."""
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
@@ -14,7 +13,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
-from linespeed import cli
 from linespeed.access.audit import list_audit
 from linespeed.access.tokens import create_token
 from linespeed.api import ApiSettings, create_app
@@ -22,7 +20,7 @@ from linespeed.plant.model import Plant
 from linespeed.supply.plan import PlanInputError, import_plan, list_revisions, plan_in_force
 from linespeed.supply.plan_file import PlanFileError
 from tests.backends import backend, store_url
-from tests.conftest import make_store, snapshot
+from tests.conftest import cli_runner, make_store, snapshot
 from tests.plans import recorded_selects
 
 __all__ = ["backend"]
@@ -106,18 +104,7 @@ def run(
     monkeypatch.setenv("LINESPEED_DB", store.url.render_as_string(hide_password=False))
     monkeypatch.setenv("COLUMNS", "200")
 
-    def invoke(*args: str) -> tuple[int, str, str]:
-        capsys.readouterr()
-        monkeypatch.setattr(sys, "argv", ["linespeed", *args])
-        code = 0
-        try:
-            cli.main()
-        except SystemExit as stop:
-            code = int(stop.code or 0)
-        captured = capsys.readouterr()
-        return code, captured.out, captured.err
-
-    return invoke
+    return cli_runner(capsys, monkeypatch)
 
 
 def test_plan_commands(run: Callable[..., tuple[int, str, str]], tmp_path: Path) -> None:
