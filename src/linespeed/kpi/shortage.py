@@ -78,7 +78,7 @@ def shortages(connection: Connection, plant: Plant, window: Window) -> Shortages
     """The window's supply stops and the production time they cost, by part and by supplier
     (each list longest first, then by name)."""
     stops = shortage_stops(connection, plant, window)
-    supplier_of = _suppliers(plant)
+    supplier_of = plant.part_suppliers
     by_part: dict[str, list[ShortageStop]] = defaultdict(list)
     for stop in stops:
         by_part[stop.part].append(stop)
@@ -130,12 +130,3 @@ def with_parts_starvation(
 
 def _covered(stops: list[ShortageStop]) -> float:
     return Coverage((stop.start_s, stop.end_s) for stop in stops).total_s
-
-
-def _suppliers(plant: Plant) -> dict[str, str | None]:
-    found: dict[str, str | None] = {}
-    for model in plant.models:
-        for bom_part in model.parts:
-            if found.get(bom_part.part) is None:
-                found[bom_part.part] = bom_part.supplier
-    return found

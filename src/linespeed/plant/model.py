@@ -146,6 +146,16 @@ class Plant(_Frozen):
         return {model.id: model for model in self.models}
 
     @cached_property
+    def part_suppliers(self) -> dict[str, str | None]:
+        """Every part of any BOM, with its supplier (the first BOM line that names one)."""
+        found: dict[str, str | None] = {}
+        for model in self.models:
+            for bom_part in model.parts:
+                if found.get(bom_part.part) is None:
+                    found[bom_part.part] = bom_part.supplier
+        return found
+
+    @cached_property
     def lines_by_id(self) -> dict[str, Line]:
         """Every line, by id."""
         return {line.id: line for line in self.lines}

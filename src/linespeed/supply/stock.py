@@ -94,7 +94,7 @@ def stock_report(
 
 
 def _report(connection: Connection, plant: Plant, only: str | None, as_of: datetime) -> StockReport:
-    suppliers = _bom_suppliers(plant)
+    suppliers = plant.part_suppliers
     moves = _moves(connection, only)
     consumed = _consumed(connection, only)
     parts = set(suppliers) | set(moves) | set(consumed)
@@ -151,15 +151,6 @@ class _Moves:
     newest_supplier: str | None = None
     lots: dict[str, _Lot] = field(default_factory=dict)
     """Lots received, in order of their first receipt."""
-
-
-def _bom_suppliers(plant: Plant) -> dict[str, str | None]:
-    suppliers: dict[str, str | None] = {}
-    for model in plant.models:
-        for bom_part in model.parts:
-            if suppliers.get(bom_part.part) is None:
-                suppliers[bom_part.part] = bom_part.supplier
-    return suppliers
 
 
 def _moves(connection: Connection, only: str | None) -> dict[str, _Moves]:
