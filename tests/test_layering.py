@@ -39,7 +39,9 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"ingest"}),
     frozenset({"supply"}),  # the plan (read by kpi, ramp, live) and the parts supply
     frozenset({"access", "kpi", "trace", "ramp", "sim"}),
-    frozenset({"live"}),  # news of the log: milestones (ramp), token revocation (access)
+    # live: news of the log: milestones (ramp), token revocation (access);
+    # aftersales: the fleet in operation from the store's deliveries (store, ramp's level)
+    frozenset({"live", "aftersales"}),
     frozenset({"api", "bridges", "web", "cli"}),
 )
 """Packages from the bottom up; the top-level modules (`errors`, `yamlfile`) too."""

@@ -11,6 +11,7 @@ keeps it so):
 - `supply`: the production plan, receipts, stock on hand, days of cover.
 - `kpi`, `trace`, `ramp`: the questions: KPIs; genealogy and recall; ramp curves, forecasts
   and milestones.
+- `aftersales`: vehicles in operation, service bays and fast chargers per region.
 - `live`: news since a sequence number and the line's board, for SSE, MQTT and NATS.
 - `sim`: the line simulator; it yields events and knows nothing of the store.
 - `mqtt`: MQTT plumbing shared by bridges and the simulator's publisher.

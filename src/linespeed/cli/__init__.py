@@ -12,6 +12,7 @@ importing a module registers it, in the order `--help` lists them:
 - `milestones`, `ramp`: milestone cars; the ramp curve and forecasts
 - `plan`: the production plan: import, show, list revisions
 - `stock`: parts on hand, lots, days of cover and run-out days
+- `aftersales`: service bays and fast chargers per region as the fleet grows
 - `mqtt`: events in over MQTT
 - `trace`: genealogy and recall
 - `common`: the app, consoles, shared options and output helpers; `errors`: usage errors
@@ -39,6 +40,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     ramp,
     plan,
     stock,
+    aftersales,
     mqtt,
     trace,
     token,
