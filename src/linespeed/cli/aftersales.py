@@ -154,5 +154,5 @@ def _print(plan: AftersalesPlan, *, planned: bool) -> None:
     gap_table.add_column("chargers short", justify="right")
     order = {region.region: index for index, region in enumerate(plan.regions)}
     for row in sorted(gaps, key=lambda row: (order[row.region], row.month)):
-        gap_table.add_row(str(row.month), row.region, f"{row.bays_gap:,}", f"{row.chargers_gap:,}")
+        gap_table.add_row(row.region, str(row.month), f"{row.bays_gap:,}", f"{row.chargers_gap:,}")
     out.print(gap_table)
