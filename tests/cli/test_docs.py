@@ -291,7 +291,39 @@ def _what_if_copies(folder: Path, example: Example) -> None:
     )
 
 
+AFTERSALES: Final = "linespeed aftersales plan --deliveries"
+_NAMED_FILE: Final = re.compile(r"`([A-Za-z0-9_.-]+\.(?:csv|yaml))`:")
+
+
+def _named_files(folder: Path, example: Example) -> None:
+    """Every file the page shows under its name (a line "`name.csv`:" above a fenced block)."""
+    lines = (DOCS / example.page).read_text(encoding="utf-8").splitlines(keepends=True)
+    for number, line in enumerate(lines[:-1]):
+        named = _NAMED_FILE.fullmatch(line.strip())
+        if named is None or not lines[number + 1].startswith("```"):
+            continue
+        closing = next(
+            index for index in range(number + 2, len(lines)) if lines[index].startswith("```")
+        )
+        (folder / named.group(1)).write_text("".join(lines[number + 2 : closing]), "utf-8")
+
+
 SETUP: Final[dict[tuple[str, str], Callable[[Path, Example], None]]] = {
+    (
+        "aftersales.md",
+        f"{AFTERSALES} deliveries.csv --params params.yaml --until 2025-02",
+    ): _named_files,
+    (
+        "aftersales.md",
+        f"{AFTERSALES} deliveries.csv --regions regions.csv --network network.csv --until 2025-08",
+    ): _named_files,
+    ("aftersales.md", f"{AFTERSALES} deliveries.csv --until 2025-01 --json"): _named_files,
+    ("aftersales.md", "linespeed aftersales plan --deliveries bad-deliveries.csv"): _named_files,
+    ("aftersales.md", f"{AFTERSALES} deliveries.csv --regions bad-regions.csv"): _named_files,
+    (
+        "aftersales.md",
+        f"{AFTERSALES} deliveries.csv --regions regions.csv --network bad-network.csv",
+    ): _named_files,
     ("cli.md", "linespeed init --db sqlite:///t.db"): _plant_files,
     ("cli.md", "linespeed plant check yz1.yaml"): _plant_files,
     ("cli.md", "linespeed deadletters"): _late,

@@ -48,6 +48,7 @@ def plot_plan(path: str | os.PathLike[str], plan: AftersalesPlan) -> None:
                     label="bays planned",
                 )
             axes.set_ylabel("service bays")
+            axes.set_ylim(bottom=0)
             axes.set_title(region)
             vehicles = axes.twinx()
             vehicles.plot(
