@@ -241,6 +241,8 @@ def _read(
         ]
     except csv.Error as error:
         raise fail(reader.line_num, "", f"is not well-formed CSV: {error}") from None
+    if not rows:
+        raise fail(1, "", f"the file has no header; its first line is the header {header_text}")
     header_line, header = rows[0]
     names = [name.strip().lower() for name in header]
     problems = [
