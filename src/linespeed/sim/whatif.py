@@ -12,8 +12,10 @@ Per run, and then across runs:
 - cars per week: cars completed from start of production to the run's end, divided by the
   weeks in between (a mean over the horizon); reported as the P50 of the runs.
 - bottleneck share: the cars are cut into blocks of BLOCK_CARS consecutive cars; in each
-  block the bottleneck is the station with the longest active time, sum of C - S (working,
-  and down during a cycle; not blocked, not starved, not waiting for parts). A station's
+  block the bottleneck is the station with the longest active time: the sum over the
+  block's cars of the working time (of the calendar: nights and weekends not counted) from
+  start to completion, C - S: processing, and down with a failure during a cycle; not
+  blocked, not starved, not waiting for parts. A station's
   share is the time of the blocks (the span between the block's first and last completion)
   in which it was the bottleneck, divided by the time of all blocks; mean over runs.
 - shortage hours: per part, the hours stations waited for it with a car ready to work
@@ -30,11 +32,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numba
 import numpy as np
+from numpy.typing import NDArray
 
 from linespeed.sim.errors import SimInputError
 from linespeed.sim.run import SimRun, completion_time, simulate
 from linespeed.sim.scenario import LoadedScenario
+
+FloatArray = NDArray[np.float64]
 
 __all__ = ["MAX_RUNS", "Compare", "RunResult", "WhatIf", "compare", "whatif"]
 
@@ -130,6 +136,17 @@ def _check(loaded: LoadedScenario, until_units: int | None, until: date | None, 
             parameter="runs",
             value=runs,
         )
+    top_jph = max(step.jph for step in loaded.scenario.ramp)
+    if until_units is not None and until_units > top_jph * 24 * 366 * 40:
+        raise SimInputError(
+            lambda n: (
+                f"car {until_units} ({n('until_units')}) is never completed: the "
+                f"scenario's ramp plan (at most {top_jph} jobs per hour) does not reach it within "
+                "its calendar (40 years)"
+            ),
+            parameter="until_units",
+            value=until_units,
+        )
     if until_units is not None and until_units < 1:
         raise SimInputError(
             lambda n: f"{n('until_units')} must be >= 1, got {until_units}",
@@ -169,7 +186,12 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
     weeks = end_s / (7 * 86_400.0)
     # cars whose last station finished by the end: a prefix (FIFO line)
     cars = int(np.searchsorted(done, end_s, side="right"))
-    active = run.complete_s[:cars] - run.start_s[:cars]
+    # working time from start to completion: the calendar's off time (nights, weekends) is
+    # no station's doing, down time from failures during the cycle is
+    calendar = run.calendar
+    active = _working_between(
+        calendar.work, calendar.work_before, run.start_s[:cars], run.complete_s[:cars]
+    )
     blocks = max(1, cars // BLOCK_CARS)
     usable = blocks * BLOCK_CARS if cars >= BLOCK_CARS else cars
     bottleneck_s: dict[str, float] = {}
@@ -192,6 +214,37 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
     return RunResult(
         run.seed, target, cars_done / weeks if weeks > 0 else 0.0, bottleneck_s, shortage_s
     )
+
+
+@numba.njit(cache=True)
+def _working_between(
+    work: FloatArray, work_before: FloatArray, start_s: FloatArray, complete_s: FloatArray
+) -> FloatArray:
+    """Per car and station, the calendar's working seconds from start to completion.
+
+    As `WorkCalendar.to_work(complete) - to_work(start)`, in one pass per station: a
+    station's starts and completions are non-decreasing, so the interval only moves on.
+    """
+    n_cars, n_stations = start_s.shape
+    active = np.empty((n_cars, n_stations))
+    last = len(work) - 1
+    cursor = np.full((2, n_stations), -1)
+    for car in range(n_cars):
+        for station in range(n_stations):
+            total = 0.0
+            for side in range(2):
+                wall = complete_s[car, station] if side == 0 else start_s[car, station]
+                index = cursor[side, station]
+                while index < last and work[index + 1, 0] <= wall:
+                    index += 1
+                cursor[side, station] = index
+                done = 0.0
+                if index >= 0:
+                    inside = max(wall - work[index, 0], 0.0)
+                    done = work_before[index] + min(inside, work[index, 1] - work[index, 0])
+                total += done if side == 0 else -done
+            active[car, station] = total
+    return active
 
 
 def _one_run(
