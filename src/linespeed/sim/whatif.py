@@ -19,7 +19,8 @@ Per run, and then across runs:
   share is the time of the blocks (the span between the block's first and last completion)
   in which it was the bottleneck, divided by the time of all blocks; mean over runs.
 - shortage hours: per part, the hours stations waited for it with a car ready to work
-  (from the supply's release times), summed over stations; mean over runs.
+  (from the supply's release times), summed over stations; mean over runs. Clock hours:
+  a wait over a night counts the night.
 """
 
 from __future__ import annotations
