@@ -99,6 +99,7 @@ bench: $(VENV)/.dev
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/sim.py
 	$(BIN)/python bench/supply.py
+	$(BIN)/python bench/whatif.py
 	$(BIN)/python bench/demo.py
 	$(BIN)/python bench/api.py
 

@@ -260,14 +260,20 @@ def load_model(
     *,
     error: type[PlantFileError] = PlantFileError,
     what: str = "plant",
+    prepare: Callable[[Any], Any] | None = None,
 ) -> ModelT:
     """Validate YAML `text` from `source` as `model`, then run `cross_checks` on the data.
+
+    `prepare`, if given, receives the plain data before validation and returns what to
+    validate (the scenario's `--set` overrides); its exceptions propagate.
 
     Raises `error` listing every problem found, each with file, line, field and message.
     """
     root = compose_mapping(text, source, error, what)
     tree = YamlTree(source)
     data = tree.convert(root, (), root.start_mark.line + 1)
+    if prepare is not None:
+        data = prepare(data)
     problems = list(tree.problems)
     result: ModelT | None = None
     try:

@@ -272,25 +272,6 @@ def _scenario_mistakes(folder: Path, example: Example) -> None:
         )
 
 
-def _what_if_copies(folder: Path, example: Example) -> None:
-    """base.yaml, and the two changed copies the page compares with it."""
-    lines = SCENARIO_PATH.read_text(encoding="utf-8").splitlines(keepends=True)
-    (folder / "base.yaml").write_text("".join(lines), encoding="utf-8")
-    (folder / "early-shift.yaml").write_text(
-        _edited(lines, {12: ("2024-05-06", "2024-04-01")}), encoding="utf-8"
-    )
-    (folder / "ga140-fixed.yaml").write_text(
-        _edited(
-            lines,
-            {
-                28: ("halflife_days: 60", "halflife_days: 30"),
-                33: ("mtbf_h: 12, mttr_min: 20", "mtbf_h: 50, mttr_min: 8"),
-            },
-        ),
-        encoding="utf-8",
-    )
-
-
 AFTERSALES: Final = "linespeed aftersales plan --deliveries"
 _NAMED_FILE: Final = re.compile(r"`([A-Za-z0-9_.-]+\.(?:csv|yaml))`:")
 
@@ -342,8 +323,6 @@ SETUP: Final[dict[tuple[str, str], Callable[[Path, Example], None]]] = {
     ("scenario.md", "linespeed simulate more.yaml --days 1 --out /dev/null"): _scenario_mistakes,
     ("scenario.md", "linespeed simulate plant.yaml --days 1 --out /dev/null"): _scenario_mistakes,
     ("scenario.md", "cp src/linespeed/sim/default-scenario.yaml base.yaml"): _checkout,
-    ("scenario.md", "diff base.yaml early-shift.yaml"): _what_if_copies,
-    ("scenario.md", "diff base.yaml ga140-fixed.yaml"): _what_if_copies,
 }
 """Files a block needs that its page describes but does not create, by page and first command."""
 

@@ -7,6 +7,7 @@ importing a module registers it, in the order `--help` lists them:
 - `kpi`: counts, throughput, yield, OEE, downtime and the bottleneck
 - `init`, `plant`, `vin`: a store and its plant; plant files and VINs checked
 - `simulate`: the line simulator into files, a store or MQTT
+- `whatif`: the line engine over many seeds: P10/P50/P90 of when car N is completed
 - `serve`, `board`, `audit`, `token`: the HTTP API and dashboard, the board, the audit log, tokens
 - `deadletters`: refused events, listed and retried
 - `milestones`, `ramp`: milestone cars; the ramp curve and forecasts
@@ -30,6 +31,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     kpi,
     init,
     simulate,
+    whatif,
     serve,
     board,
     audit,

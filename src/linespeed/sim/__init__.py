@@ -5,6 +5,8 @@
 - `scenario`: the scenario file (docs/scenario.md): distributions, failures, shift pattern,
   ramp plan, defects, scrap, lots, supply (and the older shortages), mix; `Scenario` and
   its parts.
+- `overrides`: `--set PATH=VALUE`, one value of the scenario's YAML changed before it is
+  checked (`parse_override`, `apply_overrides`).
 - `production_plan`: the scenario's shift pattern and ramp as plan rows (what
   `simulate --into-db` stores and `--plan-out` writes).
 - `calendar`: `WorkCalendar`, the shifts and breaks as working intervals; `merge_intervals`.
@@ -16,6 +18,9 @@
   directly (`line_times`, `departures`, `station_shares`); parts enter as release times.
 - `run`: one run (`simulate`, `SimRun`) and where it stops (`completion_time`, `start_after`);
   when stations waited for parts (`Shortages`).
+- `whatif`: many engine-only runs, independent seeds, on all cores: P10/P50/P90 of car N's
+  completion or of the cars by a date, cars per week, bottleneck shares, shortage hours
+  (`whatif`, `compare`).
 - `emit`: the run as contract-2 events in time order (`event_lines`, `write_lines`, counts),
   goods receipts and shortage stops included.
 - `publish`: the stream to an MQTT broker as a line sends it (`publish_events`).

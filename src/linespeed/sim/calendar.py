@@ -84,6 +84,11 @@ class WorkCalendar:
         keep = ends > starts
         return np.column_stack((starts[keep], ends[keep]))
 
+    @property
+    def work_before(self) -> FloatArray:
+        """Working seconds before each working interval starts (one more: the total)."""
+        return self._work_before
+
     def to_wall(self, work_s: FloatArray) -> FloatArray:
         """The clock times at which `work_s` seconds of working time have passed."""
         work = np.asarray(work_s, dtype=np.float64)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from linespeed.errors import FileProblem, ScenarioFileError
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 from linespeed.plant.model import Id, Plant
+from linespeed.sim.overrides import Override, apply_overrides
 from linespeed.yamlfile import YamlTree, did_you_mean, load_model
 
 DEFAULT_SCENARIO_PATH = Path(__file__).parent / "default-scenario.yaml"
@@ -218,8 +219,13 @@ class LoadedScenario(BaseModel):
     source: str
 
 
-def load_scenario(path: str | os.PathLike[str]) -> LoadedScenario:
+def load_scenario(
+    path: str | os.PathLike[str], overrides: Sequence[Override] = ()
+) -> LoadedScenario:
     """Read a scenario file and the plant it names, and check one against the other.
+
+    `overrides` (`sim.overrides.parse_override`) are set in the file's data before it is
+    validated; SimInputError (sim.input) if a path is not in the file.
 
     Raises ScenarioFileError listing every problem (file, line, field), or PlantFileError
     if the plant file it names is invalid.
@@ -237,7 +243,13 @@ def load_scenario(path: str | os.PathLike[str]) -> LoadedScenario:
         yield from _check_against_plant(data, tree, plant_path)
 
     scenario = load_model(
-        text, file, Scenario, cross_checks, error=ScenarioFileError, what="scenario"
+        text,
+        file,
+        Scenario,
+        cross_checks,
+        error=ScenarioFileError,
+        what="scenario",
+        prepare=(lambda data: apply_overrides(data, overrides)) if overrides else None,
     )
     return LoadedScenario(scenario=scenario, plant=load_plant(plant_path), source=file)
 
