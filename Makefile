@@ -52,6 +52,8 @@ demo: $(BIN)/linespeed
 	@echo "== a file of bad events: each refused with its reason, nothing else changed"
 	$(LS) ingest --db $(DEMO_DB) $(EXAMPLES)/example-bad-events.jsonl
 	$(LS) deadletters --db $(DEMO_DB)
+	@echo "== what if ga-140 failed as rarely as the other stations (every 50 h for 8 min)? car 400,000, 8 runs each with common random numbers, the engine alone"
+	$(LS) whatif --until-units 400000 --runs 8 --set failures.stations.ga-140.mtbf_h=50 --set failures.stations.ga-140.mttr_min=8 --compare src/linespeed/sim/default-scenario.yaml
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check src tests bench docs/cli_reference.py
