@@ -32,7 +32,7 @@ ROOT: Final = "linespeed"
 
 RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"errors"}),
-    frozenset({"yamlfile", "mqtt"}),  # mqtt: the wire library, under bridges and sim
+    frozenset({"yamlfile", "csvfile", "mqtt"}),  # mqtt: the wire library, under bridges and sim
     frozenset({"plant"}),
     frozenset({"events"}),
     frozenset({"store"}),
@@ -44,7 +44,7 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"live", "aftersales"}),
     frozenset({"api", "bridges", "web", "cli"}),
 )
-"""Packages from the bottom up; the top-level modules (`errors`, `yamlfile`) too."""
+"""Packages from the bottom up; the top-level modules (`errors`, `yamlfile`, `csvfile`) too."""
 FACES: Final = frozenset({"api", "bridges", "web", "cli"})
 SERVER_START: Final = frozenset({"linespeed.api", "linespeed.api.app", "linespeed.api.server"})
 """What `cli` may import of `api`: enough to start the server."""

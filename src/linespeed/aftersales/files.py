@@ -13,8 +13,6 @@ to MAX_PROBLEMS).
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pathlib import Path
 from typing import Final
 
 from linespeed.aftersales.errors import AftersalesFileError
+from linespeed.csvfile import csv_rows, header_problems
 from linespeed.errors import FileProblem, InputFileError
 from linespeed.yamlfile import did_you_mean
 
@@ -226,45 +225,15 @@ def _read(
     header_text = ",".join(columns)
     if len(data) > MAX_FILE_BYTES:
         raise fail(None, "", f"the file has {len(data):,} bytes; at most {MAX_FILE_BYTES:,}")
-    if b"\x00" in data:
-        raise fail(data.count(b"\n", 0, data.index(b"\x00")) + 1, "", "holds a NUL character")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise fail(data.count(b"\n", 0, error.start) + 1, "", "is not UTF-8 text") from None
-    if not text.strip():
+    if not data.decode("utf-8-sig", errors="replace").strip() and b"\x00" not in data:
         raise fail(1, "", f"the file is empty; its first line is the header {header_text}")
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = [
-            (reader.line_num, row) for row in reader if row and any(value.strip() for value in row)
-        ]
-    except csv.Error as error:
-        raise fail(reader.line_num, "", f"is not well-formed CSV: {error}") from None
+    rows = [
+        (line, row) for line, row in csv_rows(data, fail) if any(value.strip() for value in row)
+    ]
     if not rows:
         raise fail(1, "", f"the file has no header; its first line is the header {header_text}")
     header_line, header = rows[0]
-    names = [name.strip().lower() for name in header]
-    problems = [
-        FileProblem(source, header_line, name, f"missing column {name!r} in the header")
-        for name in columns
-        if name not in names
-    ]
-    problems += [
-        FileProblem(
-            source,
-            header_line,
-            name or "(empty)",
-            f"unknown column {name!r} in the header; the columns are {header_text}",
-        )
-        for name in names
-        if name not in columns
-    ]
-    problems += [
-        FileProblem(source, header_line, name, f"column {name!r} named twice in the header")
-        for index, name in enumerate(names)
-        if name in columns and name in names[:index]
-    ]
+    names, problems = header_problems(header, columns, source, header_line)
     if problems:
         raise AftersalesFileError(problems)
     if len(rows) == 1:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, TypeAlias
 
+from linespeed.csvfile import csv_rows, header_problems
 from linespeed.errors import FileProblem, LinespeedError
 from linespeed.plant.model import Plant
 from linespeed.yamlfile import did_you_mean
@@ -83,44 +84,14 @@ def parse_plan(data: bytes, plant: Plant, source: str) -> list[PlanRow]:
         )
     if not data.strip():
         raise fail(1, "", f"the file is empty; its first line is the header {','.join(COLUMNS)}")
-    if b"\x00" in data:
-        raise fail(data.count(b"\n", 0, data.index(b"\x00")) + 1, "", "holds a NUL character")
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        raise fail(data.count(b"\n", 0, error.start) + 1, "", "is not UTF-8 text") from None
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    try:
-        rows = [(reader.line_num, row) for row in reader]
-    except csv.Error as error:
-        raise fail(reader.line_num, "", f"is not well-formed CSV: {error}") from None
+    rows = csv_rows(data, fail)
     header_line, header = rows[0]
     order = _header(header, source, header_line)
     return _rows(rows[1:], order, plant, source)
 
 
 def _header(header: list[str], source: str, line: int) -> list[str]:
-    names = [name.strip().lower() for name in header]
-    problems = [
-        FileProblem(source, line, name, f"missing column {name!r} in the header")
-        for name in COLUMNS
-        if name not in names
-    ]
-    problems += [
-        FileProblem(
-            source,
-            line,
-            name or "(empty)",
-            f"unknown column {name!r} in the header; the columns are {','.join(COLUMNS)}",
-        )
-        for name in names
-        if name not in COLUMNS
-    ]
-    problems += [
-        FileProblem(source, line, name, f"column {name!r} named twice in the header")
-        for index, name in enumerate(names)
-        if name in COLUMNS and name in names[:index]
-    ]
+    names, problems = header_problems(header, COLUMNS, source, line)
     if problems:
         raise PlanFileError(problems)
     return names
