@@ -113,7 +113,7 @@ def simulate(
     from linespeed.sim.production_plan import run_plan
     from linespeed.sim.publish import publish_events
     from linespeed.sim.run import simulate as simulate_run
-    from linespeed.sim.run import start_after
+    from linespeed.sim.run import require_from_start, start_after
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
     outputs = [out is not None, into_db, mqtt is not None].count(True)
@@ -125,6 +125,7 @@ def simulate(
         )
     broker = None if mqtt is None else parse_broker_url(mqtt)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
+    require_from_start(loaded)
     engine = open_store(db) if into_db else None
     try:
         if engine is not None:

@@ -43,20 +43,7 @@ def parse_override(text: str) -> Override:
             parameter="set",
             value=text,
         )
-    path: list[str | int] = []
-    position = 0
-    while position < len(path_text):
-        match = _STEP.match(path_text, position)
-        if match is None or (position == 0 and path_text.startswith((".", "["))):
-            raise SimInputError(
-                f"{text!r}: cannot read the path {path_text!r} at character {position + 1}"
-                " (keys joined by dots, list items as [i])",
-                parameter="set",
-                value=text,
-            )
-        key, index = match.groups()
-        path.append(int(index) if index is not None else key)
-        position = match.end()
+    path = parse_path(path_text, text)
     try:
         node = yaml.compose(value_text.strip() or "null")
     except yaml.YAMLError as error:
@@ -69,7 +56,32 @@ def parse_override(text: str) -> Override:
     value = tree.convert(node, (), 0) if node is not None else None
     if tree.problems:
         raise SimInputError(f"{text!r}: {tree.problems[0].message}", parameter="set", value=text)
-    return Override(text, tuple(path), value)
+    return Override(text, path, value)
+
+
+def parse_path(path_text: str, text: str | None = None) -> tuple[str | int, ...]:
+    """The keys and indexes of a path (`failures.stations.ga-140.mtbf_h`, `ramp[1].jph`).
+
+    Raises SimInputError (parameter `set`) naming `text` (default: the path) if it cannot
+    be read.
+    """
+    path: list[str | int] = []
+    position = 0
+    while position < len(path_text):
+        match = _STEP.match(path_text, position)
+        if match is None or (position == 0 and path_text.startswith((".", "["))):
+            raise SimInputError(
+                f"{text or path_text!r}: cannot read the path {path_text!r} at character "
+                f"{position + 1} (keys joined by dots, list items as [i])",
+                parameter="set",
+                value=text or path_text,
+            )
+        key, index = match.groups()
+        path.append(int(index) if index is not None else key)
+        position = match.end()
+    if not path:
+        raise SimInputError("an empty path names no value", parameter="set", value=text)
+    return tuple(path)
 
 
 def apply_overrides(data: Any, overrides: Iterable[Override]) -> Any:

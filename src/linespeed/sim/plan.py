@@ -151,12 +151,32 @@ def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArra
 
 
 def release_times(scenario: Scenario, calendar: WorkCalendar, cars: int) -> FloatArray:
-    """Planned start times: cars spaced 3600 / jph seconds of working time, by ramp step."""
+    """Planned start times: cars spaced 3600 / jph seconds of working time, by ramp step,
+    from the start of production.
+
+    A scenario that resumes (`resume`) releases the plan's cars after its `cars`: those the
+    plan had released before `at` come at `at` at once (a line behind its plan works off its
+    backlog as fast as it can, then follows the plan); a line ahead of its plan follows the
+    plan's rates from `at` on.
+    """
+    before = scenario.cars_before()
+    work = _release_work(scenario, calendar, before + cars)
+    if scenario.resume is not None:
+        resume_s = (scenario.resume.at - calendar.start_at).total_seconds()
+        resume_work = float(calendar.to_work(np.array([resume_s]))[0])
+        work = work[before:]
+        ahead = max(0.0, float(work[0]) - resume_work) if len(work) else 0.0
+        work = np.maximum(work - ahead, resume_work)
+    return calendar.to_wall(work)
+
+
+def _release_work(scenario: Scenario, calendar: WorkCalendar, cars: int) -> FloatArray:
+    """The working-time positions of the plan's first `cars` releases."""
     sop = scenario.start_of_production
     bounds = [(step.start - sop).days * 86_400.0 for step in scenario.ramp] + [math.inf]
     work_bounds = calendar.to_work(np.array(bounds[:-1]))
     work_bounds = np.append(work_bounds, math.inf)
-    releases: list[FloatArray] = []
+    releases: list[FloatArray] = [np.empty(0, dtype=np.float64)]
     made, position = 0, float(work_bounds[0])
     for index, step in enumerate(scenario.ramp):
         gap = 3600.0 / step.jph
@@ -170,7 +190,7 @@ def release_times(scenario: Scenario, calendar: WorkCalendar, cars: int) -> Floa
         position += gap * count
         if made >= cars:
             break
-    return calendar.to_wall(np.concatenate(releases)[:cars])
+    return np.concatenate(releases)[:cars]
 
 
 def _cycle_times(

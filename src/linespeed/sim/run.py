@@ -22,6 +22,7 @@ from linespeed.sim.plan import (
 )
 from linespeed.sim.scenario import LoadedScenario
 from linespeed.sim.supply import SupplyPlan, plan_supply
+from linespeed.sim.uncertainty import drawn
 
 FloatArray = NDArray[np.float64]
 _MARGIN_DAYS = 30
@@ -88,6 +89,7 @@ def simulate(
     scenario = loaded.scenario
     if seed is not None:
         scenario = scenario.model_copy(update={"seed": seed})
+    scenario = drawn(scenario, scenario.uncertainty, scenario.seed)
     loaded = LoadedScenario(scenario=scenario, plant=loaded.plant, source=loaded.source)
     plant = loaded.plant
     line = plant.lines_by_id[scenario.line] if scenario.line else plant.lines[0]
@@ -141,6 +143,20 @@ def simulate(
         supply,
         shortages,
     )
+
+
+def require_from_start(loaded: LoadedScenario) -> None:
+    """Raises SimInputError (sim.input) if the scenario resumes where a plant is (a twin):
+    its cars would take VINs the plant already built, so it answers `whatif`, not events."""
+    resume = loaded.scenario.resume
+    if resume is not None:
+        raise SimInputError(
+            f"scenario {loaded.scenario.scenario!r} resumes at {resume.at.isoformat()} with "
+            f"{resume.cars:,} cars built (a twin): it answers `linespeed whatif`; remove "
+            "`resume` to simulate its events from start of production",
+            parameter="resume",
+            value=resume.at,
+        )
 
 
 def _shortages(

@@ -10,17 +10,18 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Sequence
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from linespeed.errors import FileProblem, ScenarioFileError
 from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
 from linespeed.plant.model import Id, Plant
-from linespeed.sim.overrides import Override, apply_overrides
+from linespeed.sim.errors import SimInputError
+from linespeed.sim.overrides import Override, apply_overrides, parse_path
 from linespeed.yamlfile import YamlTree, did_you_mean, load_model
 
 DEFAULT_SCENARIO_PATH = Path(__file__).parent / "default-scenario.yaml"
@@ -57,8 +58,10 @@ class CycleTimes(_Frozen):
 class Failure(_Frozen):
     """Random stops of a station: exponential time between failures and to repair (working time)."""
 
-    mtbf_h: Positive
-    mttr_min: Positive
+    mtbf_h: float = Field(ge=0.1, le=1e6, allow_inf_nan=False)
+    """Operating hours between failures (at least 0.1: a station failing every few minutes
+    would plan more failures than a run can hold)."""
+    mttr_min: float = Field(ge=0.01, le=1e6, allow_inf_nan=False)
 
 
 class Failures(_Frozen):
@@ -186,6 +189,18 @@ class Supply(_Frozen):
     parts: dict[str, PartSupply] = {}
 
 
+class Resume(_Frozen):
+    """Where a run starts when the plant has already built cars (a twin, `linespeed twin`).
+
+    The line starts empty at `at` and releases cars from then on; `cars` were completed
+    before it, so car N is the run's (N - cars)-th. The learning curves keep counting days
+    from the start of production.
+    """
+
+    at: AwareDatetime
+    cars: int = Field(ge=0)
+
+
 class Scenario(_Frozen):
     """A simulation scenario for one line of a plant."""
 
@@ -207,6 +222,14 @@ class Scenario(_Frozen):
     supply: Supply = Supply()
     shortages: tuple[Shortage, ...] = ()
     """Deprecated: translated to a supplier capacity of 0 for the period (docs/scenario.md)."""
+    resume: Resume | None = None
+    """Start the run where the plant is (a twin); from start of production when omitted."""
+    uncertainty: dict[str, Annotated[float, Field(ge=0, allow_inf_nan=False)]] = {}
+    """Path -> standard deviation: each run draws the value anew (`sim.uncertainty`)."""
+
+    def cars_before(self) -> int:
+        """Cars completed before the run starts (`resume.cars`, else 0)."""
+        return 0 if self.resume is None else self.resume.cars
 
 
 class LoadedScenario(BaseModel):
@@ -237,21 +260,32 @@ def load_scenario(
         raise ScenarioFileError(
             [FileProblem(file, None, "", f"cannot be read: {error.strerror or error}")]
         ) from None
-    plant_path = _plant_path(text, file)
+    return parse_scenario(text, file, overrides)
+
+
+def parse_scenario(
+    text: str, source: str, overrides: Sequence[Override] = (), *, plant: Plant | None = None
+) -> LoadedScenario:
+    """A scenario from its YAML `text` (`source` names it in errors), checked against `plant`
+    or, when None, the plant file it names (relative to `source`).
+
+    Raises ScenarioFileError, PlantFileError or SimInputError as `load_scenario` does.
+    """
+    plant_path = _plant_path(text, source)
 
     def cross_checks(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
-        yield from _check_against_plant(data, tree, plant_path)
+        yield from _check_against_plant(data, tree, plant_path, plant)
 
     scenario = load_model(
         text,
-        file,
+        source,
         Scenario,
         cross_checks,
         error=ScenarioFileError,
         what="scenario",
         prepare=(lambda data: apply_overrides(data, overrides)) if overrides else None,
     )
-    return LoadedScenario(scenario=scenario, plant=load_plant(plant_path), source=file)
+    return LoadedScenario(scenario=scenario, plant=plant or load_plant(plant_path), source=source)
 
 
 def _plant_path(text: str, file: str) -> Path:
@@ -266,10 +300,10 @@ def _plant_path(text: str, file: str) -> Path:
 
 
 def _check_against_plant(
-    data: dict[str, Any], tree: YamlTree, plant_path: Path
+    data: dict[str, Any], tree: YamlTree, plant_path: Path, given: Plant | None
 ) -> Iterator[FileProblem]:
     try:
-        plant = load_plant(plant_path)
+        plant = given or load_plant(plant_path)
     except Exception:  # the plant's own problems are reported when it is loaded
         if data.get("plant") is not None and not plant_path.exists():
             yield tree.problem(("plant",), f"plant file {str(plant_path)!r} does not exist")
@@ -339,6 +373,37 @@ def _check_against_plant(
                 yield tree.problem(("shift_pattern", index, "shifts", k), message)
     yield from _check_dates(data, tree)
     yield from _check_mix(data, tree, plant)
+    yield from _check_uncertainty(data, tree)
+
+
+def _check_uncertainty(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
+    """Each path of `uncertainty` names a number of the file (`--set` spelling)."""
+    listed = data.get("uncertainty")
+    for path_text in listed if isinstance(listed, dict) else ():
+        try:
+            path = parse_path(str(path_text))
+        except SimInputError as error:
+            yield tree.problem(("uncertainty", path_text), error.message)
+            continue
+        value: Any = data
+        for step in path:
+            found = (isinstance(value, dict) and step in value) or (
+                isinstance(value, list) and isinstance(step, int) and step < len(value)
+            )
+            if not found:
+                message = f"{path_text!r} is not a value of this file"
+                yield tree.problem(("uncertainty", path_text), message)
+                break
+            value = value[step]
+        else:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                held = (
+                    f"a {'list' if isinstance(value, list) else 'mapping'}"
+                    if isinstance(value, list | dict)
+                    else repr(value)
+                )
+                message = f"{path_text!r} holds {held}, not a number: it cannot be drawn"
+                yield tree.problem(("uncertainty", path_text), message)
 
 
 def _increasing(steps: Any, path: tuple[str | int, ...], tree: YamlTree) -> Iterator[FileProblem]:
@@ -363,6 +428,11 @@ def _increasing(steps: Any, path: tuple[str | int, ...], tree: YamlTree) -> Iter
 
 def _check_dates(data: dict[str, Any], tree: YamlTree) -> Iterator[FileProblem]:
     sop = data.get("start_of_production")
+    resume = data.get("resume")
+    at = resume.get("at") if isinstance(resume, dict) else None
+    if isinstance(at, datetime) and isinstance(sop, date) and at.date() < sop:
+        message = f"the run cannot resume at {at.isoformat()}, before start_of_production {sop}"
+        yield tree.problem(("resume", "at"), message)
     for section in ("shift_pattern", "ramp"):
         previous: Any = None
         for index, step in enumerate(data.get(section) or []):

@@ -9,8 +9,9 @@ Per run, and then across runs:
 - target: with `until_units=N`, the moment car N is completed; with `until=DATE`, the cars
   completed before DATE's midnight in the plant's time zone. P10/P50/P90 across runs
   (numpy's linear interpolation; counts are rounded down to whole cars).
-- cars per week: cars completed from start of production to the run's end, divided by the
-  weeks in between (a mean over the horizon); reported as the P50 of the runs.
+- cars per week: cars completed from start of production (or from where the scenario
+  resumes) to the run's end, divided by the weeks in between (a mean over the horizon);
+  reported as the P50 of the runs.
 - bottleneck share: the cars are cut into blocks of BLOCK_CARS consecutive cars; in each
   block the bottleneck is the station with the longest active time: the sum over the
   block's cars of the working time (of the calendar: nights and weekends not counted) from
@@ -154,7 +155,26 @@ def _check(loaded: LoadedScenario, until_units: int | None, until: date | None, 
             parameter="until_units",
             value=until_units,
         )
+    resume = loaded.scenario.resume
+    if resume is not None and until_units is not None and until_units <= resume.cars:
+        raise SimInputError(
+            lambda n: (
+                f"car {until_units:,} ({n('until_units')}) was already completed: the scenario "
+                f"resumes at {resume.at.isoformat()} with {resume.cars:,} cars built"
+            ),
+            parameter="until_units",
+            value=until_units,
+        )
     start = loaded.scenario.start_of_production
+    if resume is not None and until is not None and until <= resume.at.date():
+        raise SimInputError(
+            lambda n: (
+                f"{n('until')} {until} is not after {resume.at.date()}, where the scenario "
+                f"resumes with {resume.cars:,} cars built: it is already past"
+            ),
+            parameter="until",
+            value=until,
+        )
     if until is not None and until <= start:
         raise SimInputError(
             lambda n: (
@@ -177,14 +197,15 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
     """One run's target, cars per week, bottleneck seconds and shortage seconds."""
     done = run.complete_s[:, -1]
     completed = run.plan.scrap_at < 0
+    before = run.loaded.scenario.cars_before()
     if until_units is not None:
-        end_s = completion_time(run, until_units)
+        end_s = completion_time(run, until_units - before)
         target = end_s
     else:
         end_s = run.until_s
-        target = float(np.count_nonzero(completed & (done < end_s)))
+        target = before + float(np.count_nonzero(completed & (done < end_s)))
     cars_done = int(np.count_nonzero(completed & (done <= end_s)))
-    weeks = end_s / (7 * 86_400.0)
+    weeks = (end_s - _run_start_s(run)) / (7 * 86_400.0)
     # cars whose last station finished by the end: a prefix (FIFO line)
     cars = int(np.searchsorted(done, end_s, side="right"))
     # working time from start to completion: the calendar's off time (nights, weekends) is
@@ -215,6 +236,12 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
     return RunResult(
         run.seed, target, cars_done / weeks if weeks > 0 else 0.0, bottleneck_s, shortage_s
     )
+
+
+def _run_start_s(run: SimRun) -> float:
+    """Where the run starts: time 0, or where the scenario resumes."""
+    resume = run.loaded.scenario.resume
+    return 0.0 if resume is None else (resume.at - run.calendar.start_at).total_seconds()
 
 
 @numba.njit(cache=True)
@@ -251,8 +278,9 @@ def _working_between(
 def _one_run(
     loaded: LoadedScenario, until_units: int | None, days: float | None, seed: int
 ) -> RunResult:
+    units = None if until_units is None else until_units - loaded.scenario.cars_before()
     try:
-        run = simulate(loaded, until_units=until_units, days=days, seed=seed)
+        run = simulate(loaded, until_units=units, days=days, seed=seed)
     except SimInputError as error:
         if error.parameter != "cars":
             raise
