@@ -8,6 +8,7 @@ importing a module registers it, in the order `--help` lists them:
 - `init`, `plant`, `vin`: a store and its plant; plant files and VINs checked
 - `simulate`: the line simulator into files, a store or MQTT
 - `whatif`: the line engine over many seeds: P10/P50/P90 of when car N is completed
+- `twin`: a scenario fitted from the store (`twin calibrate`)
 - `serve`, `board`, `audit`, `token`: the HTTP API and dashboard, the board, the audit log, tokens
 - `deadletters`: refused events, listed and retried
 - `milestones`, `ramp`: milestone cars; the ramp curve and forecasts
@@ -32,6 +33,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     init,
     simulate,
     whatif,
+    twin,
     serve,
     board,
     audit,

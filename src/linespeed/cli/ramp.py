@@ -12,7 +12,9 @@ from linespeed.cli.common import (
     JsonOption,
     app,
     out,
+    plant_zone,
     print_json,
+    time_text,
 )
 from linespeed.store.engine import open_store
 
@@ -36,10 +38,21 @@ def ramp(
         typer.Option("--forecast", help="Forecast the day the plant reaches N (repeatable)."),
     ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the picture (PNG).")] = None,
+    twin: Annotated[
+        bool,
+        typer.Option(
+            "--twin",
+            help="Also forecast by running the plant's twin (fitted from the store) 30 times.",
+        ),
+    ] = False,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """The plant's cumulative ramp against reference ramps, with forecasts of the next milestones.
+
+    With --twin, the same targets are also forecast by calibrating a twin from the store
+    (as `twin calibrate` does) and running it with `whatif`: P10/P50/P90 beside the curve
+    fit's 90% interval.
 
     Example: linespeed ramp --reference tesla-model-3 --forecast 300000 --plot ramp.png
     """
@@ -49,11 +62,14 @@ def ramp(
     from linespeed.ramp.plot import plot_ramps
     from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
 
-    report = ramp_report(
-        open_store(db),
-        references=reference or DEFAULT_REFERENCES,
-        targets=forecast or (),
-    )
+    engine = open_store(db)
+    references, targets = reference or DEFAULT_REFERENCES, forecast or ()
+    if twin:
+        from linespeed.twin.forecast import ramp_report_with_twin
+
+        report = ramp_report_with_twin(engine, references=references, targets=targets)
+    else:
+        report = ramp_report(engine, references=references, targets=targets)
     if plot is not None:
         plot_ramps(
             plot,
@@ -61,6 +77,7 @@ def ramp(
             report.references,
             forecast_band=report.forecasts[0] if report.forecasts else None,
             plan_series=None if report.plan is None else report.plan.series,
+            twin=report.twin,
         )
     if json_output:
         print_json(report.to_json())
@@ -85,6 +102,19 @@ def ramp(
             f"car {item.target:,.0f}: forecast {item.date} (90%: {item.low} to {high}), "
             f"model {item.model}"
         )
+    if report.twin is not None:
+        fitted = report.twin
+        zone = plant_zone(engine)
+        out.print(
+            f"twin: fitted from {time_text(fitted.fitted_from, zone)} to "
+            f"{time_text(fitted.fitted_to, zone)} ({fitted.cars_completed:,} cars built), "
+            f"{fitted.runs} runs"
+        )
+        for band in fitted.bands:
+            out.print(
+                f"car {band.target:,}: twin P50 {time_text(band.p50, zone)} "
+                f"(P10 {time_text(band.p10, zone)}, P90 {time_text(band.p90, zone)})"
+            )
     out.print(compare_text(report))
     for note in report.notes:
         out.print(f"note: {note}")

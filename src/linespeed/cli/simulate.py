@@ -112,8 +112,8 @@ def simulate(
     from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
     from linespeed.sim.production_plan import run_plan
     from linespeed.sim.publish import publish_events
-    from linespeed.sim.run import simulate as simulate_run
     from linespeed.sim.run import require_from_start, start_after
+    from linespeed.sim.run import simulate as simulate_run
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
     outputs = [out is not None, into_db, mqtt is not None].count(True)

@@ -24,10 +24,12 @@ from matplotlib.ticker import FuncFormatter, MultipleLocator
 
 from linespeed.ramp.compare import DEFAULT_MILESTONES, milestone_reach
 from linespeed.ramp.forecast import Forecast
+from linespeed.ramp.report import TwinForecasts
 from linespeed.ramp.series import RampSeries
 
 PLANT_COLOR: Final = "#1f3b73"
 FORECAST_COLOR: Final = "#d9822b"
+TWIN_COLOR: Final = "#2a9d8f"
 PLAN_COLOR: Final = "#5b8bd9"
 REFERENCE_COLORS: Final = ("#c0392b", "#2e8b57", "#7f7f7f", "#8e44ad", "#b8860b")
 LINE_STYLES: Final = {"produced": "-", "delivered": "--", "unspecified": ":"}
@@ -43,6 +45,7 @@ def plot_ramps(
     *,
     title: str = "Ramp-up: cumulative cars since start of production",
     plan_series: RampSeries | None = None,
+    twin: TwinForecasts | None = None,
 ) -> Path:
     """Write the ramp picture to `path` (PNG) and return the path.
 
@@ -50,7 +53,8 @@ def plot_ramps(
     is days since each series' start of production (or first point). `forecast_band`, a
     forecast of the plant, is drawn as a shaded fan from the plant's last day to the interval's
     late end, with the forecast day marked. `plan_series`, the stored plan's cumulative
-    curve, is drawn dashed in a lighter blue beside it. The x range covers the plant and its
+    curve, is drawn dashed in a lighter blue beside it. `twin`, the twin's forecasts, are
+    drawn as P10-P90 bars with a mark at P50 at each target. The x range covers the plant and its
     forecast (at least 15 months when there is a reference) so that the references are cut,
     not the plant.
 
@@ -60,7 +64,7 @@ def plot_ramps(
         raise ValueError("nothing to plot: give a plant series or at least one reference")
     figure, axes = plt.subplots(figsize=(11, 6.4), dpi=150, layout="constrained")
     try:
-        x_max = _x_extent(plant_series, references, forecast_band)
+        x_max = _x_extent(plant_series, references, forecast_band, twin)
         y_max = 1.0
         for index, reference in enumerate(references):
             color = REFERENCE_COLORS[index % len(REFERENCE_COLORS)]
@@ -71,6 +75,8 @@ def plot_ramps(
             y_max = max(y_max, _draw_series(axes, plant_series, PLANT_COLOR, 2.8, x_max))
             if forecast_band is not None:
                 y_max = max(y_max, _draw_forecast(axes, plant_series, forecast_band))
+            if twin is not None:
+                y_max = max(y_max, _draw_twin(axes, plant_series, twin))
             _mark_plant_milestones(axes, plant_series, milestones)
         _draw_milestone_guides(axes, milestones, x_max, y_max)
         _style(axes, x_max, y_max, mixed=len(_metrics(plant_series, references)) > 1)
@@ -88,7 +94,10 @@ def _metrics(plant: RampSeries | None, references: Sequence[RampSeries]) -> set[
 
 
 def _x_extent(
-    plant: RampSeries | None, references: Sequence[RampSeries], forecast: Forecast | None
+    plant: RampSeries | None,
+    references: Sequence[RampSeries],
+    forecast: Forecast | None,
+    twin: TwinForecasts | None = None,
 ) -> float:
     """The last day since start of production to show."""
     if plant is None:
@@ -97,6 +106,8 @@ def _x_extent(
     if forecast is not None:
         end = forecast.high or forecast.date
         extent = max(extent, float((end - plant.start).days))
+    for band in [] if twin is None else twin.bands:
+        extent = max(extent, float((band.p90.date() - plant.start).days))
     if references:
         extent = max(extent, 457.0)  # 15 months: the pace's horizon
     longest = max([float((one.points[-1].day - one.start).days) for one in references] + [0])
@@ -188,6 +199,30 @@ def _draw_forecast(axes: Axes, plant: RampSeries, forecast: Forecast) -> float:
         bbox={"boxstyle": "round,pad=0.3", "facecolor": "white", "edgecolor": "none", "alpha": 0.8},
     )
     return target
+
+
+def _draw_twin(axes: Axes, plant: RampSeries, twin: TwinForecasts) -> float:
+    """Each twin forecast as a P10-P90 bar with P50 marked; returns the highest target."""
+    top = 0.0
+    for index, band in enumerate(twin.bands):
+        mid, low, high = (_days(plant, moment.date()) for moment in (band.p50, band.p10, band.p90))
+        axes.errorbar(
+            [mid], [band.target], xerr=[[mid - low], [high - mid]], fmt="o", color=TWIN_COLOR,
+            markersize=7, capsize=5, linewidth=1.8, zorder=6,
+            label=f"Twin forecast (P10–P90, {twin.runs} runs)" if index == 0 else None,
+        )  # fmt: skip
+        axes.annotate(
+            f"twin {band.p50.date()}\n({band.p10.date()} – {band.p90.date()})",
+            (mid, band.target),
+            xytext=(8, -22),
+            textcoords="offset points",
+            fontsize=9,
+            color=TWIN_COLOR,
+            ha="left",
+            va="top",
+        )
+        top = max(top, float(band.target))
+    return top
 
 
 def _mark_plant_milestones(axes: Axes, plant: RampSeries, milestones: Sequence[int]) -> None:

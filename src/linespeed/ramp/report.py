@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Engine
@@ -26,6 +27,51 @@ DEFAULT_REFERENCES = ("tesla-model-3", "pace-300k-15m")
 
 
 @dataclass(frozen=True)
+class TwinBand:
+    """A milestone forecast by the plant's twin: when car `target` is completed, P10/P50/P90
+    over the twin's runs (`linespeed.twin.forecast`)."""
+
+    target: int
+    p10: datetime
+    p50: datetime
+    p90: datetime
+
+    def to_json(self) -> dict[str, Any]:
+        """`{"target", "p10", "p50", "p90"}`, times as UTC ISO 8601."""
+        return {
+            "target": self.target,
+            **{name: _utc(getattr(self, name)) for name in ("p10", "p50", "p90")},
+        }
+
+
+@dataclass(frozen=True)
+class TwinForecasts:
+    """The twin's forecasts beside the curve fit's, and what the twin was fitted from."""
+
+    bands: list[TwinBand]
+    runs: int
+    fitted_from: datetime
+    fitted_to: datetime
+    cars_completed: int
+    """Cars completed by `fitted_to`, where the twin resumes."""
+
+    def to_json(self) -> dict[str, Any]:
+        """The bands (P10-P90: an 80% band) with the window the twin was fitted from."""
+        return {
+            "coverage": "P10-P90",
+            "runs": self.runs,
+            "fitted_from": _utc(self.fitted_from),
+            "fitted_to": _utc(self.fitted_to),
+            "cars_completed": self.cars_completed,
+            "forecasts": [band.to_json() for band in self.bands],
+        }
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
 class RampReport:
     """The plant's ramp against references, with forecasts."""
 
@@ -36,6 +82,8 @@ class RampReport:
     notes: list[str]
     plan: PlanAgainstActual | None = None
     """The stored plan's cumulative curve beside the plant's; None without a stored plan."""
+    twin: TwinForecasts | None = None
+    """The twin's forecasts of the same targets (`ramp --twin`); None unless asked."""
 
     def to_json(self) -> dict[str, Any]:
         """The report as JSON-ready data (curves by day, forecasts, comparison)."""
@@ -60,6 +108,7 @@ class RampReport:
             "comparison": None if self.comparison is None else self.comparison.to_json(),
             "notes": self.notes,
             "plan": None if self.plan is None else _plan_json(self.plan),
+            "twin": None if self.twin is None else self.twin.to_json(),
         }
 
 
@@ -96,9 +145,7 @@ def ramp_report(
     if plant is None:
         notes.append("no car has been completed yet: there is no plant curve to forecast")
     else:
-        report = milestones_reached(engine)
-        wanted = list(targets) or _next_two(engine, report.completed)
-        for target in wanted:
+        for target in forecast_targets(engine, targets):
             try:
                 forecasts.append(forecast_target(plant, target, source=plant.name))
             except LinespeedError as error:
@@ -113,7 +160,11 @@ def ramp_report(
     return RampReport(plant, chosen, forecasts, comparison, notes, planned)
 
 
-def _next_two(engine: Engine, completed: int) -> list[int]:
+def forecast_targets(engine: Engine, targets: Sequence[int] = ()) -> list[int]:
+    """The counts to forecast: `targets`, or by default the plant's next two milestones."""
+    if targets:
+        return list(targets)
+    completed = milestones_reached(engine).completed
     with engine.connect() as connection:
         plant = current_plant(connection)
     first = next_milestone(plant, completed)

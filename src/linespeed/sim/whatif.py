@@ -26,8 +26,10 @@ Per run, and then across runs:
 
 from __future__ import annotations
 
+import functools
 import math
 import os
+import pickle
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
@@ -295,6 +297,19 @@ def _one_run(
     return _measure(run, until_units)
 
 
+@functools.lru_cache(maxsize=2)
+def _unpickled(frozen: bytes) -> LoadedScenario:
+    loaded = pickle.loads(frozen)  # noqa: S301 (our own bytes, from the parent process)
+    assert isinstance(loaded, LoadedScenario)
+    return loaded
+
+
+def _one_pickled_run(
+    frozen: bytes, until_units: int | None, days: float | None, seed: int
+) -> RunResult:
+    return _one_run(_unpickled(frozen), until_units, days, seed)
+
+
 def _replicate(
     loaded: LoadedScenario,
     until_units: int | None,
@@ -308,9 +323,12 @@ def _replicate(
         return [_one_run(loaded, until_units, days, seed) for seed in seeds]
     # the rest in worker processes (numba loads its compiled kernels from its disk cache)
     count = len(seeds) - 1
+    # pickled here, once: the pool's feeder thread would otherwise pickle `loaded` while the
+    # run below fills its cached properties ("dictionary changed size during iteration")
+    frozen = pickle.dumps(loaded)
     with ProcessPoolExecutor(max_workers=min(workers, count)) as pool:
         rest = pool.map(
-            _one_run, [loaded] * count, [until_units] * count, [days] * count, seeds[1:]
+            _one_pickled_run, [frozen] * count, [until_units] * count, [days] * count, seeds[1:]
         )
         # the first run here meanwhile: a target it cannot reach is reported from here
         first = _one_run(loaded, until_units, days, seeds[0])

@@ -83,6 +83,18 @@ class Calibration:
         plant = "" if plant_file is None else f"plant: {_scalar(plant_file)}\n"
         return self.header + plant + self.body
 
+    def summary(self) -> dict[str, object]:
+        """What was fitted, for JSON: line, window, cars completed by its end."""
+        history = self.history
+        return {
+            "line": history.line.id,
+            "since": history.window.since.isoformat(),
+            "until": history.window.until.isoformat(),
+            "start_of_production": history.start_of_production.isoformat(),
+            "cars_completed": history.completed_before_end,
+            "cars_started_in_window": history.started,
+        }
+
     def loaded(self) -> LoadedScenario:
         """The scenario, checked as a file is, ready for `sim.whatif`."""
         return parse_scenario(self.text(), "twin", plant=self.plant)
