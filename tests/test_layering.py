@@ -40,8 +40,9 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"supply"}),  # the plan (read by kpi, ramp, live) and the parts supply
     frozenset({"access", "kpi", "trace", "ramp", "sim"}),
     # live: news of the log: milestones (ramp), token revocation (access);
-    # aftersales: the fleet in operation from the store's deliveries (store, ramp's level)
-    frozenset({"live", "aftersales"}),
+    # aftersales: the fleet in operation from the store's deliveries (store, ramp's level);
+    # twin: a scenario (sim) fitted from the store with the KPIs' stops, forecasts for ramp
+    frozenset({"live", "aftersales", "twin"}),
     frozenset({"api", "bridges", "web", "cli"}),
 )
 """Packages from the bottom up; the top-level modules (`errors`, `yamlfile`, `csvfile`) too."""

@@ -14,6 +14,8 @@ keeps it so):
 - `aftersales`: vehicles in operation, service bays and fast chargers per region.
 - `live`: news since a sequence number and the line's board, for SSE, MQTT and NATS.
 - `sim`: the line simulator; it yields events and knows nothing of the store.
+- `twin`: a scenario fitted from the store (work times, failures, the plan, supply), and
+  the milestone forecasts it answers.
 - `mqtt`: MQTT plumbing shared by bridges and the simulator's publisher.
 - Faces, which hold no logic: `cli` (the `linespeed` command), `api` (HTTP and dashboard),
   `bridges` (MQTT in), and the dashboard's static files in `web`.

@@ -267,13 +267,21 @@ def get_ramp(
         list[Annotated[int, Query(ge=1, le=MAX_MILESTONE)]] | None,
         Query(max_length=MAX_LIST, description="forecast the day the plant reaches N"),
     ] = None,
+    twin: Annotated[
+        bool, Query(description="also forecast by running the plant's twin (seconds)")
+    ] = False,
 ) -> Response:
-    """The ramp against reference ramps, with forecasts (as `linespeed ramp --json`)."""
+    """The ramp against reference ramps, with forecasts (as `linespeed ramp --json`; with
+    `twin=true`, as `linespeed ramp --twin --json`)."""
     from linespeed.ramp.report import DEFAULT_REFERENCES, ramp_report
 
-    report = ramp_report(
-        _engine(request), references=reference or DEFAULT_REFERENCES, targets=forecast or ()
-    )
+    engine, references, targets = _engine(request), reference or DEFAULT_REFERENCES, forecast or ()
+    if twin:
+        from linespeed.twin.forecast import ramp_report_with_twin
+
+        report = ramp_report_with_twin(engine, references=references, targets=targets)
+    else:
+        report = ramp_report(engine, references=references, targets=targets)
     return json_response(report.to_json())
 
 

@@ -14,9 +14,9 @@ from linespeed.cli.common import (
     out,
     plant_zone,
     print_json,
+    store,
     time_text,
 )
-from linespeed.store.engine import open_store
 
 ramp_app = typer.Typer(
     help="The ramp curve against reference ramps, with forecasts: `linespeed ramp [--json]`;"
@@ -62,14 +62,15 @@ def ramp(
     from linespeed.ramp.plot import plot_ramps
     from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
 
-    engine = open_store(db)
-    references, targets = reference or DEFAULT_REFERENCES, forecast or ()
-    if twin:
-        from linespeed.twin.forecast import ramp_report_with_twin
+    with store(db) as engine:
+        references, targets = reference or DEFAULT_REFERENCES, forecast or ()
+        if twin:
+            from linespeed.twin.forecast import ramp_report_with_twin
 
-        report = ramp_report_with_twin(engine, references=references, targets=targets)
-    else:
-        report = ramp_report(engine, references=references, targets=targets)
+            report = ramp_report_with_twin(engine, references=references, targets=targets)
+        else:
+            report = ramp_report(engine, references=references, targets=targets)
+        zone = plant_zone(engine)
     if plot is not None:
         plot_ramps(
             plot,
@@ -104,7 +105,6 @@ def ramp(
         )
     if report.twin is not None:
         fitted = report.twin
-        zone = plant_zone(engine)
         out.print(
             f"twin: fitted from {time_text(fitted.fitted_from, zone)} to "
             f"{time_text(fitted.fitted_to, zone)} ({fitted.cars_completed:,} cars built), "

@@ -16,9 +16,9 @@ from linespeed.cli.common import (
     parse_time,
     plant_zone,
     print_json,
+    store,
     time_text,
 )
-from linespeed.store.engine import open_store
 
 twin_app = typer.Typer(
     help="The twin: a scenario fitted from the plant's own data (`twin calibrate --out FILE`).",
@@ -58,11 +58,11 @@ def calibrate(
     # imported here: the simulator's compiler loads slowly, and only the twin needs it
     from linespeed.twin.calibrate import calibrate as fit_twin
 
-    engine = open_store(db)
-    zone = plant_zone(engine)
-    fitted = fit_twin(
-        engine, since=parse_time(since, zone), until=parse_time(until, zone), line=line
-    )
+    with store(db) as engine:
+        zone = plant_zone(engine)
+        fitted = fit_twin(
+            engine, since=parse_time(since, zone), until=parse_time(until, zone), line=line
+        )
     written = fitted.write(out_file)
     summary = fitted.summary()
     if json_output:

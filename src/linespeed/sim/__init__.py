@@ -3,10 +3,12 @@
 `sim` knows nothing of the store: it yields events, and a face decides where they go.
 
 - `scenario`: the scenario file (docs/scenario.md): distributions, failures, shift pattern,
-  ramp plan, defects, scrap, lots, supply (and the older shortages), mix; `Scenario` and
-  its parts.
+  ramp plan, defects, scrap, lots, supply (and the older shortages), mix, where a run
+  resumes, the uncertainty of its values; `Scenario` and its parts.
 - `overrides`: `--set PATH=VALUE`, one value of the scenario's YAML changed before it is
-  checked (`parse_override`, `apply_overrides`).
+  checked (`parse_override`, `apply_overrides`, `parse_path`).
+- `uncertainty`: the values a scenario knows only to within an error, drawn anew for each
+  run (`drawn`).
 - `production_plan`: the scenario's shift pattern and ramp as plan rows (what
   `simulate --into-db` stores and `--plan-out` writes).
 - `calendar`: `WorkCalendar`, the shifts and breaks as working intervals; `merge_intervals`.

@@ -48,6 +48,7 @@ from linespeed.sim.scenario import LoadedScenario, parse_scenario
 from linespeed.store.plants import current_plant
 from linespeed.twin.errors import TwinInputError
 from linespeed.twin.fit import (
+    MIN_VISITS_PER_DAY,
     FailureEstimate,
     FailureFit,
     LearningFit,
@@ -291,11 +292,16 @@ class _Body:
                 else None
             )
             if fit is None:
+                found = (
+                    "no visit with a start time in the window (does the line send"
+                    " station.started events?)"
+                    if not len(work)
+                    else f"{len(work):,} visits with a start time in the window"
+                )
                 self._refuse(
                     f"cycle_time.stations.{station.id}",
-                    f"{len(work):,} visits with a start time in the window; at least "
-                    f"{MIN_VISITS} are needed, with {3} or more on one day"
-                    " (does the line send station.started events?)",
+                    f"{found}; at least {MIN_VISITS} are needed, {MIN_VISITS_PER_DAY} or"
+                    " more on one day",
                 )
                 continue
             self._station(station.id, fit)
