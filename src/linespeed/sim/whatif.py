@@ -189,19 +189,18 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
     cars = int(np.searchsorted(done, end_s, side="right"))
     # working time from start to completion: the calendar's off time (nights, weekends) is
     # no station's doing, down time from failures during the cycle is
-    calendar = run.calendar
-    active = _working_between(
-        calendar.work, calendar.work_before, run.start_s[:cars], run.complete_s[:cars]
-    )
     blocks = max(1, cars // BLOCK_CARS)
     usable = blocks * BLOCK_CARS if cars >= BLOCK_CARS else cars
     bottleneck_s: dict[str, float] = {}
     if usable:
-        per_block = active[:usable].reshape(blocks, -1, active.shape[1]).sum(axis=1)
+        calendar = run.calendar
+        per_block = _working_by_block(
+            calendar.work, calendar.work_before, run.start_s, run.complete_s, blocks, usable
+        )
         firsts = done[:usable].reshape(blocks, -1)
         span = firsts[:, -1] - firsts[:, 0]
         winner = per_block.argmax(axis=1)
-        weight = np.bincount(winner, weights=span, minlength=active.shape[1])
+        weight = np.bincount(winner, weights=span, minlength=per_block.shape[1])
         for station, seconds in zip(run.line.stations, weight, strict=True):
             if seconds > 0:
                 bottleneck_s[station.id] = float(seconds)
@@ -218,19 +217,29 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
 
 
 @numba.njit(cache=True)
-def _working_between(
-    work: FloatArray, work_before: FloatArray, start_s: FloatArray, complete_s: FloatArray
+def _working_by_block(
+    work: FloatArray,
+    work_before: FloatArray,
+    start_s: FloatArray,
+    complete_s: FloatArray,
+    blocks: int,
+    cars: int,
 ) -> FloatArray:
-    """Per car and station, the calendar's working seconds from start to completion.
+    """Per block of the first `cars` cars (`blocks` blocks of consecutive cars) and station,
+    the calendar's working seconds from start to completion, summed over the block's cars.
 
-    As `WorkCalendar.to_work(complete) - to_work(start)`, in one pass per station: a
-    station's starts and completions are non-decreasing, so the interval only moves on.
+    Per car as `WorkCalendar.to_work(complete) - to_work(start)`, in one pass per station (a
+    station's starts and completions are non-decreasing, so the interval only moves on);
+    summed car by car in order, as numpy sums a (blocks x cars per block x M) array over
+    its middle axis.
     """
-    n_cars, n_stations = start_s.shape
-    active = np.empty((n_cars, n_stations))
+    n_stations = start_s.shape[1]
+    per_block = cars // blocks
+    active = np.zeros((blocks, n_stations))
     last = len(work) - 1
     cursor = np.full((2, n_stations), -1)
-    for car in range(n_cars):
+    for car in range(cars):
+        block, first = car // per_block, car % per_block == 0
         for station in range(n_stations):
             total = 0.0
             for side in range(2):
@@ -244,7 +253,10 @@ def _working_between(
                     inside = max(wall - work[index, 0], 0.0)
                     done = work_before[index] + min(inside, work[index, 1] - work[index, 0])
                 total += done if side == 0 else -done
-            active[car, station] = total
+            if first:
+                active[block, station] = total
+            else:
+                active[block, station] += total
     return active
 
 
