@@ -10,6 +10,7 @@ import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -130,9 +131,8 @@ class WorkCalendar:
     def to_wall(self, work_s: FloatArray) -> FloatArray:
         """The clock times at which `work_s` seconds of working time have passed."""
         work = np.asarray(work_s, dtype=np.float64)
-        index = np.searchsorted(self._work_before, work, side="right") - 1
-        index = np.clip(index, 0, len(self.work) - 1)
-        return np.asarray(self.work[index, 0] + (work - self._work_before[index]), dtype=np.float64)
+        flat = np.ascontiguousarray(work.reshape(-1))
+        return _to_wall(self.work, self._work_before, flat).reshape(work.shape)
 
     def to_work(self, wall_s: FloatArray) -> FloatArray:
         """The working seconds passed by the clock times `wall_s`."""
@@ -146,6 +146,27 @@ class WorkCalendar:
     def at(self, seconds: float) -> datetime:
         """The UTC moment `seconds` after time 0."""
         return self.start_at.astimezone(UTC) + timedelta(seconds=seconds)
+
+
+@numba.njit(cache=True)
+def _to_wall(work: FloatArray, work_before: FloatArray, work_s: FloatArray) -> FloatArray:
+    """`WorkCalendar.to_wall`: for each time, the last working interval starting at or
+    before it (as `searchsorted(work_before, t, "right") - 1`, kept within the intervals);
+    in one pass where the times are sorted, by bisection where one goes back."""
+    wall_s = np.empty(len(work_s))
+    last = len(work) - 1
+    index = 0
+    for k in range(len(work_s)):
+        time_s = work_s[k]
+        if np.isnan(time_s):
+            index = last  # numpy sorts NaN after everything
+        elif time_s < work_before[index]:
+            index = min(max(np.searchsorted(work_before, time_s, side="right") - 1, 0), last)
+        else:
+            while index < last and work_before[index + 1] <= time_s:
+                index += 1
+        wall_s[k] = work[index, 0] + (time_s - work_before[index])
+    return wall_s
 
 
 def _merge(spans: FloatArray) -> FloatArray:
