@@ -183,9 +183,8 @@ def _merge(spans: FloatArray) -> FloatArray:
 
 def merge_intervals(*interval_sets: FloatArray) -> FloatArray:
     """The union of several (K × 2) interval arrays, sorted and non-overlapping."""
-    joined = (
-        np.concatenate([s for s in interval_sets if len(s)]) if interval_sets else np.empty((0, 2))
-    )
-    if not len(joined):
+    given = [s for s in interval_sets if len(s)]
+    if not given:
         return np.empty((0, 2), dtype=np.float64)
+    joined = np.concatenate(given)
     return _merge(joined[np.argsort(joined[:, 0], kind="stable")])
