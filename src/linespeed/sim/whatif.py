@@ -288,8 +288,9 @@ def _keep_freed_memory() -> None:
 
     A run's arrays are hundreds of MB; by default each is mapped anew and given back when
     freed, so every run pays the page faults and zeroing again. In a worker process, which
-    does nothing but runs, the next run reuses the pages of the last. Elsewhere than glibc
-    (no `mallopt`), nothing is changed.
+    does nothing but runs, the next run reuses the pages of the last. numpy's huge pages
+    are turned off here: on memory that is kept they only make the first run slower.
+    Elsewhere than glibc (no `mallopt`), nothing is changed.
     """
     try:
         mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
@@ -297,6 +298,10 @@ def _keep_freed_memory() -> None:
         return
     mallopt(_M_MMAP_MAX, 0)  # large blocks from the heap, not from fresh mappings
     mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap not given back when they are freed
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    huge_pages = getattr(multiarray, "_set_madvise_hugepage", None)
+    if callable(huge_pages):
+        huge_pages(False)
 
 
 def _replicate(
