@@ -10,7 +10,8 @@ It measures, on the bundled scenario (or SCENARIO):
     simulation, every event emitted and written to /dev/null, as the command does);
     goal: whatif >= 100x faster per run.
 
-It only prints figures and ratios; it never asserts timings.
+It only prints figures and ratios (and the machine's load average before and after, as
+other work skews them); it never asserts timings.
 
 Run:
     .venv/bin/python bench/whatif.py
@@ -45,9 +46,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _load() -> float | None:
+    """The machine's load average over the last minute (other work skews the figures)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return None
+
+
 def main(argv: list[str] | None = None) -> None:
     """Measure and print."""
     args = parse_args(argv)
+    load_before = _load()
     loaded = load_scenario(args.scenario)
     whatif(loaded, until_units=1000, runs=1, workers=1)  # warm-up: numba's cache
     started = time.perf_counter()
@@ -75,6 +85,7 @@ def main(argv: list[str] | None = None) -> None:
         "simulate_devnull_s": round(simulate_s, 3),
         "per_run_ratio": round(simulate_s / one_run_s, 1),
         "ratio_goal": GOAL_RATIO,
+        "load_1min_before_after": [load_before, _load()],
     }
     if args.json:
         print(json.dumps(figures, indent=2))
@@ -88,6 +99,7 @@ def main(argv: list[str] | None = None) -> None:
         f"{simulate_s:.2f} s: whatif {simulate_s / one_run_s:.0f}x faster "
         f"(goal >= {GOAL_RATIO:.0f}x)"
     )
+    print(f"load average (1 min) before and after: {figures['load_1min_before_after']}")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ def _line_of(text: str, needle: str) -> int:
             "ga-140: {mtbf_h: 12, mttr_min: 20}",
             "ga-140: {mtbf_h: 12, mttr_min: -20}",
             "failures.stations.ga-140.mttr_min",
-            "must be > 0",
+            "must be >= 0.01",
         ),
         (
             "shifts: [A], days",

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from linespeed.sim import whatif as whatif_module
 from linespeed.sim.errors import SimInputError
 from linespeed.sim.overrides import parse_override
+from linespeed.sim.run import simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, LoadedScenario, load_scenario
 from linespeed.sim.whatif import compare, run_seeds, whatif
 
@@ -133,3 +137,32 @@ def test_set_paths_as_the_file_spells_them() -> None:
     assert loaded.scenario.shift_pattern[1].start == date(2024, 4, 1)
     capacity = loaded.scenario.supply.parts["BAT-1001"].capacity
     assert capacity is not None and capacity[0].per_week == 360
+
+
+@pytest.mark.parametrize(("units", "seed"), [(150, 1), (UNITS, 2)])
+def test_working_time_by_block_is_the_sum_of_each_cars(
+    loaded: LoadedScenario, units: int, seed: int
+) -> None:
+    run = simulate(loaded, until_units=units, seed=seed)
+    calendar = run.calendar
+    active = calendar.to_work(run.complete_s[:units]) - calendar.to_work(run.start_s[:units])
+    blocks = max(1, units // whatif_module.BLOCK_CARS)
+    usable = blocks * whatif_module.BLOCK_CARS if units >= whatif_module.BLOCK_CARS else units
+    expected = active[:usable].reshape(blocks, -1, active.shape[1]).sum(axis=1)
+    found = whatif_module._working_by_block(
+        calendar.work, calendar.work_before, run.start_s, run.complete_s, blocks, usable
+    )
+    assert np.array_equal(found, expected)
+
+
+def test_worker_processes_keep_freed_memory() -> None:
+    code = (
+        "from linespeed.sim.whatif import _keep_freed_memory\n"
+        "import numpy as np\n"
+        "_keep_freed_memory()\n"
+        "for _ in range(3):\n"
+        "    np.ones((2000, 5000)).sum()\n"
+        "print('ok')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "ok"

@@ -49,11 +49,18 @@ def _kernel(function: _Function) -> _Function:
     return cast(_Function, numba.njit(cache=True)(function))
 
 
+def _empty(like: Floats) -> Floats:
+    """An uninitialised array shaped as `like`, made by numpy (in huge pages where the
+    system gives them: far fewer page faults than arrays numba allocates)."""
+    return np.empty(like.shape, dtype=np.float64)
+
+
 @_kernel
-def _departures_kernel(process_s: Floats, buffers: Ints, release_s: Floats) -> Floats:
-    """D of the recurrence for an always-up line (only D is kept)."""
+def _departures_kernel(
+    process_s: Floats, buffers: Ints, release_s: Floats, depart_s: Floats
+) -> None:
+    """D of the recurrence for an always-up line (only D is kept), into `depart_s`."""
     n_cars, n_stations = process_s.shape
-    depart_s = np.empty((n_cars, n_stations))
     for car in range(n_cars):
         upstream = release_s[car]
         for station in range(n_stations):
@@ -65,7 +72,6 @@ def _departures_kernel(process_s: Floats, buffers: Ints, release_s: Floats) -> F
                     depart = max(depart, depart_s[ahead, station + 1])
             depart_s[car, station] = depart
             upstream = depart
-    return depart_s
 
 
 @_kernel
@@ -105,15 +111,16 @@ def _line_times_kernel(
     down_offsets: Ints,
     ready_s: Floats,
     ready_column: Ints,
-) -> tuple[Floats, Floats, Floats]:
-    """S, C and D of the recurrence; station i is down in `down_s[offsets[i]:offsets[i+1]]`.
+    start_s: Floats,
+    complete_s: Floats,
+    depart_s: Floats,
+) -> None:
+    """S, C and D of the recurrence, into `start_s`, `complete_s` and `depart_s`; station i
+    is down in `down_s[offsets[i]:offsets[i+1]]`.
 
     Station i also waits for `ready_s[car, ready_column[i]]` (its parts) where the column is >= 0.
     """
     n_cars, n_stations = process_s.shape
-    start_s = np.empty((n_cars, n_stations))
-    complete_s = np.empty((n_cars, n_stations))
-    depart_s = np.empty((n_cars, n_stations))
     cursor = down_offsets[:-1].copy()  # one per station, only moves forward (S is non-decreasing)
     for car in range(n_cars):
         upstream = release_s[car]
@@ -135,7 +142,6 @@ def _line_times_kernel(
             complete_s[car, station] = complete
             depart_s[car, station] = depart
             upstream = depart
-    return start_s, complete_s, depart_s
 
 
 @dataclass(frozen=True, eq=False)
@@ -290,7 +296,9 @@ def departures(
     negative or not finite, a buffer is negative or not whole, or release times decrease.
     """
     process, places, release = _line_inputs(process_s, buffers, release_s)
-    return _departures_kernel(process, places, release)
+    depart = _empty(process)
+    _departures_kernel(process, places, release, depart)
+    return depart
 
 
 def line_times(
@@ -320,8 +328,9 @@ def line_times(
     process, places, release = _line_inputs(process_s, buffers, release_s)
     down, offsets = _down_intervals(down_s, process.shape[1])
     ready, columns = _ready_columns(part_ready_s, *process.shape)
-    start, complete, depart = _line_times_kernel(
-        process, places, release, down, offsets, ready, columns
+    start, complete, depart = _empty(process), _empty(process), _empty(process)
+    _line_times_kernel(
+        process, places, release, down, offsets, ready, columns, start, complete, depart
     )
     return LineTimes(start_s=start, complete_s=complete, depart_s=depart)
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import math
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 
+import numba
 import numpy as np
 from numpy.typing import NDArray
 
@@ -40,20 +42,57 @@ class Check:
 
 
 @dataclass(frozen=True, eq=False)
+class _EventDraws:
+    """What the draws only events need are made from (see `CarPlan`)."""
+
+    plant: Plant
+    scenario: Scenario
+    line: Line
+
+
+@dataclass(frozen=True, eq=False)
 class CarPlan:
-    """N cars in start order: what each is, when it may start, and every sampled duration."""
+    """N cars in start order: what each is, when it may start, and every sampled duration.
+
+    `color`, `failed` and `ship_delay_s` only matter to the events: each is drawn when it
+    is first read, from its own stream, so it is the same whenever (and whether) it is read.
+    """
 
     model: IntArray
-    color: IntArray
     release_s: FloatArray
     process_s: FloatArray
     """(N x M) seconds of work per station (0 where a car passes an optional station by)."""
-    failed: BoolArray
-    """(N x K) whether each car fails each of the line's K checks (`checks`)."""
     checks: tuple[Check, ...]
     scrap_at: IntArray
     """The station where each car is scrapped, or -1."""
-    ship_delay_s: FloatArray
+    _draws: _EventDraws = field(repr=False)
+
+    @cached_property
+    def color(self) -> IntArray:
+        """Per car, the index of its colour among its model's colours."""
+        return _colors(self._draws.plant, self._draws.scenario, self.model)
+
+    @cached_property
+    def failed(self) -> BoolArray:
+        """(N x K) whether each car fails each of the line's K checks (`checks`)."""
+        seed, stations = self._draws.scenario.seed, self._draws.line.stations
+        cars = len(self.model)
+        failed = np.zeros((cars, len(self.checks)), dtype=np.bool_)
+        for k, check in enumerate(self.checks):
+            failed[:, k] = (
+                stream(seed, f"defect:{stations[check.station].id}:{check.name}").random(cars)
+                < check.p_fail
+            )
+        return failed
+
+    @cached_property
+    def ship_delay_s(self) -> FloatArray:
+        """Per car, the seconds from completion to shipping."""
+        scenario, cars = self._draws.scenario, len(self.model)
+        mean_delay = scenario.shipping.delay_h * 3600.0
+        if not mean_delay:
+            return np.zeros(cars)
+        return stream(scenario.seed, "shipping").exponential(mean_delay, cars)
 
 
 @dataclass(frozen=True, eq=False)
@@ -71,39 +110,41 @@ class Downtime:
 def plan_cars(
     plant: Plant, line: Line, scenario: Scenario, calendar: WorkCalendar, cars: int
 ) -> CarPlan:
-    """Sample `cars` cars: model, colour, release time, work, failed checks, scrap, shipping."""
+    """Sample `cars` cars: model, release time, work, scrap; colour, failed checks and
+    shipping when first read (see `CarPlan`)."""
     seed = scenario.seed
-    model, color = _mix(plant, scenario, cars)
+    model = _models(plant, scenario, cars)
     release = release_times(scenario, calendar, cars)
     days = release / 86_400.0
     stations = line.stations
-    process = np.empty((cars, len(stations)), dtype=np.float64)
+    # station by station, each station's cars side by side; then car by car for the engine
+    by_station = np.empty((len(stations), cars), dtype=np.float64)
+    slower: dict[tuple[float, float], FloatArray] = {}
     for index, station in enumerate(stations):
+        if station.optional:
+            by_station[index] = 0.0  # simulated cars pass optional stations by
+            continue
         setting = scenario.cycle_time.stations.get(station.id, scenario.cycle_time.default)
-        process[:, index] = _cycle_times(
-            stream(seed, f"cycle:{station.id}"), setting, station.cycle_s, days
+        _cycle_times(
+            stream(seed, f"cycle:{station.id}"),
+            setting,
+            station.cycle_s,
+            days,
+            out=by_station[index],
+            slower=slower,
         )
+    process = np.ascontiguousarray(by_station.T)
+    del by_station
     checks = tuple(
         Check(index, name, defect.p_fail, defect.rework_min * 60.0)
         for index, station in enumerate(stations)
         for name in station.checks
         for defect in [scenario.defects.checks.get(name, scenario.defects.default)]
     )
-    failed = np.zeros((cars, len(checks)), dtype=np.bool_)
-    for k, check in enumerate(checks):
-        failed[:, k] = (
-            stream(seed, f"defect:{stations[check.station].id}:{check.name}").random(cars)
-            < check.p_fail
-        )
     scrap_at = _scrap(seed, scenario.scrap.p, cars, len(stations))
-    for index, station in enumerate(stations):
-        if station.optional:
-            process[:, index] = 0.0  # simulated cars pass optional stations by
     for car in np.flatnonzero(scrap_at >= 0):
         process[car, scrap_at[car] + 1 :] = 0.0  # a scrapped car is taken off the line
-    mean_delay = scenario.shipping.delay_h * 3600.0
-    ship = stream(seed, "shipping").exponential(mean_delay, cars) if mean_delay else np.zeros(cars)
-    return CarPlan(model, color, release, process, failed, checks, scrap_at, ship)
+    return CarPlan(model, release, process, checks, scrap_at, _EventDraws(plant, scenario, line))
 
 
 def planned_cars(
@@ -118,11 +159,11 @@ def planned_cars(
     upper = max(cars, int(calendar.total_work_s / 3600.0 * top_jph) + 10)
     release = release_times(scenario, calendar, upper)
     count = max(cars, int(np.searchsorted(release, calendar.horizon_s, side="left")))
-    model, _ = _mix(plant, scenario, count)
-    return release[:count], model
+    return release[:count], _models(plant, scenario, count)
 
 
-def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArray]:
+def _models(plant: Plant, scenario: Scenario, cars: int) -> IntArray:
+    """Each car's model (an index into `plant.models`), drawn by the scenario's mix."""
     models = plant.models
     weights = np.array(
         [scenario.mix.models.get(m.id, 0.0 if scenario.mix.models else 1.0) for m in models]
@@ -130,9 +171,15 @@ def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArra
     model = stream(scenario.seed, "mix:model").choice(
         len(models), size=cars, p=weights / weights.sum()
     )
+    return model.astype(np.int64)
+
+
+def _colors(plant: Plant, scenario: Scenario, model: IntArray) -> IntArray:
+    """Each car's colour (an index into its model's colours), drawn by the scenario's mix."""
+    cars = len(model)
     color = np.zeros(cars, dtype=np.int64)
     draws = stream(scenario.seed, "mix:color").random(cars)
-    for index, spec in enumerate(models):
+    for index, spec in enumerate(plant.models):
         given = scenario.mix.colors.get(spec.id, {})
         shares = np.array(
             [
@@ -147,7 +194,7 @@ def _mix(plant: Plant, scenario: Scenario, cars: int) -> tuple[IntArray, IntArra
         color[mine] = np.minimum(
             np.searchsorted(edges, draws[mine], side="right"), len(spec.colors) - 1
         )
-    return model.astype(np.int64), color
+    return color
 
 
 def release_times(scenario: Scenario, calendar: WorkCalendar, cars: int) -> FloatArray:
@@ -194,15 +241,43 @@ def _release_work(scenario: Scenario, calendar: WorkCalendar, cars: int) -> Floa
 
 
 def _cycle_times(
-    rng: np.random.Generator, setting: CycleTime, cycle_s: float, days: FloatArray
+    rng: np.random.Generator,
+    setting: CycleTime,
+    cycle_s: float,
+    days: FloatArray,
+    out: FloatArray | None = None,
+    slower: dict[tuple[float, float], FloatArray] | None = None,
 ) -> FloatArray:
-    """Lognormal work times around the station's mean, slower early in the ramp (learning)."""
-    mean = (setting.mean_s or cycle_s) * (
-        1.0 + (setting.start_factor - 1.0) * np.power(0.5, days / setting.halflife_days)
-    )
+    """Lognormal work times around the station's mean, slower early in the ramp (learning).
+
+    Written into `out` if given. `slower`, if given, keeps the learning factors by start
+    factor and half-life for the next station with the same (and the same `days`).
+    """
+    key = (setting.start_factor, setting.halflife_days)
+    factor = None if slower is None else slower.get(key)
+    if factor is None:
+        factor = 1.0 + (setting.start_factor - 1.0) * np.power(0.5, days / setting.halflife_days)
+        if slower is not None:
+            slower[key] = factor
+    mean = (setting.mean_s or cycle_s) * factor
     sigma = math.sqrt(math.log1p(setting.cv**2))
-    normal = rng.standard_normal(len(days))
-    return np.asarray(mean * np.exp(sigma * normal - sigma**2 / 2.0), dtype=np.float64)
+    # mean * exp(sigma * normal - sigma^2 / 2)
+    times = _scaled_normals(rng, np.empty(len(days)) if out is None else out, sigma, sigma**2 / 2.0)
+    np.exp(times, out=times)
+    np.multiply(mean, times, out=times)
+    return times
+
+
+@numba.njit(cache=True)
+def _scaled_normals(
+    rng: np.random.Generator, out: FloatArray, scale: float, shift: float
+) -> FloatArray:
+    """`out` filled with `scale * z - shift` for the next standard normal draws z of `rng`:
+    as numpy computes it from `rng.standard_normal(out=out)` (numba runs numpy's algorithm,
+    the same numbers), in a third of the time."""
+    for index in range(len(out)):
+        out[index] = scale * rng.standard_normal() - shift
+    return out
 
 
 def _scrap(seed: int, p: float, cars: int, stations: int) -> IntArray:

@@ -26,6 +26,8 @@ Per run, and then across runs:
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import functools
 import math
 import os
@@ -52,6 +54,8 @@ MAX_RUNS = 10_000
 BLOCK_CARS = 200
 _IN_PROCESS_CARS = 200_000
 """Below this many cars over all runs, starting worker processes costs more than it saves."""
+_M_TRIM_THRESHOLD, _M_MMAP_MAX = -1, -4
+"""glibc's `mallopt` parameters (malloc.h)."""
 
 
 @dataclass(frozen=True)
@@ -212,19 +216,18 @@ def _measure(run: SimRun, until_units: int | None) -> RunResult:
     cars = int(np.searchsorted(done, end_s, side="right"))
     # working time from start to completion: the calendar's off time (nights, weekends) is
     # no station's doing, down time from failures during the cycle is
-    calendar = run.calendar
-    active = _working_between(
-        calendar.work, calendar.work_before, run.start_s[:cars], run.complete_s[:cars]
-    )
     blocks = max(1, cars // BLOCK_CARS)
     usable = blocks * BLOCK_CARS if cars >= BLOCK_CARS else cars
     bottleneck_s: dict[str, float] = {}
     if usable:
-        per_block = active[:usable].reshape(blocks, -1, active.shape[1]).sum(axis=1)
+        calendar = run.calendar
+        per_block = _working_by_block(
+            calendar.work, calendar.work_before, run.start_s, run.complete_s, blocks, usable
+        )
         firsts = done[:usable].reshape(blocks, -1)
         span = firsts[:, -1] - firsts[:, 0]
         winner = per_block.argmax(axis=1)
-        weight = np.bincount(winner, weights=span, minlength=active.shape[1])
+        weight = np.bincount(winner, weights=span, minlength=per_block.shape[1])
         for station, seconds in zip(run.line.stations, weight, strict=True):
             if seconds > 0:
                 bottleneck_s[station.id] = float(seconds)
@@ -247,19 +250,29 @@ def _run_start_s(run: SimRun) -> float:
 
 
 @numba.njit(cache=True)
-def _working_between(
-    work: FloatArray, work_before: FloatArray, start_s: FloatArray, complete_s: FloatArray
+def _working_by_block(
+    work: FloatArray,
+    work_before: FloatArray,
+    start_s: FloatArray,
+    complete_s: FloatArray,
+    blocks: int,
+    cars: int,
 ) -> FloatArray:
-    """Per car and station, the calendar's working seconds from start to completion.
+    """Per block of the first `cars` cars (`blocks` blocks of consecutive cars) and station,
+    the calendar's working seconds from start to completion, summed over the block's cars.
 
-    As `WorkCalendar.to_work(complete) - to_work(start)`, in one pass per station: a
-    station's starts and completions are non-decreasing, so the interval only moves on.
+    Per car as `WorkCalendar.to_work(complete) - to_work(start)`, in one pass per station (a
+    station's starts and completions are non-decreasing, so the interval only moves on);
+    summed car by car in order, as numpy sums a (blocks x cars per block x M) array over
+    its middle axis.
     """
-    n_cars, n_stations = start_s.shape
-    active = np.empty((n_cars, n_stations))
+    n_stations = start_s.shape[1]
+    per_block = cars // blocks
+    active = np.zeros((blocks, n_stations))
     last = len(work) - 1
     cursor = np.full((2, n_stations), -1)
-    for car in range(n_cars):
+    for car in range(cars):
+        block, first = car // per_block, car % per_block == 0
         for station in range(n_stations):
             total = 0.0
             for side in range(2):
@@ -273,7 +286,10 @@ def _working_between(
                     inside = max(wall - work[index, 0], 0.0)
                     done = work_before[index] + min(inside, work[index, 1] - work[index, 0])
                 total += done if side == 0 else -done
-            active[car, station] = total
+            if first:
+                active[block, station] = total
+            else:
+                active[block, station] += total
     return active
 
 
@@ -310,6 +326,27 @@ def _one_pickled_run(
     return _one_run(_unpickled(frozen), until_units, days, seed)
 
 
+def _keep_freed_memory() -> None:
+    """Have glibc's malloc keep memory freed in this process for its next allocations.
+
+    A run's arrays are hundreds of MB; by default each is mapped anew and given back when
+    freed, so every run pays the page faults and zeroing again. In a worker process, which
+    does nothing but runs, the next run reuses the pages of the last. numpy's huge pages
+    are turned off here: on memory that is kept they only make the first run slower.
+    Elsewhere than glibc (no `mallopt`), nothing is changed.
+    """
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    mallopt(_M_MMAP_MAX, 0)  # large blocks from the heap, not from fresh mappings
+    mallopt(_M_TRIM_THRESHOLD, 2**31 - 1)  # and the heap not given back when they are freed
+    multiarray = getattr(getattr(np, "_core", None), "multiarray", None)
+    huge_pages = getattr(multiarray, "_set_madvise_hugepage", None)
+    if callable(huge_pages):
+        huge_pages(False)
+
+
 def _replicate(
     loaded: LoadedScenario,
     until_units: int | None,
@@ -326,7 +363,9 @@ def _replicate(
     # pickled here, once: the pool's feeder thread would otherwise pickle `loaded` while the
     # run below fills its cached properties ("dictionary changed size during iteration")
     frozen = pickle.dumps(loaded)
-    with ProcessPoolExecutor(max_workers=min(workers, count)) as pool:
+    with ProcessPoolExecutor(
+        max_workers=min(workers, count), initializer=_keep_freed_memory
+    ) as pool:
         rest = pool.map(
             _one_pickled_run, [frozen] * count, [until_units] * count, [days] * count, seeds[1:]
         )
