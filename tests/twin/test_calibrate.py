@@ -171,3 +171,13 @@ def test_the_api_answers_the_twin_as_the_cli_does(twin_store: Engine) -> None:
     assert answer.status_code == 200, answer.text
     [band] = answer.json()["twin"]["forecasts"]
     assert band["target"] == built + 500 and band["p10"] <= band["p50"] <= band["p90"]
+
+
+def test_a_file_that_cannot_be_written_is_a_clear_error(
+    twin_store: Engine, tmp_path: Path, run: Callable[..., Result]
+) -> None:
+    url = twin_store.url.render_as_string(hide_password=False)
+    out = tmp_path / "no-such-folder" / "twin.yaml"
+    result = run("twin", "calibrate", "--out", str(out), "--db", url)
+    assert result.exit_code == 1
+    assert f"--out {out}: cannot be written" in result.stderr

@@ -28,7 +28,7 @@ app.add_typer(twin_app, name="twin")
 
 
 @twin_app.command("calibrate")
-@flag_names({"since": "--since", "until": "--until", "line": "--line"})
+@flag_names({"since": "--since", "until": "--until", "line": "--line", "out": "--out"})
 def calibrate(
     out_file: Annotated[
         Path, typer.Option("--out", help="The scenario file to write (YAML, for review).")

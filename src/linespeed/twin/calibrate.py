@@ -102,17 +102,29 @@ class Calibration:
 
     def write(self, path: Path) -> list[Path]:
         """Write the scenario to `path` (and, unless it is the bundled default plant, the plant
-        beside it as STEM.plant.yaml); the files written."""
+        beside it as STEM.plant.yaml); the files written.
+
+        Raises TwinInputError (parameter `out`) if a file cannot be written.
+        """
         written = [path]
         plant_file = None
-        if not self.plant_is_default:
-            plant_path = path.with_name(path.stem + ".plant.yaml")
-            plant_path.write_text(
-                yaml.safe_dump(plant_to_yaml_dict(self.plant), sort_keys=False), encoding="utf-8"
-            )
-            plant_file = plant_path.name
-            written.append(plant_path)
-        path.write_text(self.text(plant_file), encoding="utf-8")
+        try:
+            if not self.plant_is_default:
+                plant_path = path.with_name(path.stem + ".plant.yaml")
+                plant_path.write_text(
+                    yaml.safe_dump(plant_to_yaml_dict(self.plant), sort_keys=False),
+                    encoding="utf-8",
+                )
+                plant_file = plant_path.name
+                written.append(plant_path)
+            path.write_text(self.text(plant_file), encoding="utf-8")
+        except OSError as error:
+            reason = error.strerror or str(error)
+            raise TwinInputError(
+                lambda n: f"{n('out')} {path}: cannot be written: {reason}",
+                parameter="out",
+                value=str(path),
+            ) from None
         return written
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy import Engine
 
@@ -40,11 +41,17 @@ def twin_forecasts(
             notes.append(f"twin: car {target:,} was already built by the window's end")
             continue
         answer = whatif(loaded, until_units=target, runs=runs)
-        p10, p50, p90 = answer.p10, answer.p50, answer.p90
-        assert not isinstance(p10, int) and not isinstance(p50, int) and not isinstance(p90, int)
+        p10, p50, p90 = (_moment(value) for value in (answer.p10, answer.p50, answer.p90))
         bands.append(TwinBand(target, p10, p50, p90))
     window = fitted.history.window
     return TwinForecasts(bands, runs, window.since, window.until, built), notes
+
+
+def _moment(value: datetime | int) -> datetime:
+    """A percentile of `whatif --until-units`: always a moment, never a count."""
+    if isinstance(value, datetime):
+        return value
+    raise TypeError(f"whatif to a car answered a count ({value}), not a moment")
 
 
 def ramp_report_with_twin(
