@@ -65,7 +65,7 @@ def test_check_digit_must_be_required_or_none() -> None:
 
 @pytest.mark.parametrize("rule", ["required", "none"])
 def test_position_10_must_be_a_model_year_code(rule: str) -> None:
-    spec = VinSpec(wmi="LSP", plant_code="B", check_digit=rule)  # type: ignore[arg-type]
+    spec = VinSpec(wmi="LSP", plant_code="B", check_digit=rule)
     for code in "UZ0":
         draft = f"LSPA1S7E0{code}B000001"
         vin = with_digit(draft, check_digit(draft))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date, datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -104,7 +103,7 @@ def test_history_alone_gives_a_ramp(db_url: str, plant: Plant) -> None:
 
 
 def test_history_after_the_first_store_car_is_refused(db_url: str, plant: Plant) -> None:
-    engine = _store(db_url, plant, cars_before=5_000)
+    engine = _store(db_url, plant, cars_before=5_000)  # more than the history
     try:
         ingest(
             engine,
@@ -143,3 +142,15 @@ def test_bad_history_names_file_line_and_field(
     assert (problem.file, problem.line, problem.field) == ("history.csv", line, field)
     assert message in problem.message
     assert str(problem).startswith(f"history.csv:{line}:")
+
+
+def test_history_beyond_cars_before_is_refused(db_url: str, plant: Plant) -> None:
+    engine = _store(db_url, plant, cars_before=4_000)
+    try:
+        with pytest.raises(HistoryFileError) as raised:
+            import_history(engine, HISTORY, "history.csv")
+        (problem,) = raised.value.problems
+        assert (problem.line, problem.field) == (4, "quantity")
+        assert "holds 4,500 cars, more than the 4,000 cars" in problem.message
+    finally:
+        engine.dispose()

@@ -188,8 +188,8 @@ def ramp_import_history(
         f"{file}: {result.periods} periods, {result.quantity:,} cars from "
         f"{result.first_day} to {result.last_day} stored as the ramp's history"
     )
-    if result.quantity != result.cars_before:
+    if result.quantity < result.cars_before:
         out.print(
-            f"note: the plant's cars_before is {result.cars_before:,}; the history holds "
-            f"{result.quantity:,} cars (set cars_before in the plant file to shift car numbers)"
+            f"note: the plant's cars_before is {result.cars_before:,}: "
+            f"{result.cars_before - result.quantity:,} cars before the store are not in the history"
         )

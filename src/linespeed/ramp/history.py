@@ -150,8 +150,9 @@ def import_history(engine: Engine, data: bytes, source: str) -> HistoryImport:
     """Store the history in `data`, replacing any history stored before.
 
     Raises HistoryFileError as parse_history does, or naming the line of the last period
-    if it does not end before the plant's start of production in the store (the first car
-    completed, in the plant's local days); StoreError if no plant is loaded.
+    if it does not end before the store's first completed car (in the plant's local days)
+    or if the history holds more cars than the plant's `cars_before`; StoreError if no plant
+    is loaded.
     """
     periods = parse_history(data, source)
     with engine.begin() as connection:
@@ -164,6 +165,14 @@ def import_history(engine: Engine, data: bytes, source: str) -> HistoryImport:
                 f"completed on {first}: history must end before the store's own points"
             )
             raise HistoryFileError([FileProblem(source, line, "period", message)])
+        total = sum(one.quantity for one in periods)
+        if total > plant.cars_before:
+            message = (
+                f"the history holds {total:,} cars, more than the {plant.cars_before:,} cars "
+                f"completed before the store began (cars_before of plant {plant.plant!r}): set "
+                "cars_before in the plant file (at least the history's total) and load it first"
+            )
+            raise HistoryFileError([FileProblem(source, _line_of_last(data), "quantity", message)])
         connection.execute(ramp_history.delete())
         now = datetime.now(UTC)
         connection.execute(
