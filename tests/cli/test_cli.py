@@ -198,3 +198,34 @@ def test_every_command_has_help_and_a_docs_section(path: tuple[str, ...], comman
         return
     heading = f"## linespeed {' '.join(path)}\n"
     assert any(heading in page.read_text() for page in DOCS.glob("*.md")), path
+
+
+def test_vin_check_by_a_plant_without_check_digit(run: Any, tmp_path: Path) -> None:
+    text = DEFAULT_PLANT_PATH.read_text()
+    plant_file = tmp_path / "eu.yaml"
+    plant_file.write_text(
+        text.replace("model_year: 2025}", "model_year: 2025, check_digit: none}", 1)
+    )
+    no_digit = "LSPA1S7E0SB000001"  # check digit would be 8
+    old_year = "LSPA1S7E0RB000001"  # model year 2024
+    assert run("vin", "check", no_digit).exit_code == 1
+    result = run("vin", "check", "--plant", str(plant_file), no_digit, old_year)
+    assert result.exit_code == 1
+    assert "plant yz1 uses no check digit (vin.check_digit: none)" in result.stdout
+    assert f"{no_digit}: valid" in result.stdout
+    assert f"{old_year}: invalid (vin.plant_mismatch)" in result.stdout
+    assert "position 10 (model year) is 'R' (2024)" in result.stdout
+    body = run("vin", "check", "--json", "--plant", str(plant_file), no_digit).json()
+    assert body["valid"] is True
+    assert body["plant"] == {"plant": "yz1", "check_digit": "none", "model_year": 2025}
+
+
+def test_vin_check_by_the_plant_in_the_database(run: Any, tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'eu.db'}"
+    text = DEFAULT_PLANT_PATH.read_text()
+    plant_file = tmp_path / "eu.yaml"
+    plant_file.write_text(text.replace("model_year: 2025}", "check_digit: none}", 1))
+    assert run("init", "--plant", str(plant_file), "--db", db).exit_code == 0
+    result = run("vin", "check", "--db", db, "LSPA1S7E0RB000001")
+    assert result.exit_code == 0
+    assert "plant yz1 uses no check digit" in result.stdout

@@ -145,3 +145,51 @@ def ramp_forecast(
     out.print(
         f"{csv}: {target:,} on {result.date} (90%: {result.low} to {high}), model {result.model}"
     )
+
+
+@ramp_app.command("import-history")
+def ramp_import_history(
+    file: Annotated[Path, typer.Argument(help="CSV file with the header `period,quantity`.")],
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Load cars completed per month or week before linespeed, as the ramp's history.
+
+    Periods are months (2024-03) or ISO weeks (2024-W10); they come before the store's own
+    points and create no cars (the plant file's cars_before shifts car numbers). Each import
+    replaces the history stored before.
+
+    Example: linespeed ramp import-history history.csv
+    """
+    from linespeed.errors import FileProblem
+    from linespeed.ramp.history import HistoryFileError, import_history
+
+    try:
+        data = file.read_bytes()
+    except OSError as error:
+        raise HistoryFileError(
+            [FileProblem(str(file), None, "", error.strerror or "cannot be read")]
+        ) from None
+    with store(db) as engine:
+        result = import_history(engine, data, str(file))
+    if json_output:
+        print_json(
+            {
+                "source": result.source,
+                "periods": result.periods,
+                "quantity": result.quantity,
+                "first_day": result.first_day.isoformat(),
+                "last_day": result.last_day.isoformat(),
+                "cars_before": result.cars_before,
+            }
+        )
+        return
+    out.print(
+        f"{file}: {result.periods} periods, {result.quantity:,} cars from "
+        f"{result.first_day} to {result.last_day} stored as the ramp's history"
+    )
+    if result.quantity < result.cars_before:
+        out.print(
+            f"note: the plant's cars_before is {result.cars_before:,}: "
+            f"{result.cars_before - result.quantity:,} cars before the store are not in the history"
+        )

@@ -249,7 +249,7 @@ def check_event(
         _check_start(event, unit, current)
         return
     if unit is None or unit_rules is None:
-        _check_vin(event.vin)
+        _check_vin(event.vin, current.plant)
         raise EventRejectedError("unit.unknown", f"car {event.vin} was never started", field="vin")
     if event.line is not None and event.line != unit.line:
         raise EventRejectedError(
@@ -448,15 +448,15 @@ def _check_token_station(
         )
 
 
-def _check_vin(vin: str) -> None:
+def _check_vin(vin: str, plant: Plant) -> None:
     try:
-        validate_vin(vin)
+        validate_vin(vin, plant.vin.check_digit)
     except VinError as error:
         raise EventRejectedError(error.code, error.message, field="vin") from None
 
 
 def _check_start(event: UnitStarted, unit: UnitState | None, current: PlantRules) -> None:
-    _check_vin(event.vin)
+    _check_vin(event.vin, current.plant)
     plant = current.plant
     model = plant.models_by_id.get(event.model)
     if model is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from functools import cached_property
 from typing import Annotated, Literal
 
@@ -18,12 +19,21 @@ class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
 
 
+CheckDigit = Literal["required", "none"]
+"""Whether VIN position 9 must be the check digit (North America, China) or not (Europe)."""
+
+
 class VinSpec(_Frozen):
-    """The plant's fixed VIN positions: world manufacturer id (1-3) and plant code (11)."""
+    """The plant's fixed VIN positions: world manufacturer id (1-3) and plant code (11).
+
+    `check_digit: none` lets position 9 hold any VIN character; `model_year` (when set) limits
+    position 10 to that year or the next one.
+    """
 
     wmi: str = Field(min_length=3, max_length=3)
     plant_code: str = Field(min_length=1, max_length=1)
     model_year: int | None = Field(default=None, ge=1980, le=2039)
+    check_digit: CheckDigit = "required"
 
 
 class BomPart(_Frozen):
@@ -128,7 +138,8 @@ class Supply(_Frozen):
 
 
 class Plant(_Frozen):
-    """One plant: its lines, models, shifts, milestones and supply policy (contract 1)."""
+    """One plant: its lines, models, shifts, milestones and supply policy (contract 1), with
+    its start of production (`sop`) and the cars completed before the store began."""
 
     plant: Id
     name: str = Field(min_length=1)
@@ -139,6 +150,10 @@ class Plant(_Frozen):
     shifts: tuple[Shift, ...] = ()
     milestones: Milestones = Milestones()
     supply: Supply = Supply()
+    sop: date | None = None
+    """Start of production: day 0 of the plant's ramp (None: the day the first car started)."""
+    cars_before: int = Field(default=0, ge=0, strict=True)
+    """Cars completed before the store began; completion counts and milestones start after them."""
 
     @cached_property
     def models_by_id(self) -> dict[str, Model]:

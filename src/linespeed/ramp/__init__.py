@@ -1,7 +1,10 @@
 """Ramp-up: cumulative curves, model fits, forecasts, reference ramps, comparisons, plots.
 
 - `series`: `RampSeries`, `read_series_csv` (any cumulative series from a CSV).
-- `plant_ramp`: the plant's own ramp, cars completed per day (plant local time).
+- `plant_ramp`: the plant's own ramp, cars completed per day (plant local time), from its
+  `sop`, with `cars_before` and the imported history.
+- `history`: `import_history` / `parse_history`, counts per month or week from before
+  linespeed (`ramp import-history`).
 - `plan_ramp`: the stored plan's cumulative curve, beside the actual one.
 - `curve`: the daily curve, crossings, smoothed rate.
 - `fit`: logistic and capacity models, chosen on held-out days.

@@ -1,13 +1,17 @@
 """Milestone cars: which completions are milestones, which have been reached, and which car
 in the line is expected to become the next one (so it can be built in the milestone colour).
+
+Car numbers count the plant's `cars_before` (cars completed before the store began): the
+store's Nth completion is car `cars_before + N`; days count from the plant's `sop` when set.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, time
 from typing import Final
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, select
 
@@ -95,12 +99,14 @@ def next_milestone(plant: Plant, completed: int) -> int | None:
 def milestones_reached(engine: Engine) -> MilestoneReport:
     """Every milestone reached so far: number, VIN, completion time, days since SOP.
 
-    Start of production is the first car's start. Raises StoreError if no plant is loaded.
+    `completed` counts the plant's `cars_before`; milestones among those cars are not listed
+    (the store never saw them). Start of production is the plant's `sop` (local midnight),
+    else the first car's start. Raises StoreError if no plant is loaded.
     """
     with engine.connect() as connection:
         plant = current_plant(connection)
-        completed, sop = _progress(connection)
-        numbers = milestone_numbers(plant, completed)
+        completed, sop = _progress(connection, plant)
+        numbers = [n for n in milestone_numbers(plant, completed) if n > plant.cars_before]
         reached = _milestone_cars(connection, plant, numbers, sop)
     return MilestoneReport(
         start_of_production=sop,
@@ -122,7 +128,8 @@ def plan_milestone(engine: Engine, number: int, *, record: bool = False) -> Mile
     Cars complete in start order on a serial line; each car still on the line may be
     scrapped, at the observed scrap rate scaled by the share of the line still ahead of it.
     With `record`, the best candidate is stored as the car to build in the milestone colour.
-    Raises MilestoneInputError (milestone.input) if `number` is not in 1..MAX_MILESTONE.
+    Raises MilestoneInputError (milestone.input) if `number` is not in 1..MAX_MILESTONE or
+    is among the plant's `cars_before` (completed before the store began).
     """
     if not 1 <= number <= MAX_MILESTONE:
         raise MilestoneInputError(
@@ -132,7 +139,14 @@ def plan_milestone(engine: Engine, number: int, *, record: bool = False) -> Mile
         )
     with engine.connect() as connection:
         plant = current_plant(connection)
-        completed, sop = _progress(connection)
+        if number <= plant.cars_before:
+            raise MilestoneInputError(
+                f"car {number:,} was completed before the store began (the plant's "
+                f"cars_before is {plant.cars_before:,}): the store has no record of it",
+                parameter="number",
+                value=number,
+            )
+        completed, sop = _progress(connection, plant)
         if number <= completed:
             (car,) = _milestone_cars(connection, plant, [number], sop)
             return MilestonePlan(
@@ -238,10 +252,14 @@ def _record(engine: Engine, number: int, best: Candidate) -> None:
         )
 
 
-def _progress(connection: Connection) -> tuple[int, datetime | None]:
+def _progress(connection: Connection, plant: Plant) -> tuple[int, datetime | None]:
+    """Cars completed (with `cars_before`) and the start of production."""
     completed = connection.execute(select(func.max(units.c.completion_seq))).scalar() or 0
-    sop = connection.execute(select(func.min(units.c.started_at))).scalar()
-    return int(completed), sop
+    if plant.sop is not None:
+        sop: datetime | None = datetime.combine(plant.sop, time(), ZoneInfo(plant.timezone))
+    else:
+        sop = connection.execute(select(func.min(units.c.started_at))).scalar()
+    return int(completed) + plant.cars_before, sop
 
 
 def _milestone_cars(
@@ -249,6 +267,7 @@ def _milestone_cars(
 ) -> list[MilestoneCar]:
     if not numbers:
         return []
+    offset = plant.cars_before
     rows = connection.execute(
         select(
             units.c.completion_seq,
@@ -258,18 +277,19 @@ def _milestone_cars(
             units.c.completed_at,
             units.c.start_seq,
         )
-        .where(units.c.completion_seq.in_(numbers))
+        .where(units.c.completion_seq.in_([number - offset for number in numbers]))
         .order_by(units.c.completion_seq)
     ).all()
     chosen = select(milestone_plans.c.number, milestone_plans.c.vin)
     plans = dict(connection.execute(chosen.where(milestone_plans.c.number.in_(numbers))).all())
     cars = []
     for row in rows:
-        planned = plans.get(row.completion_seq)
+        number = row.completion_seq + offset
+        planned = plans.get(number)
         days = (row.completed_at - sop).total_seconds() / 86_400.0 if sop is not None else 0.0
         cars.append(
             MilestoneCar(
-                number=row.completion_seq,
+                number=number,
                 vin=row.vin,
                 model=row.model,
                 color=row.color,
@@ -277,7 +297,7 @@ def _milestone_cars(
                 days_since_sop=round(days, 2),
                 in_milestone_color=row.color == plant.milestones.color,
                 planned_vin=planned,
-                was_planned=None if row.completion_seq not in plans else planned == row.vin,
+                was_planned=None if number not in plans else planned == row.vin,
             )
         )
     return cars

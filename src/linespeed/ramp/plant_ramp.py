@@ -1,4 +1,8 @@
-"""The plant's own ramp: cars completed per day (plant local time), from the store."""
+"""The plant's own ramp: cars completed per day (plant local time), from the store.
+
+Day 0 is the plant's `sop` when the plant file sets it; counts add the plant's
+`cars_before`; imported history (`ramp import-history`) comes before the store's own points.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,21 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Engine, String, func, select
 
-from linespeed.ramp.series import RampSeries, series_from_counts
+from linespeed.errors import LinespeedError
+from linespeed.ramp.history import HistoryPeriod, read_history
+from linespeed.ramp.series import RampPoint, RampSeries, check_points
 from linespeed.store.plants import current_plant
 from linespeed.store.schema import units
 
 
 def plant_ramp(engine: Engine) -> RampSeries | None:
-    """Cumulative completed cars by day since start of production; None before the first car.
+    """Cumulative completed cars by day since start of production; None before any car or history.
 
-    Days are the plant's local days; start of production is the day the first car started.
-    Raises StoreError if no plant is loaded.
+    Days are the plant's local days. Start of production is the plant's `sop`, else the
+    earlier of the first history period's start and the day the first car started. Counts
+    after the history add the plant's `cars_before`; a `sop` before the first point adds a
+    point of 0 cars on it. Raises StoreError if no plant is loaded, LinespeedError
+    (ramp.history_mismatch) if the history holds more cars than `cars_before`.
     """
     with engine.connect() as connection:
         plant = current_plant(connection)
@@ -26,22 +35,49 @@ def plant_ramp(engine: Engine) -> RampSeries | None:
             select(hour, func.count()).where(units.c.completed_at.is_not(None)).group_by(hour)
         ).all()
         first_start = connection.execute(select(func.min(units.c.started_at))).scalar()
-    if not rows or first_start is None:
+        history = read_history(connection)
+    if not history and (not rows or first_start is None):
         return None
     zone = ZoneInfo(plant.timezone)
     per_day: Counter[date] = Counter()
     for bucket, count in rows:
         per_day[_local_day(bucket, zone)] += int(count)
-    days = sorted(per_day)
-    return series_from_counts(
-        days,
-        [per_day[day] for day in days],
-        name=plant.plant,
-        label=plant.name,
-        metric="produced",
-        sop=first_start.astimezone(zone).date(),
-        source="store",
-    )
+    points = _history_points(history, plant.cars_before, plant.plant)
+    total = float(plant.cars_before)
+    for day in sorted(per_day):
+        total += per_day[day]
+        points.append(RampPoint(day, total, "store"))
+    starts = [one.start for one in history[:1]]
+    if first_start is not None:
+        starts.append(_aware(first_start).astimezone(zone).date())
+    sop = plant.sop if plant.sop is not None else min(starts)
+    if points and sop < points[0].day:
+        points.insert(0, RampPoint(sop, 0.0, "plant file (sop)", kind="start-of-production"))
+    check_points([(point.day, point.cumulative) for point in points], "store")
+    return RampSeries(plant.plant, plant.name, "produced", sop, tuple(points), "store")
+
+
+def _history_points(
+    history: list[HistoryPeriod], cars_before: int, plant_id: str
+) -> list[RampPoint]:
+    """The history as cumulative points at each period's end."""
+    total = 0.0
+    points: list[RampPoint] = []
+    for period in history:
+        total += period.quantity
+        points.append(RampPoint(period.end, total, "history", kind="history"))
+    if total > cars_before:
+        raise LinespeedError(
+            f"the imported history holds {total:,.0f} cars, more than cars_before "
+            f"({cars_before:,}) of plant {plant_id!r}: set cars_before to the cars completed "
+            "before the store began (at least the history's total) and load the plant again",
+            code="ramp.history_mismatch",
+        )
+    return points
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _hour(engine: Engine) -> ColumnElement[str]:

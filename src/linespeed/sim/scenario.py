@@ -308,6 +308,13 @@ def _check_against_plant(
         if data.get("plant") is not None and not plant_path.exists():
             yield tree.problem(("plant",), f"plant file {str(plant_path)!r} does not exist")
         return
+    sop = data.get("start_of_production")
+    if plant.sop is not None and isinstance(sop, date) and sop != plant.sop:
+        message = (
+            f"start_of_production {sop} disagrees with the plant's sop {plant.sop} "
+            f"(plant {plant.plant!r}); set the same day in both, or leave one out"
+        )
+        yield tree.problem(("start_of_production",), message)
     lines = {line.id: line for line in plant.lines}
     line_id = data.get("line") or plant.lines[0].id
     if line_id not in lines:

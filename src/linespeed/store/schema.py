@@ -386,3 +386,15 @@ stock_unreceived = Table(
 its rows."""
 
 PROJECTIONS = (*PROJECTIONS, stock_moves, stock_consumed, stock_pieces, stock_unreceived)
+
+ramp_history = Table(
+    "ramp_history",
+    metadata,
+    Column("period_end", Date, primary_key=True),
+    Column("period_start", Date, nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("source", Text, nullable=False),
+    Column("imported_at", UtcDateTime, nullable=False),
+)
+"""Cars completed per month or week before linespeed (`ramp import-history`): points of the
+ramp before the store's own, creating no cars. Operators' data: `rebuild` leaves it alone."""
