@@ -4,7 +4,7 @@ clear refusals where the store holds too little."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -181,3 +181,17 @@ def test_a_file_that_cannot_be_written_is_a_clear_error(
     result = run("twin", "calibrate", "--out", str(out), "--db", url)
     assert result.exit_code == 1
     assert f"--out {out}: cannot be written" in result.stderr
+
+
+def test_the_twin_counts_the_cars_built_before_the_store(tmp_path: Path, plant: Plant) -> None:
+    before = plant.model_copy(update={"sop": date(2024, 3, 1), "cars_before": 500})
+    engine = simulated_store(f"sqlite:///{tmp_path / 'before.db'}", before, days=8)
+    try:
+        fitted = calibrate(engine)
+        stored = completed(engine)
+    finally:
+        engine.dispose()
+    written = fitted.write(tmp_path / "twin.yaml")
+    scenario = load_scenario(written[0]).scenario
+    assert scenario.resume is not None and scenario.resume.cars == stored + 500
+    assert scenario.start_of_production == date(2024, 3, 1)

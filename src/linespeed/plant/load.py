@@ -63,8 +63,19 @@ def parse_plant(text: str, source: str) -> Plant:
 
 
 def plant_to_yaml_dict(plant: Plant) -> dict[str, Any]:
-    """The plant as plain data ready for `yaml.safe_dump`, leaving out default values."""
-    return plant.model_dump(mode="json", exclude_defaults=True)
+    """The plant as plain data ready for `yaml.safe_dump`, leaving out default values; dates
+    stay dates, so the file reads back as the same plant."""
+    data = plant.model_dump(mode="python", exclude_defaults=True)
+    return {key: _plain(value) for key, value in data.items()}
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, all the way down (safe_dump writes no tuples)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _items(data: Any, key: str) -> list[tuple[int, dict[str, Any]]]:

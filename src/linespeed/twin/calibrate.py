@@ -213,7 +213,11 @@ class _Body:
             f"line: {_scalar(history.line.id)}",
             "seed: 1",
             f"start_of_production: {history.start_of_production}"
-            " # the day the line's first car started",
+            + (
+                " # the plant's sop"
+                if history.plant.sop is not None
+                else " # the day the line's first car started"
+            ),
             f"resume: {{at: {_local(history.window.until, zone)},"
             f" cars: {history.completed_before_end}}}"
             " # cars completed by the window's end: the twin runs on from there",

@@ -45,7 +45,8 @@ class StationHistory:
     car_start_s: Floats
     """When each visit's car started the line."""
     car_number: Floats
-    """Each visit's car's place among the cars the line started (1: the first ever)."""
+    """Each visit's car's place among the cars the line started (1: the first ever; the
+    plant's `cars_before` counted in)."""
     timeline: StationTimeline
     starved: Coverage
     """When the station stood `starved` (a car in it waiting for parts counts as no work)."""
@@ -74,9 +75,10 @@ class LineHistory:
     line: Line
     window: Window
     start_of_production: date
-    """Local day the line's first car started (ever, not only in the window)."""
+    """The plant's `sop`, else the local day the line's first car started (ever)."""
     completed_before_end: int
-    """Cars completed before the window's end (ever): where the twin resumes."""
+    """Cars completed before the window's end (ever, with the plant's `cars_before`): where
+    the twin resumes."""
     started: int
     scrapped: int
     models: Counter[str]
@@ -98,7 +100,7 @@ def read_history(connection: Connection, plant: Plant, line: Line, window: Windo
     first = connection.execute(
         select(func.min(units.c.started_at)).where(units.c.line == line.id)
     ).scalar()
-    sop = (first or since).astimezone(zone).date()
+    sop = plant.sop or (first or since).astimezone(zone).date()
     done = connection.execute(
         select(func.count())
         .select_from(units)
@@ -134,14 +136,14 @@ def read_history(connection: Connection, plant: Plant, line: Line, window: Windo
         line=line,
         window=window,
         start_of_production=sop,
-        completed_before_end=int(done),
+        completed_before_end=int(done) + plant.cars_before,
         started=len(rows),
         scrapped=scrapped,
         models=models,
         colors=colors,
         ship_delays_h=np.array(delays, dtype=np.float64),
         destinations=destinations,
-        stations=_stations(connection, line, window, timelines),
+        stations=_stations(connection, line, window, timelines, plant.cars_before),
         checks=_checks(connection, line, window),
         receipts=_receipts(connection, window),
         plan=plan,
@@ -149,7 +151,11 @@ def read_history(connection: Connection, plant: Plant, line: Line, window: Windo
 
 
 def _stations(
-    connection: Connection, line: Line, window: Window, timelines: dict[str, StationTimeline]
+    connection: Connection,
+    line: Line,
+    window: Window,
+    timelines: dict[str, StationTimeline],
+    cars_before: int,
 ) -> dict[str, StationHistory]:
     visits = station_visits.c
     starved = _starved_spans(connection, window)
@@ -189,7 +195,7 @@ def _stations(
             times[:, 0],
             times[:, 1],
             times[:, 2],
-            np.searchsorted(sequence, times[:, 3], side="right").astype(np.float64),
+            np.searchsorted(sequence, times[:, 3], side="right").astype(np.float64) + cars_before,
             timeline,
             Coverage(starved.get(station.id, [])),
             max(operating, 0.0),
