@@ -38,6 +38,7 @@ import statistics
 import time
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ def line_day(ends: list[tuple[date, float]], target: float) -> date | None:
     recent = ends[-4:]
     last_day = recent[-1][0]
     middles, rates = [], []
-    for (day_0, count_0), (day_1, count_1) in zip(recent, recent[1:], strict=False):
+    for (day_0, count_0), (day_1, count_1) in pairwise(recent):
         middles.append(((day_0 - last_day).days + (day_1 - last_day).days) / 2)
         rates.append((count_1 - count_0) / (day_1 - day_0).days)
     slope, intercept = np.polyfit(middles, rates, 1)
