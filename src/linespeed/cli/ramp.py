@@ -154,9 +154,8 @@ def ramp_forecast(
     --metric delivered --plot nio.png --reference tesla-model-3
     """
     from linespeed.ramp.forecast import forecast_target
-    from linespeed.ramp.series import METRIC_WORDS, forecast_csv_series
-
     from linespeed.ramp.references import reference_series
+    from linespeed.ramp.series import METRIC_WORDS, forecast_csv_series
 
     references = [reference_series(name) for name in reference or ()]
     series = forecast_csv_series(csv, metric=metric, sop=sop)
