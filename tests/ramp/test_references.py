@@ -16,7 +16,9 @@ from linespeed.ramp.references import (
 
 
 def test_the_programs() -> None:
-    assert reference_names() == ["tesla-model-3", "xiaomi-su7", "pace-300k-15m"]
+    assert reference_names() == [
+        "tesla-model-3", "xiaomi-su7", "nio", "li-one", "pace-300k-15m",
+    ]  # fmt: skip
 
 
 def test_tesla_model_3_is_quarterly_production_from_july_2017() -> None:

@@ -136,7 +136,7 @@ def test_too_few_points_in_a_file_names_the_file_and_the_count(tmp_path: Path) -
     with pytest.raises(RampForecastError) as caught:
         forecast_target(read_series_csv(path), 1000)
     assert caught.value.code == "ramp.too_few_points"
-    assert str(caught.value).startswith(f"{path}: a forecast needs at least 5 points")
+    assert str(caught.value).startswith(f"{path}: a forecast needs at least 3 points")
     assert str(caught.value).endswith("it has 2")
 
 

@@ -128,23 +128,53 @@ def ramp_forecast(
         Path, typer.Option("--csv", help="CSV of date,cumulative or period_end,quantity.")
     ],
     target: Annotated[int, typer.Option("--target", help="The cumulative count to forecast.")],
+    sop: Annotated[
+        str | None,
+        typer.Option(
+            "--sop", help="Start of production (YYYY-MM-DD): a zero point before the first row."
+        ),
+    ] = None,
+    metric: Annotated[
+        str,
+        typer.Option("--metric", help="What the file counts: produced, delivered or unspecified."),
+    ] = "unspecified",
+    reference: Annotated[
+        list[str] | None,
+        typer.Option("--reference", help="Reference ramp to draw beside it (repeatable)."),
+    ] = None,
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write the picture (PNG).")] = None,
     json_output: JsonOption = False,
 ) -> None:
     """Forecast the day any cumulative series (a maker's public numbers) reaches N.
 
-    Example: linespeed ramp forecast --csv tesla.csv --target 300000 --json
+    From 3 points on (with --sop, the start of production counts as a zero point); the fewer
+    the points, the wider the 90% interval.
+
+    Example: linespeed ramp forecast --csv nio.csv --target 100000 --sop 2018-05-27
+    --metric delivered --plot nio.png --reference tesla-model-3
     """
     from linespeed.ramp.forecast import forecast_target
-    from linespeed.ramp.series import read_series_csv
+    from linespeed.ramp.references import reference_series
+    from linespeed.ramp.series import METRIC_WORDS, forecast_csv_series
 
-    result = forecast_target(read_series_csv(csv), target, source=str(csv))
+    references = [reference_series(name) for name in reference or ()]
+    series = forecast_csv_series(csv, metric=metric, sop=sop)
+    result = forecast_target(series, target, source=str(csv))
+    if plot is not None:
+        from linespeed.ramp.plot import plot_ramps
+
+        plot_ramps(plot, series, references, milestones=(target,), forecast_band=result)
     if json_output:
         print_json(result.to_json())
         return
     high = result.high.isoformat() if result.high else "never"
+    what = "" if series.metric == "unspecified" else f" ({METRIC_WORDS[series.metric]})"
     out.print(
-        f"{csv}: {target:,} on {result.date} (90%: {result.low} to {high}), model {result.model}"
+        f"{csv}{what}: {target:,} on {result.date} (90%: {result.low} to {high}), "
+        f"model {result.model}, from {result.detail.points} points"
     )
+    if plot is not None:
+        out.print(f"wrote {plot}")
 
 
 @ramp_app.command("import-history")

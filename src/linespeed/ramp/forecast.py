@@ -1,84 +1,165 @@
 """Forecast the day a cumulative curve reaches a target, with an uncertainty interval.
 
-The method, for any series (docs/ramp.md has the reasons and the backtest):
+The method, for any series of 3 points or more (docs/ramp.md has the reasons and the backtest):
 
-1. Choose a model (`fit.choose_model`): logistic or capacity, whichever predicts the points
-   in the last quarter of the series' time span better from the points before them; refit
-   it on all points.
-2. Point forecast: the first day on which the last known count plus the model's increase
-   since the last point reaches the target.
-3. Interval (rolling origin): the whole method is rerun on each earlier prefix of the series
-   that it would accept (at least MIN_POINTS points; the MAX_ORIGINS most recent), and each
-   of those forecasts is scored on every later point as the log ratio of the actual to the
-   predicted increase. With s the root mean square of those log ratios and z the 95% quantile
-   of Student's t with one degree of freedom per scored prefix, the interval runs from the day
-   the increase scaled by exp(+z s) reaches the target to the day the increase scaled by
-   exp(-z s) does: a nominal 90% interval. With no prefix to score, s = 0.5 and z = 1.645.
+1. Rates. The recent history is cut into regular periods ending on the last point, each as
+   long as the median gap between points (a quarter for quarterly figures); the rate of a
+   period is its increase (the count interpolated linearly between points) per day. The last
+   RATE_PERIODS periods are used (fewer if the series is shorter).
+2. Rate forecast: the mean of two damped trends of those rates. An additive one (a straight
+   line through the rates, its slope fading with time constant ADDITIVE_DAMPING periods) and
+   a multiplicative one (the mean growth factor per period, fading by GROWTH_DAMPING each
+   period). Early ramps grow by factors, later ones by steps; both fade, so a plateau or a dip
+   is not extrapolated for ever. Rates never go below zero.
+3. Point forecast: the first day on which the last known count plus the integrated rate
+   forecast reaches the target.
+4. Interval: the same method is rerun on each earlier prefix of the series (at least 3
+   points; the MAX_ORIGINS most recent) and scored on the later points within a year as the
+   log ratio of the actual to the predicted increase. Those errors are pooled with
+   PRIOR_WEIGHT pseudo-errors of size PRIOR_LOG_ERROR (set on the reference ramps' backtest,
+   bench/forecast.py), and z is Student's t with PRIOR_DF + (scored
+   prefixes) degrees of freedom: few points, a wider band. The interval runs from the day the
+   increase scaled by exp(+z s) reaches the target to the day the increase scaled by
+   exp(-z s) does: a nominal 90% interval.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Final
 
 import numpy as np
-from scipy.special import ndtri, stdtrit  # type: ignore[import-untyped]
+from scipy.special import stdtrit  # type: ignore[import-untyped]
 
 from linespeed.ramp.curve import Floats, crossing, daily_curve, day_numbers
 from linespeed.ramp.errors import RampForecastError
-from linespeed.ramp.fit import (
-    MIN_FIT_POINTS,
-    FittedModel,
-    Selection,
-    choose_model,
-    fit_model,
-)
 from linespeed.ramp.series import Pairs, RampSeries, check_points
 
-MIN_POINTS: Final = MIN_FIT_POINTS + 1
-"""Points needed for a forecast: 3 model parameters, 1 to spare, 1 held out to choose."""
+MIN_POINTS: Final = 3
+"""Points needed for a forecast: two periods, so one change of the rate."""
+
+MODEL: Final = "rate-trend"
+"""The model's name in forecasts (`Forecast.model`)."""
 
 MAX_POINTS: Final = 60
-"""Longer series (daily data) are resampled to this many evenly spaced points to fit."""
+"""Longer series (daily data) are resampled to this many evenly spaced points."""
+
+RATE_PERIODS: Final = 3
+"""The trend of the rate is taken over the last this many periods (two changes)."""
+
+ADDITIVE_DAMPING: Final = 2.0
+"""The additive trend's slope fades with this time constant, in periods."""
+
+GROWTH_DAMPING: Final = 0.8
+"""The multiplicative trend's growth (log factor per period) is multiplied by this each period."""
 
 MAX_ORIGINS: Final = 8
-"""The interval scores the model's forecasts from at most this many earlier cuts."""
+"""The interval scores the method's forecasts from at most this many earlier prefixes."""
+
+SCORE_DAYS: Final = 366
+"""Earlier forecasts are scored on the later points at most this many days ahead."""
 
 LEVEL_UPPER: Final = 0.95
 """The interval is a nominal 90% one: from the 5% to the 95% quantile of the log error."""
 
-FALLBACK_LOG_ERROR: Final = 0.5
-"""s when no earlier forecast could be scored (factor exp(0.5) = 1.65 on the increase)."""
+PRIOR_LOG_ERROR: Final = 0.2
+"""A prior log error of the increase: set on the backtest (bench/forecast.py) for about 90%."""
+
+PRIOR_WEIGHT: Final = 4
+"""The prior error counts as this many scored prefixes."""
+
+PRIOR_DF: Final = 2
+"""Degrees of freedom of z with no scored prefix (a 3-point series): a wide band."""
 
 HORIZON_DAYS: Final = 50 * 365
 """A target not reached within this many days after the last point counts as never reached."""
 
 
 @dataclass(frozen=True)
-class ForecastDetail:
-    """How a forecast was made: the fitted model, the choice, the interval's error scale."""
+class RateTrend:
+    """The rate model fitted to the end of a series: recent period rates and their trends.
 
-    fitted: FittedModel
-    selection: Selection
+    `period_days` is the length of a period; `rates` the last periods' rates (cars per day,
+    oldest first); `slope` the additive trend (cars per day, per day) and `growth` the
+    multiplicative one (log factor per period), both at the last point.
+    """
+
+    period_days: float
+    rates: tuple[float, ...]
+    level: float
+    slope: float
+    growth: float
+
+    def rate(self, ahead: Floats) -> Floats:
+        """The forecast rate (cars per day) `ahead` days after the last point."""
+        ahead = np.asarray(ahead, dtype=np.float64)
+        fade = ADDITIVE_DAMPING * self.period_days
+        additive = np.maximum(self.level + self.slope * fade * -np.expm1(-ahead / fade), 0.0)
+        periods = (ahead + self.period_days / 2) / self.period_days
+        damping = GROWTH_DAMPING
+        total_growth = self.growth * damping * (1 - damping**periods) / (1 - damping)
+        multiplicative = self.rates[-1] * np.exp(np.minimum(total_growth, 50.0))
+        result: Floats = (additive + multiplicative) / 2
+        return result
+
+    def increase(self, days_ahead: int = HORIZON_DAYS) -> Floats:
+        """The forecast increase over the last count on each day 0..`days_ahead` after it."""
+        rate = self.rate(np.arange(days_ahead + 1, dtype=np.float64))
+        result: Floats = np.concatenate([[0.0], np.cumsum((rate[1:] + rate[:-1]) / 2)])
+        return result
+
+    def to_json(self) -> dict[str, Any]:
+        """The parameters by name, for `detail`."""
+        return {
+            "period_days": self.period_days,
+            "rates_per_day": list(self.rates),
+            "level_per_day": self.level,
+            "slope_per_day2": self.slope,
+            "growth_per_period": self.growth,
+        }
+
+
+def fit_rate_trend(days: Floats, counts: Floats) -> RateTrend:
+    """The rate model of the points (`days` increasing, at least 2): see the module docstring."""
+    span = float(days[-1] - days[0])
+    period = min(max(float(np.median(np.diff(days))), 1.0), max(span, 1.0))
+    periods = max(1, min(RATE_PERIODS, math.floor(span / period + 1e-9)))
+    edges = float(days[-1]) - period * np.arange(periods, -1, -1, dtype=np.float64)
+    rates = np.diff(np.interp(edges, days, counts)) / period
+    middles = (edges[:-1] + edges[1:]) / 2
+    if len(rates) < 2:
+        return RateTrend(period, (float(rates[-1]),), float(rates[-1]), 0.0, 0.0)
+    slope, intercept = np.polyfit(middles, rates, 1)
+    level = float(intercept + slope * days[-1])
+    floor = max(float(rates.max()), 1e-9) * 1e-3
+    growth = float(np.mean(np.diff(np.log(np.maximum(rates, floor)))))
+    return RateTrend(period, tuple(float(r) for r in rates), level, float(slope), growth)
+
+
+@dataclass(frozen=True)
+class ForecastDetail:
+    """How a forecast was made: the rate model, the interval's error scale and its origin."""
+
+    trend: RateTrend
     origin: dt.date
     last_day: dt.date
     last_cumulative: float
+    points: int
     log_error: float
     scored_origins: int
     z: float
-    interval: str = "rolling-origin log error of the increase, Student t, nominal 90%"
+    interval: str = "rolling-origin log error of the increase, pooled with a prior, Student t"
 
 
 @dataclass(frozen=True)
 class Forecast:
     """The day a series is forecast to reach `target`, with its interval [low, high].
 
-    `high` is None when the slow end of the interval never reaches the target (the model,
-    with its increase scaled down, levels off below it or takes more than 50 years).
+    `high` is None when the slow end of the interval never reaches the target (the rate,
+    scaled down, takes more than 50 years).
     """
 
     target: float
@@ -111,25 +192,21 @@ class Forecast:
         if step_days < 1:
             raise ValueError(f"step_days(={step_days}) must be >= 1")
         detail = self.detail
-        end = self.high or self.date + (self.date - detail.last_day)
-        last = (detail.last_day - detail.origin).days
-        steps = list(range(0, (end - detail.last_day).days + 1, step_days))
-        if steps[-1] != (end - detail.last_day).days:
-            steps.append((end - detail.last_day).days)
-        increase = _increase(detail.fitted, float(last))
+        end = (self.high or self.date + (self.date - detail.last_day)) - detail.last_day
+        steps = list(range(0, end.days + 1, step_days))
+        if steps[-1] != end.days:
+            steps.append(end.days)
+        increase = detail.trend.increase(end.days)
         factor = math.exp(detail.z * detail.log_error)
-        rows = []
-        for step in steps:
-            rise = float(increase(float(last + step)))
-            rows.append(
-                (
-                    detail.last_day + timedelta(days=step),
-                    detail.last_cumulative + rise / factor,
-                    detail.last_cumulative + rise,
-                    detail.last_cumulative + rise * factor,
-                )
+        return [
+            (
+                detail.last_day + timedelta(days=step),
+                detail.last_cumulative + float(increase[step]) / factor,
+                detail.last_cumulative + float(increase[step]),
+                detail.last_cumulative + float(increase[step]) * factor,
             )
-        return rows
+            for step in steps
+        ]
 
 
 def forecast_target(
@@ -148,7 +225,7 @@ def forecast_target(
     Raises RampInputError if the points are not a cumulative curve; RampForecastError with
     code `ramp.input` if `target` is not a finite number > 0, `ramp.target_reached` if the
     series has already reached it (saying on which day), `ramp.too_few_points` if there are
-    fewer than MIN_POINTS points, `ramp.unreachable` if the chosen model never reaches it.
+    fewer than MIN_POINTS points, `ramp.unreachable` if the forecast rate never gets there.
     """
     if isinstance(series, RampSeries):
         pairs = series.pairs()
@@ -167,42 +244,43 @@ def forecast_target(
         pairs = [(sop, 0.0), *pairs]
     if len(pairs) < MIN_POINTS:
         raise RampForecastError(
-            f"{source}: a forecast needs at least {MIN_POINTS} points (3 model parameters, 1 to "
-            f"spare, 1 held out to choose the model); it has {len(pairs)}",
+            f"{source}: a forecast needs at least {MIN_POINTS} points (two periods, so that the "
+            f"rate's change is known); it has {len(pairs)}",
             code="ramp.too_few_points",
             target=target,
         )
     origin = pairs[0][0]
     days, counts = day_numbers(_thinned(pairs), origin)
-    selection = choose_model(days, counts)
-    fitted = fit_model(selection.model, days, counts)
-    increase = _increase(fitted, float(days[-1]))
+    trend = fit_rate_trend(days, counts)
+    increase = trend.increase()
     gap = target - float(counts[-1])
-    mid = _first_day(lambda t: float(increase(t)), gap, float(days[-1]))
+    mid = _first_day(increase, gap)
+    last_day, last = pairs[-1]
     if mid is None:
         raise RampForecastError(
-            _never_message(fitted, source, target, pairs[-1], float(days[-1])),
+            f"{source}: at the recent rate ({trend.rates[-1]:,.1f} a day over the last "
+            f"{trend.period_days:.0f} days) and its trend, the count does not reach the target "
+            f"{target:,.0f} within {HORIZON_DAYS // 365} years of {last_day} (last point "
+            f"{last:,.0f})",
             code="ramp.unreachable",
             target=target,
         )
     log_error, scored = _log_error(days, counts)
-    z = _z(scored)
+    z = float(stdtrit(PRIOR_DF + scored, LEVEL_UPPER))
     factor = math.exp(z * log_error)
-    low = _first_day(lambda t: float(increase(t)) * factor, gap, float(days[-1]))
-    high = _first_day(lambda t: float(increase(t)) / factor, gap, float(days[-1]))
-    detail = ForecastDetail(
-        fitted, selection, origin, pairs[-1][0], pairs[-1][1], log_error, scored, z
-    )
+    low = _first_day(increase * factor, gap)
+    high = _first_day(increase / factor, gap)
+    detail = ForecastDetail(trend, origin, last_day, last, len(pairs), log_error, scored, z)
 
-    def day_of(t: float) -> dt.date:
-        return origin + timedelta(days=math.ceil(t - 1e-9))
+    def day_of(ahead: int) -> dt.date:
+        return last_day + timedelta(days=ahead)
 
     return Forecast(
         float(target),
         day_of(mid),
         day_of(low if low is not None else mid),
         None if high is None else day_of(high),
-        fitted.model,
+        MODEL,
         detail,
     )
 
@@ -212,7 +290,8 @@ def _refuse_reached(pairs: Pairs, target: float, source: str) -> None:
     if not pairs or pairs[-1][1] < target:
         return
     found = crossing(pairs, target)
-    assert found is not None  # the last point is >= target
+    if found is None:  # cannot happen: the last point is >= target
+        return
     day, before, after = found
     how = (
         f"on {day}" if before == after else f"on {day} (interpolated between {before} and {after})"
@@ -236,79 +315,34 @@ def _thinned(pairs: Pairs) -> Pairs:
     return [curve[int(index)] for index in picks]
 
 
-def _increase(fitted: FittedModel, last: float) -> Callable[[float], float]:
-    """The model's increase from day `last` to day t."""
-    base = float(fitted.value(last)[0])
-    return lambda t: float(fitted.value(t)[0]) - base
-
-
-def _first_day(rise: Callable[[float], float], gap: float, last: float) -> float | None:
-    """The first t >= last with rise(t) >= gap (bisection to 0.01 day), or None within horizon."""
-    step = 16.0
-    while rise(last + step) < gap:
-        if step > HORIZON_DAYS:
-            return None
-        step *= 2
-    low, high = last + step / 2 if step > 16 else last, last + step
-    while high - low > 0.01:
-        middle = (low + high) / 2
-        if rise(middle) >= gap:
-            high = middle
-        else:
-            low = middle
-    return high
-
-
-def _z(scored: int) -> float:
-    """The interval's half-width in units of s: Student's t for `scored` earlier forecasts.
-
-    With no earlier forecast (s is the fallback) it is the normal quantile.
-    """
-    if scored == 0:
-        return float(ndtri(LEVEL_UPPER))
-    return float(stdtrit(scored, LEVEL_UPPER))
+def _first_day(increase: Floats, gap: float) -> int | None:
+    """The first whole day (after the last point) on which `increase` >= `gap`, or None."""
+    index = int(np.searchsorted(increase, gap - 1e-9 * max(abs(gap), 1.0)))
+    if index >= len(increase):
+        return None
+    return max(index, 1)
 
 
 def _log_error(days: Floats, counts: Floats) -> tuple[float, int]:
-    """The RMS log ratio of actual to predicted increase over earlier forecasts, and their count.
+    """The interval's log error scale s, and how many earlier forecasts it was scored on.
 
-    The whole method (model choice, fit, forecast from the last point) is rerun on each
-    prefix that it would itself accept (at least MIN_POINTS points; the most recent
-    MAX_ORIGINS such prefixes) and scored on every later point.
+    The method is rerun on each earlier prefix of at least MIN_POINTS points (the most recent
+    MAX_ORIGINS) and scored on the later points within SCORE_DAYS; each prefix's mean squared
+    log ratio counts once, pooled with PRIOR_WEIGHT times PRIOR_LOG_ERROR squared.
     """
-    first_origin = max(MIN_POINTS - 1, len(days) - 1 - MAX_ORIGINS)
-    ratios: list[float] = []
-    scored = 0
-    for origin in range(first_origin, len(days) - 1):
-        known_days, known_counts = days[: origin + 1], counts[: origin + 1]
-        earlier = fit_model(choose_model(known_days, known_counts).model, known_days, known_counts)
-        later = days[origin + 1 :]
-        predicted = earlier.value(later) - earlier.value(days[origin])[0]
-        actual = counts[origin + 1 :] - counts[origin]
+    first = max(MIN_POINTS - 1, len(days) - 1 - MAX_ORIGINS)
+    squares: list[float] = []
+    for end in range(first, len(days) - 1):
+        trend = fit_rate_trend(days[: end + 1], counts[: end + 1])
+        ahead = days[end + 1 :] - days[end]
+        within = ahead <= SCORE_DAYS
+        if not within.any():
+            continue
+        increase = trend.increase(int(ahead[within].max()))
+        predicted = increase[ahead[within].astype(int)]
+        actual = counts[end + 1 :][within] - counts[end]
         usable = (predicted > 0) & (actual > 0)
         if usable.any():
-            ratios.extend(np.log(actual[usable] / predicted[usable]).tolist())
-            scored += 1
-    if not ratios:
-        return FALLBACK_LOG_ERROR, 0
-    return float(np.sqrt(np.mean(np.square(ratios)))), scored
-
-
-def _never_message(
-    fitted: FittedModel, source: str, target: float, last: tuple[dt.date, float], last_t: float
-) -> str:
-    """Why the chosen model never reaches the target, in words."""
-    last_day, count = last
-    if fitted.plateau is not None:
-        ceiling = count + fitted.plateau - float(fitted.value(last_t)[0])
-        return (
-            f"{source}: the {fitted.model} model (chosen on held-out points) levels off at "
-            f"{ceiling:,.0f}, below the target {target:,.0f}: it never reaches it (last point "
-            f"{count:,.0f} on {last_day})"
-        )
-    rate = fitted.params().get("c", 0.0)
-    return (
-        f"{source}: the {fitted.model} model (chosen on held-out points) does not reach the "
-        f"target {target:,.0f} within {HORIZON_DAYS // 365} years of {last_day} (last point "
-        f"{count:,.0f}; fitted capacity {rate:,.1f} per day)"
-    )
+            squares.append(float(np.mean(np.log(actual[usable] / predicted[usable]) ** 2)))
+    pooled = (PRIOR_WEIGHT * PRIOR_LOG_ERROR**2 + sum(squares)) / (PRIOR_WEIGHT + len(squares))
+    return math.sqrt(pooled), len(squares)

@@ -290,3 +290,37 @@ def _parse_number(file: str, line: int, column: str, text: str) -> float:
     if not math.isfinite(number):
         raise RampInputError(file, f"{column} {text!r} is not a number", line=line, value=text)
     return number
+
+
+def forecast_csv_series(
+    path: str | os.PathLike[str], *, metric: str = "unspecified", sop: str | None = None
+) -> RampSeries:
+    """The series of a CSV file, with its metric and start of production given as text.
+
+    `metric` is `produced`, `delivered` or `unspecified`; `sop` a YYYY-MM-DD date or None.
+    Raises RampInputError naming the bad value, or whatever `read_series_csv` raises.
+    """
+    file = os.fspath(path)
+    if metric not in METRIC_WORDS:
+        raise RampInputError(
+            file, f"metric {metric!r} is not one of {', '.join(METRIC_WORDS)}", value=metric
+        )
+    start: date | None = None
+    if sop is not None:
+        try:
+            start = date.fromisoformat(sop.strip()) if len(sop.strip()) == 10 else None
+        except ValueError:
+            start = None
+        if start is None:
+            raise RampInputError(
+                file, f"sop {sop!r} is not a date (expected YYYY-MM-DD)", value=sop
+            )
+    series = read_series_csv(file, metric=metric, sop=start)
+    if start is not None and series.points and start > series.points[0].day:
+        raise RampInputError(
+            file,
+            f"sop {start} is after the first row ({series.points[0].day}): the start of "
+            "production comes first",
+            value=sop,
+        )
+    return series
