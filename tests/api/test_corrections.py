@@ -29,6 +29,12 @@ def _shipped_battery(store: Engine) -> tuple[str, str, str]:
 
 
 def _corrections(car: str, part: str, serial: str) -> list[dict[str, Any]]:
+    """The piece removed at service and a new one put in, after the car shipped."""
+    late = ["2030-01-02T10:00:00+08:00", "2030-01-02T10:05:00+08:00"]
+    return [{**row, "ts": at} for row, at in zip(_pair(car, part, serial), late, strict=True)]
+
+
+def _pair(car: str, part: str, serial: str) -> list[dict[str, Any]]:
     return [
         event("part.removed", vin=car, part=part, serial=serial, reason="cell fault at service"),
         event(

@@ -11,12 +11,14 @@ import pytest
 from sqlalchemy import Engine, select
 
 from linespeed.access.audit import list_audit
-from linespeed.ingest.core import Corrector, Ingestor, Outcome, RawEvent
+from linespeed.ingest.core import Ingestor, Outcome, RawEvent
+from linespeed.ingest.corrections import Corrector
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.plant.model import Plant, Supply, with_tracking
 from linespeed.store.deadletters import list_dead_letters
 from linespeed.store.rebuild import rebuild
 from linespeed.store.schema import PROJECTIONS, installed_parts
+from linespeed.trace import missing_parts
 from tests.backends import store_url
 from tests.conftest import make_store, payload, snapshot
 from tests.ingest.line import event, full_line, start, through, vin
@@ -102,6 +104,8 @@ def test_units_tracked_lines_are_exempt_from_the_strict_check(backend: str, plan
         store = make_store(url, with_tracking(_strict(plant), "units"))
         car = vin(plant, "s7", 1)
         _accepted(_ingest(store, [start(plant, "s7", 1), event("unit.completed", vin=car)]))
+        # nor is the car flagged: such a line reports no installs
+        assert missing_parts(store).cars == []
         store.dispose()
 
 
@@ -205,8 +209,6 @@ def test_removing_a_piece_the_car_does_not_hold_is_refused(
 def test_a_missed_scan_is_added_to_a_shipped_car_and_the_car_is_no_longer_missing_it(
     memory_engine: Engine, plant: Plant
 ) -> None:
-    from linespeed.trace import missing_parts
-
     car = _shipped_car(memory_engine, plant, 1)
     missing = {car_.vin: [m.part for m in car_.missing] for car_ in missing_parts(memory_engine).cars}
     assert "EDU-3101" in missing[car]
