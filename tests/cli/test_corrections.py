@@ -36,9 +36,9 @@ def built(run: Any, plant: Plant, tmp_path: Path) -> tuple[str, str]:
         *full_line(plant, second),
         event("unit.shipped", vin=second),
     ]
-    assert run("ingest", "--json", str(_jsonl(tmp_path / "cars.jsonl", rows))).json()[
-        "rejected"
-    ] == 0
+    assert (
+        run("ingest", "--json", str(_jsonl(tmp_path / "cars.jsonl", rows))).json()["rejected"] == 0
+    )
     return first, second
 
 

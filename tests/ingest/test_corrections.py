@@ -45,7 +45,9 @@ def _serialized(plant: Plant, model: str) -> list[tuple[str, str]]:
     return [(b.station, b.part) for b in plant.models_by_id[model].parts if b.serialized]
 
 
-def _built_with_parts(plant: Plant, number: int, *, skip: str | None = None) -> list[dict[str, Any]]:
+def _built_with_parts(
+    plant: Plant, number: int, *, skip: str | None = None
+) -> list[dict[str, Any]]:
     """A car through the whole line with every serialized part installed (but `skip`)."""
     car = vin(plant, "s7", number)
     parts = _serialized(plant, "s7")
@@ -210,7 +212,9 @@ def test_a_missed_scan_is_added_to_a_shipped_car_and_the_car_is_no_longer_missin
     memory_engine: Engine, plant: Plant
 ) -> None:
     car = _shipped_car(memory_engine, plant, 1)
-    missing = {car_.vin: [m.part for m in car_.missing] for car_ in missing_parts(memory_engine).cars}
+    missing = {
+        car_.vin: [m.part for m in car_.missing] for car_ in missing_parts(memory_engine).cars
+    }
     assert "EDU-3101" in missing[car]
     _accepted(
         _ingest(
@@ -309,6 +313,8 @@ def test_a_dead_letter_keeps_its_first_reason_when_retried_and_refused_again(
     assert "never started" in letter.detail
 
 
-def test_full_line_helper_still_completes_without_strict(memory_engine: Engine, plant: Plant) -> None:
+def test_full_line_helper_still_completes_without_strict(
+    memory_engine: Engine, plant: Plant
+) -> None:
     car = vin(plant, "s7", 1)
     _accepted(_ingest(memory_engine, [start(plant, "s7", 1), *full_line(plant, car)]))

@@ -79,7 +79,8 @@ def trace_vin(
             part.serial or "",
             part.lot or "",
             part.supplier or "",
-            time_text(part.installed_at, trace.timezone) + (" correction" if part.correction else ""),
+            time_text(part.installed_at, trace.timezone)
+            + (" correction" if part.correction else ""),
             removed,
             " ".join(other.vin for other in part.other_cars),
         )

@@ -96,7 +96,9 @@ class Car:
         if still_open:
             self.state.open_defects[defect] = station
 
-    def restore_part(self, station: str, part: str, serial: str | None, lot: str | None) -> None:
+    def restore_part(
+        self, station: str, part: str, serial: str | None, lot: str | None = None
+    ) -> None:
         """Record a stored piece the car holds: the serial of a serialized BOM part, the lot
         of a lot-tracked one."""
         bom_part = self.rules.bom.get((self.state.model, station, part))

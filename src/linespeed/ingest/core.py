@@ -378,9 +378,12 @@ def _check_and_apply(
                     apply(event, body, key[0], revision)
                     outcome = Outcome("accepted", event.id, item.source)
                     stored[key] = body
-                    if sender is not None and is_correction(event):
-                        if type(event) is PartInstalled or type(event) is PartRemoved:
-                            audited.append(correction_audit_row(sender, event, item.source))
+                    if (
+                        sender is not None
+                        and is_correction(event)
+                        and (type(event) is PartInstalled or type(event) is PartRemoved)
+                    ):
+                        audited.append(correction_audit_row(sender, event, item.source))
         outcomes.append(outcome)
         if outcome.status == "rejected":
             rejections.append(_rejection(item, outcome))

@@ -50,7 +50,9 @@ def correction_audit_row(
     """The audit log row of an accepted correction: who, when, which car and piece."""
     kind = "part.removed" if isinstance(event, PartRemoved) else "part.installed correction"
     piece = event.part + "".join(
-        f" {name} {value}" for name, value in (("serial", event.serial), ("lot", event.lot)) if value
+        f" {name} {value}"
+        for name, value in (("serial", event.serial), ("lot", event.lot))
+        if value
     )
     why = f" ({event.reason})" if isinstance(event, PartRemoved) else ""
     detail = f"by {corrector.name}: {kind} {event.vin} {piece}{why}; event {event.id}"

@@ -61,10 +61,10 @@ def read_csv(path: Path, progress: ProgressCallback | None = None) -> Iterator[R
     """The events of a CSV file with a header of event field names, one per row.
 
     Empty cells are absent fields; `value` is read as a number, `quantity` as a whole
-    number, `serials` as a list separated by spaces or semicolons, `correction` as true or false. A row with the wrong
-    number of cells, a bad number or bytes that are not UTF-8 becomes a payload refused
-    with reason `csv.row`. Raises InputFileError if the file cannot be opened or its
-    header is not valid.
+    number, `serials` as a list separated by spaces or semicolons, `correction` as true or
+    false. A row with the wrong number of cells, a bad number or bytes that are not UTF-8
+    becomes a payload refused with reason `csv.row`. Raises InputFileError if the file
+    cannot be opened or its header is not valid.
     """
     with _open_csv(path) as handle:
         reader = csv.reader(handle)

@@ -49,12 +49,13 @@ def _text(raw: bytes) -> str:
 
 
 def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -> None:
-    """Store new rejections and count another attempt on retried ones; a payload has at
-    most one open letter, which keeps the reason (and detail) it was first refused with."""
+    """Store new rejections and count another attempt on retried ones, which keep the
+    reason (and detail) they were first refused with; a payload has at most one open
+    letter (the same payload sent again and refused for another reason: the newest)."""
     now = datetime.now(UTC)
     retried = [item for item in rejections if item.dead_letter_id is not None]
     fresh = [item for item in rejections if item.dead_letter_id is None]
-    for item in retried:  # the letter keeps the reason it was first refused with
+    for item in retried:  # a retried letter keeps the reason it was first refused with
         connection.execute(
             dead_letters.update()
             .where(dead_letters.c.id == item.dead_letter_id)
@@ -63,19 +64,26 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
     if not fresh:
         return
     digests = {id(item): hashlib.sha256(item.raw).hexdigest() for item in fresh}
-    open_letters = set(
-        connection.execute(
-            select(dead_letters.c.raw_sha256).where(
+    open_letters = {
+        digest: (letter_id, reason, detail)
+        for letter_id, digest, reason, detail in connection.execute(
+            select(
+                dead_letters.c.id,
+                dead_letters.c.raw_sha256,
+                dead_letters.c.reason,
+                dead_letters.c.detail,
+            ).where(
                 dead_letters.c.status == "open",
                 dead_letters.c.raw_sha256.in_(set(digests.values())),
             )
-        ).scalars()
-    )
+        )
+    }
     rows = []
     for item in fresh:
         digest = digests[id(item)]
-        if digest not in open_letters:
-            open_letters.add(digest)
+        known = open_letters.get(digest)
+        if known is None:
+            open_letters[digest] = (None, item.reason, item.detail)
             rows.append(
                 {
                     "received_at": now,
@@ -90,6 +98,14 @@ def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -
                     "resolved_at": None,
                 }
             )
+        elif known[0] is not None and known[1:] != (item.reason, item.detail):
+            # The same payload refused again for another reason: keep one letter, newest reason.
+            connection.execute(
+                dead_letters.update()
+                .where(dead_letters.c.id == known[0])
+                .values(reason=item.reason, detail=_storable(item.detail))
+            )
+            open_letters[digest] = (known[0], item.reason, item.detail)
     if rows:
         connection.execute(dead_letters.insert(), rows)
 

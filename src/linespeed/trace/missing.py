@@ -109,4 +109,3 @@ def missing_parts(engine: Engine) -> MissingParts:
 
 def _completion_order(car: MissingCar) -> tuple[int, str]:
     return (car.completion_seq or 0, car.vin)
-
