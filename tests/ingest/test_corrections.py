@@ -5,6 +5,7 @@ completion and shipping."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,12 +14,13 @@ from sqlalchemy import Engine, select
 from linespeed.access.audit import list_audit
 from linespeed.ingest.core import Ingestor, Outcome, RawEvent
 from linespeed.ingest.corrections import Corrector
+from linespeed.ingest.files import ingest_files
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.plant.model import Plant, Supply, with_tracking
 from linespeed.store.deadletters import list_dead_letters
 from linespeed.store.rebuild import rebuild
 from linespeed.store.schema import PROJECTIONS, installed_parts
-from linespeed.trace import missing_parts
+from linespeed.trace import missing_parts, part_recall
 from tests.backends import store_url
 from tests.conftest import make_store, payload, snapshot
 from tests.ingest.line import event, full_line, start, through, vin
@@ -318,3 +320,68 @@ def test_full_line_helper_still_completes_without_strict(
 ) -> None:
     car = vin(plant, "s7", 1)
     _accepted(_ingest(memory_engine, [start(plant, "s7", 1), *full_line(plant, car)]))
+
+
+def test_a_csv_correction_cell_reads_true_or_false(
+    memory_engine: Engine, plant: Plant, tmp_path: Path
+) -> None:
+    car = _shipped_car(memory_engine, plant, 1)
+    path = tmp_path / "fix.csv"
+    path.write_text(
+        "id,ts,kind,vin,station,part,serial,correction\n"
+        f"c-1,2025-07-01T08:00:00+08:00,part.installed,{car},ga-140,EDU-3101,E-1,true\n"
+        f"c-2,2025-07-01T08:00:01+08:00,part.installed,{car},ga-140,EDU-3102,E-2,yes\n",
+        encoding="utf-8",
+    )
+
+    report = ingest_files(Ingestor(memory_engine, corrector=ENGINEER), [path])
+
+    assert (report.accepted, dict(report.reasons)) == (1, {"csv.row": 1})
+    (letter,) = list_dead_letters(memory_engine)
+    assert "correction: 'yes' is not true or false" in letter.detail
+
+
+def test_a_bad_lot_taken_out_leaves_the_recall_and_the_new_lot_enters_it(
+    memory_engine: Engine, plant: Plant
+) -> None:
+    car = vin(plant, "s7", 5)
+    _accepted(
+        _ingest(
+            memory_engine,
+            [
+                start(plant, "s7", 5),
+                *through(plant, car, "ga-090"),
+                event("part.installed", vin=car, station="ga-090", part="BRK-2201", lot="L1"),
+                *through(plant, car, first=[s.id for s in plant.lines[0].stations].index("ga-090")),
+                event("unit.completed", vin=car),
+            ],
+        )
+    )
+    assert [c.vin for c in part_recall(memory_engine, "BRK-2201", lots=["L1"]).cars] == [car]
+
+    _accepted(
+        _ingest(
+            memory_engine,
+            [
+                event("part.removed", vin=car, part="BRK-2201", lot="L1", reason="lot 24-113"),
+                event(
+                    "part.installed",
+                    vin=car,
+                    station="ga-090",
+                    part="BRK-2201",
+                    lot="L2",
+                    correction=True,
+                ),
+            ],
+            ENGINEER,
+        )
+    )
+
+    assert part_recall(memory_engine, "BRK-2201", lots=["L1"]).cars == []
+    assert [c.vin for c in part_recall(memory_engine, "BRK-2201", lots=["L2"]).cars] == [car]
+    again = _ingest(
+        memory_engine,
+        [event("part.removed", vin=car, part="BRK-2201", lot="L1", reason="twice")],
+        ENGINEER,
+    )
+    assert [o.reason for o in again] == ["part.not_held"]

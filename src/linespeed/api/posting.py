@@ -173,6 +173,8 @@ class EventPoster:
     ) -> list[RawEvent]:
         """The request's payloads, ready to ingest, once the token may post them all.
 
+        An engineer or admin token's payloads carry it as their corrector: only they may
+        correct genealogy (ingest refuses other tokens' corrections, `correction.not_allowed`).
         Raises ForbiddenError if the token is below operator or posts an event of a station
         outside its own (nothing is then stored), and the errors of `split_payloads`.
         """
