@@ -255,12 +255,14 @@ def test_accepted_corrections_are_audited_with_who_made_them(
     assert "part.removed" in entry.detail
 
 
-def test_rebuild_gives_the_same_tables_after_corrections(engine: Engine, plant: Plant) -> None:
-    car = _shipped_car(engine, plant, 1)
+def test_rebuild_gives_the_same_tables_after_corrections(
+    memory_engine: Engine, plant: Plant
+) -> None:
+    car = _shipped_car(memory_engine, plant, 1)
     lot_car = vin(plant, "s7", 3)
     _accepted(
         _ingest(
-            engine,
+            memory_engine,
             [
                 event("part.removed", vin=car, part="BAT-1001", serial="B-1", reason="cell"),
                 event(
@@ -280,9 +282,9 @@ def test_rebuild_gives_the_same_tables_after_corrections(engine: Engine, plant: 
             ENGINEER,
         )
     )
-    incremental = snapshot(engine)
-    rebuild(engine)
-    rebuilt = snapshot(engine)
+    incremental = snapshot(memory_engine)
+    rebuild(memory_engine)
+    rebuilt = snapshot(memory_engine)
     for table in PROJECTIONS:
         assert rebuilt[table.name] == incremental[table.name], table.name
 
