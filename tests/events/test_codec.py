@@ -55,6 +55,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "serials": ["BP-000001", "BP-000002"],
     },
     "stock.counted": {"part": "BRK-2201", "quantity": 380},
+    "part.removed": {"vin": VIN, "part": "BAT-1001", "serial": "BP-000001", "reason": "cell fault"},
 }
 
 

@@ -17,6 +17,7 @@ def test_the_refusals_a_retry_cannot_undo() -> None:
         "topic.mismatch",
         "plant.unknown",
         "station.not_allowed",
+        "correction.not_allowed",
     }
     assert [code for code in sorted(REASONS) if not is_retryable(code)] == sorted(not_retryable)
     assert is_retryable("a.code.from.an.older.version")

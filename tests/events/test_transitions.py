@@ -181,8 +181,8 @@ def test_a_car_through_the_line(machine: StateMachine) -> None:
         (CAR_A, "eol-010", None, at(10), "nok"),
     ]
     assert changes.parts == [
-        (CAR_A, "ga-090", "BRK-2201", None, "L-7", "sup-brk", at(4), None),
-        (CAR_A, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(7), None),
+        (CAR_A, "ga-090", "BRK-2201", None, "L-7", "sup-brk", at(4), None, False, None),
+        (CAR_A, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(7), None, False, None),
     ]
     assert changes.inspections == [(CAR_A, "ga-090", "brake-torque", "pass", None, at(5))]
     assert machine.serials == {("BAT-1001", "S-1"): CAR_A}
@@ -327,8 +327,8 @@ def test_a_scrap_frees_the_serials_and_another_car_takes_one(machine: StateMachi
     )
     assert machine.serials == {("BAT-1001", "S-1"): CAR_B}
     assert machine.changes.parts == [
-        (CAR_A, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(8), None),
-        (CAR_B, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(10), None),
+        (CAR_A, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(8), None, False, None),
+        (CAR_B, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(10), None, False, None),
     ]
     assert unit_changes(scrapped, lambda ts: ts.minute) == (
         "scrapped", None, None, 9, None, None, "ga-090", "ga-120", "flood damage", None,
@@ -367,12 +367,12 @@ def test_a_serial_installed_again_replaces_the_one_the_car_held(machine: StateMa
         ("BAT-1001", "S-3"): CAR_A,
     }
     assert machine.changes.parts_removed == [
-        {"b_vin": CAR_A, "b_part": "BAT-1001", "removed_at": at(2)}
+        {"b_vin": CAR_A, "b_part": "BAT-1001", "removed_at": at(2), "removed_reason": None}
     ]
     assert machine.changes.parts == [
-        (CAR_A, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(2), at(3)),
-        (CAR_A, "ga-120", "BAT-1001", "S-2", None, "sup-bat", at(3), at(4)),
-        (CAR_A, "ga-120", "BAT-1001", "S-3", None, "sup-bat", at(4), None),
+        (CAR_A, "ga-120", "BAT-1001", "S-1", None, "sup-bat", at(2), at(3), False, None),
+        (CAR_A, "ga-120", "BAT-1001", "S-2", None, "sup-bat", at(3), at(4), False, None),
+        (CAR_A, "ga-120", "BAT-1001", "S-3", None, "sup-bat", at(4), None, False, None),
     ]
 
 

@@ -16,10 +16,11 @@ from sqlalchemy import Engine
 from linespeed.ramp.milestones import milestones_reached, plan_milestone
 from linespeed.ramp.report import ramp_report
 from linespeed.store.deadletters import list_dead_letters
-from linespeed.trace import part_recall, unit_history, vin_trace
+from linespeed.trace import missing_parts, part_recall, unit_history, vin_trace
 from tests.plans import full_scans
 
-WHOLE_CURVE = {"ramp": {"units"}}
+WHOLE_CURVE = {"ramp": {"units"}, "trace missing": {"units"}}
+"""The ramp reads the whole curve; `trace missing` every built car (for the parts each lacks)."""
 
 
 def _questions(store: Engine, stream: list[dict[str, Any]]) -> dict[str, Callable[[], object]]:
@@ -39,6 +40,7 @@ def _questions(store: Engine, stream: list[dict[str, Any]]) -> dict[str, Callabl
         "milestone plan": lambda: plan_milestone(store, 1000),
         "ramp": lambda: ramp_report(store),
         "dead letters": lambda: list_dead_letters(store),
+        "trace missing": lambda: missing_parts(store),
     }
 
 
@@ -56,6 +58,7 @@ def _questions(store: Engine, stream: list[dict[str, Any]]) -> dict[str, Callabl
         "milestone plan",
         "ramp",
         "dead letters",
+        "trace missing",
     ],
 )
 def test_no_question_scans_a_growing_table(

@@ -16,7 +16,7 @@ from typing import Any, Final, TypeAlias
 
 import msgspec
 
-from linespeed.access.tokens import ApiToken, check_stations, require_role
+from linespeed.access.tokens import ROLES, ApiToken, check_stations, require_role
 from linespeed.api.errors import (
     EventsRejectedError,
     PayloadTooLargeError,
@@ -26,6 +26,7 @@ from linespeed.api.errors import (
 from linespeed.api.writer import GroupWriter
 from linespeed.events.types import EVENT_TYPES
 from linespeed.ingest.core import IngestReport, Outcome, RawEvent
+from linespeed.ingest.corrections import Corrector
 
 MAX_EVENTS: Final = 20_000
 """Events in one request at most."""
@@ -172,6 +173,8 @@ class EventPoster:
     ) -> list[RawEvent]:
         """The request's payloads, ready to ingest, once the token may post them all.
 
+        An engineer or admin token's payloads carry it as their corrector: only they may
+        correct genealogy (ingest refuses other tokens' corrections, `correction.not_allowed`).
         Raises ForbiddenError if the token is below operator or posts an event of a station
         outside its own (nothing is then stored), and the errors of `split_payloads`.
         """
@@ -183,8 +186,12 @@ class EventPoster:
         # Ingest holds a station-limited token's events to its stations on cars that have
         # not passed them (`station.not_allowed`): that needs the cars' states.
         stations = None if token.stations is None else frozenset(token.stations)
+        # Genealogy corrections need the engineer role: ingest refuses them without it.
+        corrector = None
+        if ROLES.index(token.role) >= ROLES.index("engineer"):
+            corrector = Corrector(f"token {token.id} ({token.role})", token.id)
         return [
-            RawEvent(payload, f"{source}:{n}", stations=stations)
+            RawEvent(payload, f"{source}:{n}", stations=stations, corrector=corrector)
             for n, payload in enumerate(payloads, 1)
         ]
 

@@ -17,6 +17,7 @@ from linespeed.cli.common import (
     time_text,
 )
 from linespeed.ingest.core import Ingestor
+from linespeed.ingest.corrections import os_user
 from linespeed.ingest.retry import retry_dead_letters
 from linespeed.store.deadletters import list_dead_letters
 from linespeed.store.engine import open_store
@@ -65,11 +66,13 @@ def deadletters_retry(
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """Run open dead letters through ingest again; those now accepted are resolved.
+    """Run open dead letters through ingest again; those now accepted are resolved, the
+    others keep the reason they were first refused with. Corrections among them are
+    audited as the operating-system user.
 
     Example: linespeed deadletters retry --json
     """
-    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj["db"])))
+    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj["db"]), corrector=os_user()))
     if json_output or ctx.obj["json"]:
         print_json({"retried": report.retried, "skipped": report.skipped, **report.as_dict()})
     else:

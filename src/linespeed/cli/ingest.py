@@ -22,6 +22,7 @@ from linespeed.cli.common import (
     print_json,
 )
 from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor
+from linespeed.ingest.corrections import os_user
 from linespeed.ingest.files import ingest_files
 from linespeed.store.engine import open_store
 
@@ -36,6 +37,9 @@ def ingest(
     ] = DEFAULT_BATCH_SIZE,
 ) -> None:
     """Ingest event files (JSONL, or CSV with a header of field names); idempotent by event id.
+
+    Genealogy corrections (`part.removed`, `part.installed` with `correction: true`) are
+    accepted with the engineer role and audited as the operating-system user.
 
     Example: linespeed ingest line-2025-06-30.jsonl --json
     """
@@ -52,7 +56,7 @@ def ingest(
     ) as progress:
         task = progress.add_task("ingest", total=total)
         report = ingest_files(
-            Ingestor(engine),
+            Ingestor(engine, corrector=os_user()),
             files,
             batch_size=batch_size,
             progress=lambda done: progress.advance(task, done),

@@ -1,4 +1,4 @@
-"""Commands for genealogy and recall: `trace vin`, `trace part`."""
+"""Commands for genealogy and recall: `trace vin`, `trace part`, `trace missing`."""
 
 from __future__ import annotations
 
@@ -26,13 +26,17 @@ from linespeed.trace import (
     CAR_STATUSES,
     Recall,
     StatusFilter,
+    missing_parts,
     part_recall,
     recall_csv,
     vin_trace,
 )
 
 trace_app = typer.Typer(
-    help="Genealogy and recall: `linespeed trace vin VIN`, `linespeed trace part PART --lot L`.",
+    help=(
+        "Genealogy and recall: `linespeed trace vin VIN`, `linespeed trace part PART --lot L`,"
+        " `linespeed trace missing`."
+    ),
     no_args_is_help=True,
 )
 app.add_typer(trace_app, name="trace")
@@ -66,17 +70,47 @@ def trace_vin(
         title=f"parts ({trace.timezone})",
     )
     for part in trace.parts:
+        removed = time_text(part.removed_at, trace.timezone)
+        if part.removed_reason is not None:
+            removed += f" ({part.removed_reason})"
         table.add_row(
             part.station,
             part.part,
             part.serial or "",
             part.lot or "",
             part.supplier or "",
-            time_text(part.installed_at, trace.timezone),
-            time_text(part.removed_at, trace.timezone),
+            time_text(part.installed_at, trace.timezone)
+            + (" correction" if part.correction else ""),
+            removed,
             " ".join(other.vin for other in part.other_cars),
         )
     out.print(table)
+
+
+@trace_app.command("missing")
+def trace_missing(db: DbOption = None, json_output: JsonOption = False) -> None:
+    """Completed and shipped cars without a serialized part their BOM requires.
+
+    Example: linespeed trace missing --json
+    """
+    with store(db) as engine:
+        zone = plant_zone(engine)
+        found = missing_parts(engine)
+    if json_output:
+        print_json(found)
+        return
+    table = Table("vin", "model", "status", "completed", "missing parts", title=f"cars ({zone})")
+    for car in found.cars:
+        table.add_row(
+            car.vin,
+            car.model,
+            car.status,
+            time_text(car.completed_at, zone),
+            " ".join(f"{missing.part}@{missing.station}" for missing in car.missing),
+        )
+    if found.cars:
+        out.print(table)
+    out.print(f"{plural(found.count, 'car')} built without a serialized part their BOM requires")
 
 
 @trace_app.command("part")

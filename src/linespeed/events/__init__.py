@@ -8,6 +8,8 @@
   `EventRejectedError` carries one; `is_retryable`.
 - `rules`: whether an event may happen: `check_event` against a car's `UnitState` and the
   plant revision's `PlantRules`; `check_channel` (topic line and token stations);
+  `check_corrector` and `is_correction` (genealogy corrections need the engineer role);
+  `missing_serials` (the serialized parts a car lacks);
   `id_scope` (the idempotency scope, station or line).
 - `transitions`: what an accepted event does, as plain data: `StateMachine`, `Car`,
   `Changes` (new state and the rows to write); no database.

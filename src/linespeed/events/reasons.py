@@ -106,6 +106,16 @@ REASONS: Final[Mapping[str, Reason]] = {
             "a station-limited token may act only on cars that have not yet passed its stations",
             retryable=False,
         ),
+        Reason(
+            "correction.not_allowed",
+            "access",
+            (
+                "`part.removed` and `part.installed` with `correction: true` need the engineer "
+                "role: an engineer or admin token, or the command line (audited as the "
+                "operating-system user); devices and operators may not correct genealogy"
+            ),
+            retryable=False,
+        ),
         Reason("line.unknown", "master data", "the line is not in the plant"),
         Reason("station.unknown", "master data", "the station is not in the plant"),
         Reason(
@@ -149,6 +159,14 @@ REASONS: Final[Mapping[str, Reason]] = {
             "the car cannot complete: a mandatory station was never completed",
         ),
         Reason(
+            "unit.missing_part",
+            "state machine",
+            (
+                "with `supply: {strict: true}`: the car cannot complete: a serialized part its "
+                "BOM requires was never installed (lines with `tracking: units` are exempt)"
+            ),
+        ),
+        Reason(
             "station.out_of_order",
             "state machine",
             "the car already passed this station or one after it",
@@ -187,6 +205,11 @@ REASONS: Final[Mapping[str, Reason]] = {
             "part.station_passed",
             "state machine",
             "the car has already left the station where the part is installed",
+        ),
+        Reason(
+            "part.not_held",
+            "state machine",
+            "`part.removed`: the car does not hold that part (or not that serial or lot)",
         ),
         Reason(
             "defect.duplicate",

@@ -19,6 +19,7 @@ from linespeed.events.types import (
     InspectionRecorded,
     PartInstalled,
     PartReceived,
+    PartRemoved,
     StationCompleted,
     StationEntered,
     StationState,
@@ -59,6 +60,9 @@ class UnitState:
     open_defects: dict[str, str] = field(default_factory=dict)
     defects: set[str] = field(default_factory=set)
     serials: dict[str, str] = field(default_factory=dict)
+    """The serial the car holds of each serialized part, by part."""
+    lots: dict[str, set[str]] = field(default_factory=dict)
+    """The lots the car holds pieces of, by lot-tracked part."""
     completion_seq: int | None = None
     completed_at: datetime | None = None
     scrapped_at: datetime | None = None
@@ -140,6 +144,34 @@ class PlantRules:
                     bom_part.serialized
                 )
         return serialized
+
+    @cached_property
+    def model_parts(self) -> dict[tuple[str, str], BomPart]:
+        """Every BOM line of every model, by (model, part) (the first, if at several
+        stations)."""
+        found: dict[tuple[str, str], BomPart] = {}
+        for model in self.plant.models:
+            for bom_part in model.parts:
+                found.setdefault((model.id, bom_part.part), bom_part)
+        return found
+
+    @cached_property
+    def required_serials(self) -> dict[tuple[str, str], tuple[BomPart, ...]]:
+        """The serialized BOM lines a car must hold to be complete, by (model, line): those
+        of stations on the line, not backflushed; none on a line with `tracking: units`."""
+        required: dict[tuple[str, str], tuple[BomPart, ...]] = {}
+        for line in self.plant.lines:
+            stations = {station.id for station in line.stations}
+            for model in self.plant.models:
+                required[(model.id, line.id)] = tuple(
+                    bom_part
+                    for bom_part in model.parts
+                    if bom_part.serialized
+                    and not bom_part.backflush
+                    and bom_part.station in stations
+                    and line.tracking == "stations"
+                )
+        return required
 
     @cached_property
     def install_pieces(self) -> dict[tuple[str, str, str], int]:
@@ -257,8 +289,10 @@ def check_event(
             f"car {unit.vin} runs on line {unit.line!r}, not {event.line!r}",
             field="line",
         )
+    correction = is_correction(event)
     if unit.status != "in_production" and not (
-        type(event) is UnitShipped and unit.status == "completed"
+        (type(event) is UnitShipped and unit.status == "completed")
+        or (correction and unit.status != "scrapped")
     ):
         raise EventRejectedError(
             _CLOSED_STATUS_REASON[unit.status],
@@ -269,7 +303,7 @@ def check_event(
     if type(event) is StationCompleted or type(event) is StationEntered:
         _check_passage(event, unit, unit_rules, line_rules)
     elif type(event) is PartInstalled:
-        _check_part(event, unit, unit_rules, line_rules, serial_owner)
+        _check_part(event, unit, unit_rules, line_rules, serial_owner, correction=correction)
         if unit_rules.strict_supply and event.serial is not None:
             _check_received(
                 event.part, event.serial, unit_rules, serial_received or _never_received
@@ -279,6 +313,10 @@ def check_event(
             raise EventRejectedError("unit.not_completed", f"car {unit.vin} is not completed yet")
     elif type(event) is UnitCompleted:
         _check_completion(unit, line_rules)
+        if unit_rules.strict_supply:
+            _check_required_parts(unit, unit_rules)
+    elif type(event) is PartRemoved:
+        _check_removal(event, unit, unit_rules)
     elif type(event) is DefectClosed:
         if event.station is not None:
             unit_rules.flow(event.station, line_rules)
@@ -290,6 +328,81 @@ def check_event(
             )
     else:
         _check_at_station(event, unit, unit_rules, line_rules)
+
+
+def is_correction(event: Event) -> bool:
+    """Whether the event corrects a car's genealogy (`part.removed`, or `part.installed` with
+    `correction: true`): only a source with the engineer role may send it."""
+    return type(event) is PartRemoved or (type(event) is PartInstalled and event.correction)
+
+
+def check_corrector(event: Event, corrector: object | None) -> None:
+    """Refuse a correction (see `is_correction`) that comes without a `corrector`, someone
+    with the engineer role.
+
+    Raises EventRejectedError correction.not_allowed.
+    """
+    if corrector is None and is_correction(event):
+        what = "part.removed" if type(event) is PartRemoved else "a correction install"
+        raise EventRejectedError(
+            "correction.not_allowed",
+            f"{what} corrects a car's genealogy and needs the engineer role (an engineer or "
+            "admin token, or the command line); this source has none",
+        )
+
+
+def missing_serials(unit: UnitState, rules: PlantRules) -> list[BomPart]:
+    """The serialized BOM lines the car must hold to be complete and does not hold."""
+    return [
+        bom_part
+        for bom_part in rules.required_serials[(unit.model, unit.line)]
+        if bom_part.part not in unit.serials
+    ]
+
+
+def _check_required_parts(unit: UnitState, rules: PlantRules) -> None:
+    missing = missing_serials(unit, rules)
+    if missing:
+        raise EventRejectedError(
+            "unit.missing_part",
+            f"car {unit.vin} cannot complete without "
+            + ", ".join(f"{bom.part} (station {bom.station})" for bom in missing)
+            + ": the plant's supply is strict",
+        )
+
+
+def _check_removal(event: PartRemoved, unit: UnitState, rules: PlantRules) -> None:
+    """A piece can be removed only if the car holds it.
+
+    Raises EventRejectedError part.not_in_bom or part.not_held.
+    """
+    bom_part = rules.model_parts.get((unit.model, event.part))
+    if bom_part is None:
+        raise EventRejectedError(
+            "part.not_in_bom",
+            f"part {event.part!r} is not in the BOM of model {unit.model!r}",
+            field="part",
+        )
+    if bom_part.serialized:
+        held_serial = unit.serials.get(event.part)
+        if held_serial is None or event.serial not in (None, held_serial):
+            held = "no piece" if held_serial is None else f"serial {held_serial!r}"
+            raise EventRejectedError(
+                "part.not_held",
+                f"car {unit.vin} holds {held} of part {event.part!r}"
+                + ("" if event.serial is None else f", not serial {event.serial!r}"),
+                field="serial" if held_serial is not None else "part",
+            )
+        return
+    lots = unit.lots.get(event.part)
+    if not lots or event.lot not in (None, *lots):
+        held = "no piece" if not lots else "lot(s) " + ", ".join(sorted(lots))
+        raise EventRejectedError(
+            "part.not_held",
+            f"car {unit.vin} holds {held} of part {event.part!r}"
+            + ("" if event.lot is None else f", not lot {event.lot!r}"),
+            field="lot" if lots else "part",
+        )
 
 
 def _never_received(part: str, serial: str) -> bool:
@@ -571,7 +684,10 @@ def _check_part(
     unit_rules: PlantRules,
     line_rules: LineRules,
     serial_owner: SerialOwner,
+    *,
+    correction: bool = False,
 ) -> None:
+    """A correction is not held to the flow: the car may have left the station."""
     flow = unit_rules.flow(event.station, line_rules)
     bom_part = unit_rules.bom.get((unit.model, event.station, event.part))
     if bom_part is None:
@@ -582,9 +698,9 @@ def _check_part(
             field="part",
         )
     missing = flow.before_mask & ~unit.done_mask
-    if missing:
+    if missing and not correction:
         raise _missed(unit, line_rules.first_of(missing), flow)
-    if flow.index <= unit.last_index:
+    if flow.index <= unit.last_index and not correction:
         raise EventRejectedError(
             "part.station_passed",
             f"car {unit.vin} has already left station {event.station!r}",

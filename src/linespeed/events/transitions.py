@@ -33,6 +33,7 @@ from linespeed.events.types import (
     InspectionRecorded,
     PartInstalled,
     PartReceived,
+    PartRemoved,
     StationCompleted,
     StationEntered,
     StationState,
@@ -95,11 +96,17 @@ class Car:
         if still_open:
             self.state.open_defects[defect] = station
 
-    def restore_part(self, station: str, part: str, serial: str) -> None:
-        """Record a stored piece the car holds; only serialized BOM parts are kept."""
+    def restore_part(
+        self, station: str, part: str, serial: str | None, lot: str | None = None
+    ) -> None:
+        """Record a stored piece the car holds: the serial of a serialized BOM part, the lot
+        of a lot-tracked one."""
         bom_part = self.rules.bom.get((self.state.model, station, part))
         if bom_part is not None and bom_part.serialized:
-            self.state.serials[part] = serial
+            if serial is not None:
+                self.state.serials[part] = serial
+        elif lot is not None:
+            self.state.lots.setdefault(part, set()).add(lot)
 
 
 @dataclass(slots=True)
@@ -107,7 +114,8 @@ class Changes:
     """The rows a batch of events writes, in the tables' column order or by column name.
 
     Tuples: `visits` (vin, station, started_at, completed_at, result); `parts` (vin, station,
-    part, serial, lot, supplier, installed_at, removed_at); `inspections` (vin, station,
+    part, serial, lot, supplier, installed_at, removed_at, correction, removed_reason);
+    `inspections` (vin, station,
     check, result, value, recorded_at). Dicts keyed `b_*` name the row an update changes.
     """
 
@@ -118,7 +126,10 @@ class Changes:
     visits: list[tuple[Any, ...]] = field(default_factory=list)
     parts: list[tuple[Any, ...]] = field(default_factory=list)
     parts_removed: list[dict[str, Any]] = field(default_factory=list)
-    """Pieces installed before this batch and replaced in it: `removed_at` is set."""
+    """Pieces installed before this batch and replaced or removed in it: `removed_at` (and
+    `removed_reason`) are set on the car's held pieces of the part (`b_vin`, `b_part`)."""
+    lots_removed: list[dict[str, Any]] = field(default_factory=list)
+    """As `parts_removed`, for the held pieces of one lot (`b_lot`) of a lot-tracked part."""
     inspections: list[tuple[Any, ...]] = field(default_factory=list)
     defects: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
     """Defects opened in this batch, by (vin, defect), closed here too if they were."""
@@ -212,6 +223,8 @@ class StateMachine:
                     self._consume(usage, event.ts.date())
         elif type(event) is PartInstalled:
             self._install(event, car, at)
+        elif type(event) is PartRemoved:
+            self._remove(event, car)
         elif type(event) is InspectionRecorded:
             changes.inspections.append(
                 (state.vin, event.station, event.check, event.result, event.value, at)
@@ -298,11 +311,24 @@ class StateMachine:
                 self.changes.unreceived.setdefault(key, []).append(
                     (event.part, event.serial, state.vin, at)
                 )
+        elif event.lot is not None:
+            state.lots.setdefault(event.part, set()).add(event.lot)
         supplier = event.supplier
         if supplier is None and bom_part is not None:
             supplier = bom_part.supplier
         self.changes.parts.append(
-            (state.vin, event.station, event.part, event.serial, event.lot, supplier, at, None)
+            (
+                state.vin,
+                event.station,
+                event.part,
+                event.serial,
+                event.lot,
+                supplier,
+                at,
+                None,
+                event.correction,
+                None,
+            )
         )
         if car.line.installs_consume:
             pieces = car.rules.install_pieces.get(bom_key)
@@ -345,12 +371,45 @@ class StateMachine:
         self.on_hand[event.part] = event.quantity
 
     def _remove_part(self, vin: str, part: str, removed_at: datetime) -> None:
+        """Mark the serialized piece of `part` the car held as removed (it was replaced)."""
         parts = self.changes.parts
         for number, row in enumerate(parts):
             if row[0] == vin and row[2] == part and row[7] is None:
-                parts[number] = (*row[:7], self._stamp(removed_at))
+                parts[number] = (*row[:7], self._stamp(removed_at), *row[8:])
                 return
-        self.changes.parts_removed.append({"b_vin": vin, "b_part": part, "removed_at": removed_at})
+        self.changes.parts_removed.append(
+            {"b_vin": vin, "b_part": part, "removed_at": removed_at, "removed_reason": None}
+        )
+
+    def _remove(self, event: PartRemoved, car: Car) -> None:
+        """Take the pieces `event` names out of the car: its serial of the part, or its
+        pieces of the lot (of every lot without one)."""
+        state, changes = car.state, self.changes
+        vin, part, lot = state.vin, event.part, None
+        serial = state.serials.pop(part, None)
+        if serial is not None:
+            self.serials[(part, serial)] = None
+        else:
+            held = state.lots.get(part, set())
+            lot = event.lot
+            if lot is None:
+                held.clear()
+            else:
+                held.discard(lot)
+        stamped = self._stamp(event.ts)
+        for number, row in enumerate(changes.parts):
+            if row[0] == vin and row[2] == part and row[7] is None and lot in (None, row[4]):
+                changes.parts[number] = (*row[:7], stamped, row[8], event.reason)
+        removal = {
+            "b_vin": vin,
+            "b_part": part,
+            "removed_at": event.ts,
+            "removed_reason": event.reason,
+        }
+        if lot is None:
+            changes.parts_removed.append(removal)
+        else:
+            changes.lots_removed.append({**removal, "b_lot": lot})
 
     def _station_state(self, event: StationState, revision: int) -> None:
         plant = self.rules[revision].plant

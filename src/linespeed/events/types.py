@@ -72,13 +72,35 @@ class StationCompleted(UnitEvent, frozen=True, kw_only=True, tag="station.comple
 
 @final
 class PartInstalled(UnitEvent, frozen=True, kw_only=True, tag="part.installed"):
-    """Genealogy: a part (by serial or lot) went into the car at a station."""
+    """Genealogy: a part (by serial or lot) went into the car at a station.
+
+    `correction: true` marks an engineer's correction of the genealogy (a missed scan, or
+    the piece put in at rework): accepted also after the car left the station, completed
+    or shipped, only from a source with the engineer role. Canonical JSON leaves it out
+    when false, so the bodies of ordinary installs are as before.
+    """
 
     station: Text
     part: Text
     serial: Text | None = None
     lot: Text | None = None
     supplier: Text | None = None
+    correction: bool = False
+
+
+@final
+class PartRemoved(UnitEvent, frozen=True, kw_only=True, tag="part.removed"):
+    """A piece taken out of the car (at rework, or an engineer's genealogy correction, also
+    after shipping), for `reason`; only from a source with the engineer role.
+
+    A serialized part may name the `serial` the car holds, a lot-tracked part the `lot`;
+    without them, every piece of `part` the car holds is removed.
+    """
+
+    part: Text
+    reason: Text
+    serial: Text | None = None
+    lot: Text | None = None
 
 
 @final
@@ -176,6 +198,7 @@ Event: TypeAlias = (
     | StationState
     | PartReceived
     | StockCounted
+    | PartRemoved
 )
 """Any event of contract 2."""
 
@@ -193,6 +216,7 @@ EVENT_TYPES: Final[tuple[type[BaseEvent], ...]] = (
     StationState,
     PartReceived,
     StockCounted,
+    PartRemoved,
 )
 
 KINDS: Final[tuple[str, ...]] = tuple(str(cls.__struct_config__.tag) for cls in EVENT_TYPES)

@@ -21,8 +21,22 @@ from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
 from linespeed.errors import LinespeedError
 from linespeed.events.codec import EARLIEST_TS, decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
-from linespeed.events.rules import check_channel, check_event, id_scope
-from linespeed.events.types import Event, PartInstalled, PartReceived, StockCounted, UnitEvent
+from linespeed.events.rules import (
+    check_channel,
+    check_corrector,
+    check_event,
+    id_scope,
+    is_correction,
+)
+from linespeed.events.types import (
+    Event,
+    PartInstalled,
+    PartReceived,
+    PartRemoved,
+    StockCounted,
+    UnitEvent,
+)
+from linespeed.ingest.corrections import Corrector, correction_audit_row, record_corrections
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
@@ -81,6 +95,8 @@ class RawEvent(msgspec.Struct, frozen=True):
     stations: frozenset[str] | None = None
     """A station-limited token's stations: the event must name one of them, and its car
     must not have passed it."""
+    corrector: Corrector | None = None
+    """Who sends it with the engineer role, if anyone: genealogy corrections need one."""
 
 
 class Outcome(msgspec.Struct, frozen=True):
@@ -176,10 +192,20 @@ def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
 class Ingestor:
     """Ingests batches of payloads into one store; keeps its caches between batches."""
 
-    def __init__(self, engine: Engine, live_window: LiveWindow | None = None) -> None:
-        """`live_window`: refuse events further from now than it allows (live sources)."""
+    def __init__(
+        self,
+        engine: Engine,
+        live_window: LiveWindow | None = None,
+        *,
+        corrector: Corrector | None = None,
+    ) -> None:
+        """`live_window`: refuse events further from now than it allows (live sources);
+        `corrector`: who runs this ingest with the engineer role (the command line's
+        operating-system user), for payloads that name none: genealogy corrections
+        (`part.removed`, `part.installed` with `correction: true`) need one."""
         self.engine = engine
         self.live_window = live_window
+        self.corrector = corrector
         self._projector: Projector | None = None
         self._simulation = False
         """Whether the store accepts simulated events: read with each projector load."""
@@ -271,11 +297,12 @@ class Ingestor:
                 window = None
                 if self.live_window is not None:
                     window = self.live_window.bounds(datetime.now(UTC))
-                outcomes, rejections = _check_and_apply(
-                    prepared, projector, stored, window, self._simulation
+                outcomes, rejections, audited = _check_and_apply(
+                    prepared, projector, stored, window, self._simulation, self.corrector
                 )
                 projector.flush(connection)
                 record_rejections(connection, rejections)
+                record_corrections(connection, audited)
                 resolve(
                     connection,
                     [
@@ -306,9 +333,11 @@ def _check_and_apply(
     stored: dict[StoredKey, str],
     window: tuple[datetime, datetime] | None,
     simulation: bool,
-) -> tuple[list[Outcome], list[Rejection]]:
+    corrector: Corrector | None,
+) -> tuple[list[Outcome], list[Rejection], list[dict[str, Any]]]:
     outcomes: list[Outcome] = []
     rejections: list[Rejection] = []
+    audited: list[dict[str, Any]] = []
     rules, current_revision = projector.rules, projector.current_revision
     current = rules[current_revision]
     unit_of, serial_owner, apply = projector.unit, projector.serial_owner, projector.apply
@@ -332,9 +361,11 @@ def _check_and_apply(
                 outcome = _repeated(event.id, body, stored[key], item.source)
             else:
                 unit_rules = None if unit is None else rules[unit.revision]
+                sender = item.corrector or corrector
                 try:
                     if window is not None and not window[0] <= event.ts <= window[1]:
                         raise _outside(event.ts, window)
+                    check_corrector(event, sender)
                     if item.line is not None or item.stations is not None:
                         check_channel(
                             event, unit, current, unit_rules, line=item.line, stations=item.stations
@@ -347,10 +378,16 @@ def _check_and_apply(
                     apply(event, body, key[0], revision)
                     outcome = Outcome("accepted", event.id, item.source)
                     stored[key] = body
+                    if (
+                        sender is not None
+                        and is_correction(event)
+                        and (type(event) is PartInstalled or type(event) is PartRemoved)
+                    ):
+                        audited.append(correction_audit_row(sender, event, item.source))
         outcomes.append(outcome)
         if outcome.status == "rejected":
             rejections.append(_rejection(item, outcome))
-    return outcomes, rejections
+    return outcomes, rejections, audited
 
 
 _SIMULATED: Final = (

@@ -23,6 +23,8 @@ CSV_COLUMNS: Final = frozenset(
 _PROGRESS_STEP: Final = 1 << 20
 _CSV_NUMBERS: Final = frozenset({"value"})
 _CSV_WHOLE_NUMBERS: Final = frozenset({"quantity"})
+_CSV_BOOLS: Final = frozenset({"correction"})
+"""Cells that hold true or false."""
 _CSV_LISTS: Final = frozenset({"serials"})
 """Cells that hold a list: its items separated by spaces (or semicolons)."""
 _encoder: Final = msgspec.json.Encoder()
@@ -59,10 +61,10 @@ def read_csv(path: Path, progress: ProgressCallback | None = None) -> Iterator[R
     """The events of a CSV file with a header of event field names, one per row.
 
     Empty cells are absent fields; `value` is read as a number, `quantity` as a whole
-    number, `serials` as a list separated by spaces or semicolons. A row with the wrong
-    number of cells, a bad number or bytes that are not UTF-8 becomes a payload refused
-    with reason `csv.row`. Raises InputFileError if the file cannot be opened or its
-    header is not valid.
+    number, `serials` as a list separated by spaces or semicolons, `correction` as true or
+    false. A row with the wrong number of cells, a bad number or bytes that are not UTF-8
+    becomes a payload refused with reason `csv.row`. Raises InputFileError if the file
+    cannot be opened or its header is not valid.
     """
     with _open_csv(path) as handle:
         reader = csv.reader(handle)
@@ -126,6 +128,10 @@ def _csv_event(header: list[str], row: list[str], source: str) -> RawEvent:
             event[name] = int(text)
         elif name in _CSV_LISTS:
             event[name] = text.replace(";", " ").split()
+        elif name in _CSV_BOOLS:
+            if text.lower() not in ("true", "false"):
+                return _csv_refusal(row, source, f"{name}: {text!r} is not true or false", event_id)
+            event[name] = text.lower() == "true"
         elif name in _CSV_NUMBERS:
             try:
                 number = float(text)

@@ -49,19 +49,17 @@ def _text(raw: bytes) -> str:
 
 
 def record_rejections(connection: Connection, rejections: Sequence[Rejection]) -> None:
-    """Store new rejections and update retried ones; a payload has at most one open letter."""
+    """Store new rejections and count another attempt on retried ones, which keep the
+    reason (and detail) they were first refused with; a payload has at most one open
+    letter (the same payload sent again and refused for another reason: the newest)."""
     now = datetime.now(UTC)
     retried = [item for item in rejections if item.dead_letter_id is not None]
     fresh = [item for item in rejections if item.dead_letter_id is None]
-    for item in retried:
+    for item in retried:  # a retried letter keeps the reason it was first refused with
         connection.execute(
             dead_letters.update()
             .where(dead_letters.c.id == item.dead_letter_id)
-            .values(
-                reason=item.reason,
-                detail=_storable(item.detail),
-                attempts=dead_letters.c.attempts + 1,
-            )
+            .values(attempts=dead_letters.c.attempts + 1)
         )
     if not fresh:
         return

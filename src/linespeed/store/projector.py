@@ -190,6 +190,18 @@ class Projector:
                 ),
                 writes.parts_removed,
             )
+        if writes.lots_removed:
+            connection.execute(
+                installed_parts.update().where(
+                    and_(
+                        installed_parts.c.vin == bindparam("b_vin"),
+                        installed_parts.c.part == bindparam("b_part"),
+                        installed_parts.c.lot == bindparam("b_lot"),
+                        installed_parts.c.removed_at.is_(None),
+                    )
+                ),
+                writes.lots_removed,
+            )
         insert_rows(connection, installed_parts, writes.parts)
         insert_rows(connection, inspections, writes.inspections)
         if writes.defects_closed:
@@ -322,13 +334,13 @@ class Projector:
                 installed_parts.c.station,
                 installed_parts.c.part,
                 installed_parts.c.serial,
+                installed_parts.c.lot,
             ).where(
                 installed_parts.c.vin.in_(loaded),
-                installed_parts.c.serial.is_not(None),
                 installed_parts.c.removed_at.is_(None),
             )
-            for vin, station, part, serial in connection.execute(held):
-                self._cars[vin].restore_part(station, part, serial)
+            for vin, station, part, serial, lot in connection.execute(held):
+                self._cars[vin].restore_part(station, part, serial, lot)
 
     def _load_serials(self, connection: Connection, keys: set[SerialKey]) -> None:
         for key in keys:

@@ -8,6 +8,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     Date,
     Dialect,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects import postgresql
@@ -148,6 +150,10 @@ installed_parts = Table(
     Column("supplier", String(200)),
     Column("installed_at", UtcDateTime, nullable=False),
     Column("removed_at", UtcDateTime),
+    # An engineer's correction (`part.installed` with `correction: true`), and why a piece
+    # was taken out (`part.removed`'s reason; NULL when a newer piece replaced it).
+    Column("correction", Boolean, nullable=False, server_default=false()),
+    Column("removed_reason", Text),
     Index("ix_installed_parts_vin", "vin"),
     # Partial: a part is tracked by lot or by serial, so each row needs only one of these.
     # Recall by lot reads every piece of a lot (thousands of cars): the index holds what a

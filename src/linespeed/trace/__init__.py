@@ -2,6 +2,8 @@
 
 - `genealogy`: `vin_trace`, every part in a car and where each serialized piece has been
   (`VinTrace`, `TracedPart`, `OtherCar`).
+- `missing`: `missing_parts`, completed and shipped cars lacking a serialized part their BOM
+  requires (`MissingParts`, `MissingCar`, `MissingPart`).
 - `recall`: `part_recall`, every car holding a part, lot, serial or supplier, shipped or not,
   with counts by status (`Recall`, `RecalledCar`, `CAR_STATUSES`).
 - `recall_csv`: `recall_csv`, the recall file, the same bytes for the CLI and the API.
@@ -12,6 +14,7 @@
 from linespeed.trace.errors import TraceInputError
 from linespeed.trace.genealogy import OtherCar, TracedPart, VinTrace, vin_trace
 from linespeed.trace.history import UnitHistory, unit_history
+from linespeed.trace.missing import MissingCar, MissingPart, MissingParts, missing_parts
 from linespeed.trace.recall import (
     CAR_STATUSES,
     CarStatus,
@@ -27,6 +30,9 @@ __all__ = [
     "RECALL_COLUMNS",
     "RECALL_CSV_TYPE",
     "CarStatus",
+    "MissingCar",
+    "MissingPart",
+    "MissingParts",
     "OtherCar",
     "Recall",
     "RecalledCar",
@@ -35,6 +41,7 @@ __all__ = [
     "TracedPart",
     "UnitHistory",
     "VinTrace",
+    "missing_parts",
     "part_recall",
     "recall_csv",
     "unit_history",

@@ -26,7 +26,9 @@ class OtherCar:
 
 @dataclass(frozen=True)
 class TracedPart:
-    """One piece installed in the car; `removed_at` is set when it was replaced.
+    """One piece installed in the car; `removed_at` is set when it was replaced or removed
+    (`removed_reason` says why, for a `part.removed`), `correction` when an engineer's
+    correction put it in: the original and the correction are both listed.
 
     For a part the BOM tracks by serial, `other_cars` lists every other car that held this
     very piece (`moved` says whether there is any). A lot-tracked part has none: many cars
@@ -40,6 +42,8 @@ class TracedPart:
     station: str
     installed_at: datetime
     removed_at: datetime | None
+    removed_reason: str | None
+    correction: bool
     moved: bool
     other_cars: list[OtherCar]
 
@@ -61,6 +65,7 @@ _TRACE_SQL: Final = (
     # same part: one round trip.
     "SELECT u.model, u.color, u.status, u.revision, r.sha256,"
     " p.part, p.serial, p.lot, p.supplier, p.station, p.installed_at, p.removed_at,"
+    " p.removed_reason, p.correction,"
     " o.vin, o.installed_at, o.removed_at"
     " FROM units u JOIN plant_revisions r ON r.revision = u.revision"
     " LEFT JOIN installed_parts p ON p.vin = u.vin"
@@ -87,7 +92,7 @@ def vin_trace(engine: Engine, vin: str) -> VinTrace:
     parts: list[tuple[Any, ...]] = []
     elsewhere: dict[tuple[str, str], list[OtherCar]] = {}
     for row in rows:
-        piece, (other_vin, other_installed_at, other_removed_at) = tuple(row[5:12]), row[12:]
+        piece, (other_vin, other_installed_at, other_removed_at) = tuple(row[5:14]), row[14:]
         if piece[0] is None:
             continue  # a car with no parts yet
         # A piece held by several other cars comes once per other car, rows together.
@@ -115,9 +120,21 @@ def vin_trace(engine: Engine, vin: str) -> VinTrace:
                 station=station,
                 installed_at=cast(datetime, read(installed_at)),
                 removed_at=read(removed_at),
+                removed_reason=removed_reason,
+                correction=bool(correction),
                 moved=(part, serial) in elsewhere,
                 other_cars=elsewhere.get((part, serial), []),
             )
-            for part, serial, lot, supplier, station, installed_at, removed_at in parts
+            for (
+                part,
+                serial,
+                lot,
+                supplier,
+                station,
+                installed_at,
+                removed_at,
+                removed_reason,
+                correction,
+            ) in parts
         ],
     )
