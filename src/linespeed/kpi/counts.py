@@ -27,10 +27,11 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    union,
     union_all,
 )
 
-from linespeed.kpi.sql import bucket_table, in_bucket
+from linespeed.kpi.sql import bucket_table, by_vin_only, in_bucket
 from linespeed.kpi.window import Bucket
 from linespeed.store.schema import UtcDateTime, defects, inspections, station_visits, units
 
@@ -98,12 +99,31 @@ def not_first_time(
     board (docs/kpi.md#first-time-through).
     """
     failed, opened = inspections.alias("failed_check"), defects.alias("opened_defect")
-    failed_where = [failed.c.vin == vin, failed.c.result == "fail", failed.c.recorded_at < until]
-    opened_where = [opened.c.vin == vin, opened.c.opened_at < until]
+    # Found by the car's index only: a car has a few dozen checks and defects at most.
+    failed_where = [
+        failed.c.vin == vin,
+        by_vin_only(failed.c.result) == "fail",
+        by_vin_only(failed.c.recorded_at) < until,
+    ]
+    opened_where = [opened.c.vin == vin, by_vin_only(opened.c.opened_at) < until]
     if scope is not None:
-        failed_where.append(scope(failed.c.station))
-        opened_where.append(scope(opened.c.station))
+        failed_where.append(scope(by_vin_only(failed.c.station)))
+        opened_where.append(scope(by_vin_only(opened.c.station)))
     return or_(exists().where(*failed_where), exists().where(*opened_where))
+
+
+def _reworked(cars: Any, until: ColumnElement[Any]) -> Any:
+    """(vin, station) of every failed check and every defect opened before `until` on the
+    cars of `cars` (a one-column `vin` table): where each was not first time through."""
+    failed, opened = inspections.alias("failed_check"), defects.alias("opened_defect")
+    return union(
+        select(failed.c.vin, failed.c.station)
+        .join_from(cars, failed, failed.c.vin == cars.c.vin)
+        .where(by_vin_only(failed.c.result) == "fail", by_vin_only(failed.c.recorded_at) < until),
+        select(opened.c.vin, opened.c.station)
+        .join_from(cars, opened, opened.c.vin == cars.c.vin)
+        .where(by_vin_only(opened.c.opened_at) < until),
+    ).cte("reworked")
 
 
 def _findings(stations: Sequence[str], buckets: Sequence[Bucket]) -> Any:
@@ -237,15 +257,18 @@ def quality_counts(
     found = _findings(stations, slicing.buckets)
 
     def columns(until: ColumnElement[Any]) -> list[ColumnElement[Any]]:
-        reworked = not_first_time(found.c.vin, until, lambda station: station.in_(stations))
-        return [
-            func.count(distinct(found.c.vin)),
-            func.count(distinct(case((reworked, found.c.vin)))),
-        ]
+        return [found.c.vin, func.max(until)]
 
+    # One row per inspected car and group first, so each car's history is read once.
     statement, keys = _sliced(slicing, found.c.found_at, columns, join_units=join, base=found)
-    for group, value, inspected, failed in connection.execute(statement.group_by(*keys)):
-        counts = result[(int(group), str(value))]
+    cars = statement.group_by(*keys, found.c.vin).subquery("inspected_cars")
+    group, value, vin, until = list(cars.c)
+    reworked = not_first_time(vin, until, lambda station: station.in_(stations))
+    statement = select(group, value, func.count(), func.count(case((reworked, 1)))).group_by(
+        group, value
+    )
+    for group_number, attribute, inspected, failed in connection.execute(statement):
+        counts = result[(int(group_number), str(attribute))]
         counts.inspected, counts.failed = int(inspected), int(failed)
     statement, keys = _sliced(
         slicing, defects.c.opened_at, lambda until: [func.count()], join_units=join, base=defects
@@ -300,27 +323,44 @@ def station_counts(
         visits.completed_at >= bucket.since,
         visits.completed_at < bucket.until,
     )
-    reworked_here = not_first_time(visits.vin, until, lambda station: station == visits.station)
-    for station, processed, bad in connection.execute(
-        select(
-            visits.station, func.count(), func.count(distinct(case((reworked_here, visits.vin))))
+    for station, count in connection.execute(
+        select(visits.station, func.count()).where(in_visits).group_by(visits.station)
+    ):
+        result[station].processed = int(count)
+    # Failed checks and defects are few: find them by car, then the visits they spoil.
+    reworked = _reworked(select(visits.vin).where(in_visits).distinct().cte("processed"), until)
+    visited = station_visits.alias("visited")
+    for station, bad in connection.execute(
+        select(visited.c.station, func.count(distinct(visited.c.vin)))
+        .select_from(
+            reworked.join(
+                visited,
+                and_(visited.c.vin == reworked.c.vin, visited.c.station == reworked.c.station),
+            )
         )
-        .where(in_visits)
-        .group_by(visits.station)
+        .where(visited.c.completed_at >= bucket.since, visited.c.completed_at < bucket.until)
+        .group_by(visited.c.station)
     ):
-        result[station].processed = int(processed)
-        result[station].bad = min(int(bad), int(processed))
+        if station in result:
+            result[station].bad = min(int(bad), result[station].processed)
     found = _findings(stations, [bucket])
-    reworked = not_first_time(found.c.vin, until, lambda station: station == found.c.station)
-    for station, inspected, failed in connection.execute(
-        select(
-            found.c.station,
-            func.count(distinct(found.c.vin)),
-            func.count(distinct(case((reworked, found.c.vin)))),
-        ).group_by(found.c.station)
+    for station, inspected in connection.execute(
+        select(found.c.station, func.count(distinct(found.c.vin))).group_by(found.c.station)
     ):
-        counts = result[station]
-        counts.inspected, counts.failed = int(inspected), int(failed)
+        result[station].inspected = int(inspected)
+    cars = select(found.c.station, found.c.vin).distinct().cte("inspected")
+    reworked = _reworked(select(cars.c.vin).distinct().cte("inspected_cars"), until)
+    for station, failed in connection.execute(
+        select(cars.c.station, func.count())
+        .select_from(
+            cars.join(
+                reworked,
+                and_(reworked.c.vin == cars.c.vin, reworked.c.station == cars.c.station),
+            )
+        )
+        .group_by(cars.c.station)
+    ):
+        result[station].failed = int(failed)
     for name, statement in (
         (
             "scrapped",
