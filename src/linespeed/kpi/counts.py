@@ -114,7 +114,11 @@ def not_first_time(
 
 def _reworked(cars: Any, until: ColumnElement[Any]) -> Any:
     """(vin, station) of every failed check and every defect opened before `until` on the
-    cars of `cars` (a one-column `vin` table): where each was not first time through."""
+    cars of `cars` (a one-column `vin` table): where each was not first time through.
+
+    The same definition as `not_first_time`, as a table to join when many cars' rows are
+    checked at once (a station's processed cars); tests/kpi/test_first_time_through.py
+    holds both to the same answers."""
     failed, opened = inspections.alias("failed_check"), defects.alias("opened_defect")
     return union(
         select(failed.c.vin, failed.c.station)
