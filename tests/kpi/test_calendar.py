@@ -80,8 +80,12 @@ def test_one_down_state_does_not_make_the_whole_day_production_time(day_store: E
     assert [whole.jph, day.jph, shift.jph, board.jph] == [6.0] * 4
     assert (off.production_hours, off.completed) == (0.0, 0)
     assert whole.completed == board.completed == 48
-    # The down state is an availability loss inside the shift, not a planned stop.
-    assert whole.lines[0].unplanned_down_s == 600.0
+    # The down state is an availability loss inside the shift, not a planned stop. The
+    # line's down time is the output it lost (docs/kpi.md, issue 15): a car left at 10:00,
+    # the next was due a takt (60 s) later, and st-20 was down until 10:10: 540 s. (Before
+    # issue 15 the line counted st-20's whole 600 s, output lost or not.)
+    assert whole.lines[0].unplanned_down_s == 540.0
+    assert whole.stations[1].unplanned_down_s == 600.0
     assert whole.production_hours_source == {
         "station_states": 0.0,
         "calendar": 0.0,

@@ -33,7 +33,7 @@ def test_worked_example_numbers_are_in_the_docs(kpi_store: Engine) -> None:
         f"effectiveness = 60 × 4 / 3000 = **{line.effectiveness:g}**",
         f"quality ratio = 2 / 4 = **{line.quality_ratio:g}**",
         f"OEE = **{line.oee:.6f}**",
-        f"| 1 | 50×5/3600 = {st10.effectiveness:.6f} | 1 | {st10.oee:.6f} |",
+        f"| 1 | 50×5/3600 = {st10.effectiveness:.6f} | {st10.quality_ratio:g} | {st10.oee:.6f} |",
         f"| 0.75 | {st20.oee:.6f} |",
         f"| 0.75 | {st30.oee:.6f} |",
         f"225 / 3 = **{st20.average_active_period_s:g}**",

@@ -98,11 +98,16 @@ def test_by_station(kpi_store: Engine) -> None:
     st10, st20, st30 = report.groups
     # completed = processed (PQ) at the station; defects per unit processed there.
     assert (st10.produced, st10.completed, st10.scrapped, st10.wip) == (None, 5, 0, None)
-    assert (st10.units_inspected, st10.defects) == (0, 2)
+    # st-10 records no check, but it opened scratches on cars 2 and 3: a defect opened is
+    # an inspection finding, so both were inspected there and neither is first time
+    # through (FPY 0 / 2). Until issue 15 FPY looked only at checks and said 0 inspected.
+    assert (st10.units_inspected, st10.units_first_pass, st10.defects) == (2, 0, 2)
     assert st10.defects_per_unit == pytest.approx(2 / 5)
     assert (st10.production_hours, st10.jph, st10.throughput_rate) == (1.0, 5.0, 5.0)
-    assert st10.oee == pytest.approx(250 / 3600)
-    # st-20: torque checked on cars 0-4; cars 2 and 4 failed: FPY 3/5. Car 4 scrapped there.
+    # GQ at st-10: 5 processed less cars 2 and 3 (scratches opened there) = 3.
+    assert st10.oee == pytest.approx(150 / 3600)
+    # st-20: torque checked on cars 0-4; cars 2 and 4 failed (car 2's torque-low defect was
+    # opened there too): FPY 3/5. Car 4 scrapped there.
     assert (st20.completed, st20.scrapped) == (4, 1)
     assert (st20.units_inspected, st20.units_first_pass) == (5, 3)
     assert st20.first_pass_yield == pytest.approx(0.6)

@@ -4,6 +4,7 @@ hand-built timelines (no store)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -31,10 +32,12 @@ def timeline(*stops: tuple[str, float, float]) -> StationTimeline:
     )
 
 
-def timelines(**stations: StationTimeline) -> LineTimelines:
-    """The line's timelines: the stations named (st_10=...) as given, the others never stopped."""
+def timelines(*completed: float, **stations: StationTimeline) -> LineTimelines:
+    """The line's timelines: the stations named (st_10=...) as given, the others never
+    stopped; cars completed at the `completed` seconds (none: no car left the line)."""
     return LineTimelines(
         {s.id: stations.get(s.id.replace("-", "_"), StationTimeline()) for s in LINE.stations},
+        completed_s=np.array(completed, dtype=np.float64),
     )
 
 
@@ -207,10 +210,12 @@ def test_a_station_down_through_its_whole_planned_busy_time_has_zero_availabilit
     assert (row.availability, row.effectiveness, row.oee) == (0.0, 0.0, 0.0)
 
 
-def test_the_line_is_down_when_any_station_is_except_in_the_last_stations_planned_stops() -> None:
-    # st-10 down 100 .. 400 and st-20 in changeover 300 .. 600: the line is down 100 .. 600
-    # (the overlap counts once). st-30, the last station, has a planned stop 500 .. 700:
-    # its PBT is 3400 and the line's down time inside it 100 .. 500 = 400 s.
+def test_with_no_car_leaving_the_line_is_down_when_any_station_is() -> None:
+    # No car leaves the line, so every stop costs output (docs/kpi.md: the line's down
+    # time is the output it lost; until issue 15 this was the definition whatever the cars
+    # did). st-10 down 100 .. 400 and st-20 in changeover 300 .. 600: the line is down
+    # 100 .. 600 (the overlap counts once). st-30, the last station, has a planned stop
+    # 500 .. 700: its PBT is 3400 and the line's down time inside it 100 .. 500 = 400 s.
     line = timelines(
         st_10=timeline(("down", 100, 400)),
         st_20=timeline(("changeover", 300, 600)),
@@ -227,9 +232,15 @@ def test_the_line_is_down_when_any_station_is_except_in_the_last_stations_planne
 
 
 def test_the_lines_figures_are_the_worked_example_of_docs_kpi() -> None:
-    # st-20 down 600 .. 900; st-30 planned stop 3300 .. 3600; 4 completed, 2 good.
+    # st-20 down 600 .. 900; st-30 planned stop 3300 .. 3600; 4 completed (100, 175, 215,
+    # 275), 2 good. No car left after 275 + 60: all of st-20's 300 s were lost output.
     line = timelines(
-        st_20=timeline(("down", 600, 900)), st_30=timeline(("planned-stop", 3300, 3600))
+        100,
+        175,
+        215,
+        275,
+        st_20=timeline(("down", 600, 900)),
+        st_30=timeline(("planned-stop", 3300, 3600)),
     )
     figures = line_oee(LINE, line, HOUR, completed=4, good=2)
     assert (figures.planned_busy_s, figures.unplanned_down_s, figures.actual_production_s) == (
@@ -257,3 +268,34 @@ def test_a_line_without_planned_busy_time_has_zero_oee() -> None:
     assert (figures.planned_busy_s, figures.unplanned_down_s) == (0, 0)
     assert (figures.availability, figures.effectiveness, figures.oee) == (0.0, 0.0, 0.0)
     assert figures.quality_ratio == 1.0
+
+
+def test_the_line_is_down_only_while_its_next_car_is_overdue() -> None:
+    # Takt 60 s. Cars leave at 0, 60, ..., 600, then at 900, 960, ... (every 60 s). st-10
+    # is down 100 .. 400 (the buffers kept cars leaving: no output lost) and st-20 620 ..
+    # 850: the car due at 660 left at 900, so the output was lost 660 .. 850 (st-20 down
+    # while a car was overdue): 190 s. 850 .. 900 (refilling) is a speed loss.
+    leaving = [*range(0, 601, 60), *range(900, 3600, 60)]
+    line = timelines(
+        *leaving,
+        st_10=timeline(("down", 100, 400)),
+        st_20=timeline(("down", 620, 850)),
+    )
+    figures = line_oee(LINE, line, HOUR, completed=len(leaving), good=len(leaving))
+    assert (figures.planned_busy_s, figures.unplanned_down_s) == (3600, 190)
+    assert figures.effectiveness == pytest.approx(60 * len(leaving) / (3600 - 190))
+    assert figures.effectiveness <= 1.0
+
+
+def test_a_car_is_due_a_takt_of_planned_busy_time_after_the_one_before() -> None:
+    # A car left at 1000; st-30 (the last station) has a planned stop 1030 .. 1330, so the
+    # next car is due at 1360, not 1060. st-10 is down 1000 .. 1500 and the next car leaves
+    # at 1500: output was lost 1360 .. 1500 = 140 s (the planned stop is no loss).
+    line = timelines(
+        1000,
+        1500,
+        st_10=timeline(("down", 1000, 1500)),
+        st_30=timeline(("planned-stop", 1030, 1330)),
+    )
+    figures = line_oee(LINE, line, [(1000, 2000)], completed=1, good=1)
+    assert (figures.planned_busy_s, figures.unplanned_down_s) == (700, 140)

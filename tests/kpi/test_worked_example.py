@@ -67,8 +67,10 @@ def test_jph_against_takt(report: KpiReport) -> None:
 
 
 def test_first_pass_yield_and_defects_per_unit(report: KpiReport) -> None:
-    # Inspected in the window: cars 0-4 (5). A failed check: car 2 (torque), car 3 (leak),
-    # car 4 (torque). First pass: cars 0 and 1. FPY = 2 / 5 = 0.4.
+    # Inspected in the window (a check recorded or a defect opened): cars 0-4 (5). Not
+    # first time through (a failed check or a defect opened): car 2 (torque, scratch,
+    # torque-low), car 3 (leak, scratch), car 4 (torque). First time through: cars 0 and 1.
+    # FPY = 2 / 5 = 0.4, as the line's quality ratio counts them.
     assert (report.units_inspected, report.units_first_pass) == (5, 2)
     assert report.first_pass_yield == pytest.approx(0.4)
     # Defects opened: scratch (car 2), torque-low (car 2), scratch (car 3), leak (car 3).
@@ -106,16 +108,21 @@ def test_downtime_by_reason_keeps_planned_stops_apart(report: KpiReport) -> None
 def test_station_oee(report: KpiReport) -> None:
     st10, st20, st30 = (station(report, s) for s in ("st-10", "st-20", "st-30"))
     # st-10: PBT 3600, APT 3600 (no stop). PQ: cars 1-5 completed it in the window (car 0
-    # at -10, before). No failed check there: GQ 5. E = 50 s x 5 / 3600 s = 0.069444.
+    # at -10, before). E = 50 s x 5 / 3600 s = 0.069444. GQ counts the cars first time
+    # through there (no failed check and no defect opened at st-10): st-10 opened scratches
+    # on cars 2 and 3, so GQ = 3 and Q = 3 / 5; OEE = 50 x 3 / 3600 = 0.041667. (Until
+    # issue 15 a station's GQ looked only at failed checks and said GQ 5, Q 1, beside a
+    # line quality ratio that counted the same scratches.)
     assert (st10.planned_busy_s, st10.actual_production_s) == (3600.0, 3600.0)
-    assert (st10.processed, st10.good) == (5, 5)
+    assert (st10.processed, st10.good) == (5, 3)
     assert st10.availability == 1.0
     assert st10.effectiveness == pytest.approx(250 / 3600)
-    assert st10.quality_ratio == 1.0
-    assert st10.oee == pytest.approx(250 / 3600)
+    assert st10.quality_ratio == pytest.approx(0.6)
+    assert st10.oee == pytest.approx(150 / 3600)
     # st-20: PBT 3600, down 300 -> APT 3300; A = 3300 / 3600 = 0.916667.
-    # PQ: cars 0-3 (car 4 was scrapped there, never completed it). Car 2 failed torque:
-    # GQ 3 (car 4's failed check does not count: it was not processed).
+    # PQ: cars 0-3 (car 4 was scrapped there, never completed it). Car 2 failed torque
+    # (and its torque-low defect was opened here): GQ 3 (car 4's failed check does not
+    # count: it was not processed).
     # E = 55 x 4 / 3300 = 0.066667; Q = 3 / 4; OEE = 55 x 3 / 3600 = 0.045833.
     assert (st20.planned_busy_s, st20.unplanned_down_s, st20.actual_production_s) == (
         3600.0,
@@ -127,7 +134,8 @@ def test_station_oee(report: KpiReport) -> None:
     assert st20.effectiveness == pytest.approx(55 * 4 / 3300)
     assert st20.quality_ratio == pytest.approx(0.75)
     assert st20.oee == pytest.approx(55 * 3 / 3600)
-    # st-30: planned stop 300 -> PBT 3300 = APT. PQ: cars 0-3; car 3 failed leak: GQ 3.
+    # st-30: planned stop 300 -> PBT 3300 = APT. PQ: cars 0-3; car 3 failed leak (and its
+    # leak defect was opened here): GQ 3.
     # E = 40 x 4 / 3300 = 0.048485; OEE = 40 x 3 / 3300 = 0.036364.
     assert (st30.planned_busy_s, st30.planned_stop_s, st30.actual_production_s) == (
         3300.0,
@@ -144,7 +152,8 @@ def test_line_oee(report: KpiReport) -> None:
     (line,) = report.lines
     # PBT: st-30's 3300 s. Unplanned: time when any station was down (st-20, 300 s).
     # APT = 3000; A = 3000 / 3300 = 0.909091. PRU = takt 60 s, PQ = 4 completed:
-    # E = 60 x 4 / 3000 = 0.08. GQ = completed cars that never had a defect: cars 0, 1;
+    # E = 60 x 4 / 3000 = 0.08. GQ = completed cars first time through (no failed check,
+    # no defect opened): cars 0, 1;
     # Q = 2 / 4 = 0.5. OEE = 0.909091 x 0.08 x 0.5 = 0.036364 (= 60 x 2 / 3300).
     assert (line.planned_busy_s, line.unplanned_down_s, line.actual_production_s) == (
         3300.0,

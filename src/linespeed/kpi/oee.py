@@ -111,14 +111,17 @@ def line_oee(
     """The line's OEE over the time `spans`.
 
     PBT is the planned busy time of the line's last station (where cars are completed);
-    unplanned down time is the time inside it when at least one station of the line was
-    down or in changeover; PRU is the takt; PQ the completed cars; GQ those that never had
-    a defect.
+    unplanned down time is the time inside it when the line's output was lost to a stop
+    (a station down or in changeover while the next car was overdue, see
+    `LineTimelines.output_lost`); PRU is the takt; PQ the completed cars; GQ those first
+    time through.
     """
-    last = timelines.stations[line.stations[-1].id]
+    last_id = line.stations[-1].id
+    last = timelines.stations[last_id]
+    lost = timelines.output_lost(line.takt_s, last_id)
     pbt = unplanned = 0.0
     for lo, hi in spans:
         pbt += last.planned_busy_s(lo, hi)
-        down = timelines.any_unplanned.clipped(lo, hi)
+        down = lost.clipped(lo, hi)
         unplanned += down.total_s - float(last.planned.within(down.starts, down.ends).sum())
     return oee_of(pbt, unplanned, line.takt_s, completed, good)

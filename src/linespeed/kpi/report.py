@@ -84,7 +84,8 @@ class StationKpis:
     processed: int
     """PQ: station visits completed in the window."""
     good: int
-    """GQ: PQ less the cars with a failed check here (see docs/kpi.md)."""
+    """GQ: the cars of PQ first time through here: no failed check and no defect opened
+    at the station (see docs/kpi.md)."""
     availability: float
     effectiveness: float
     quality_ratio: float
@@ -125,10 +126,11 @@ class LineKpis:
     jph_vs_takt: float
     planned_busy_s: float
     unplanned_down_s: float
-    """Time in PBT when at least one station of the line was down or in changeover."""
+    """The line's down time: time in PBT when its output was lost to a stop (a station
+    down or in changeover while the next car was overdue; docs/kpi.md)."""
     actual_production_s: float
     good: int
-    """Completed cars that never had a defect."""
+    """Completed cars first time through: no failed check, no defect opened."""
     availability: float
     effectiveness: float
     quality_ratio: float

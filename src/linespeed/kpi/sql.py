@@ -34,6 +34,32 @@ def _epoch_s_postgresql(element: epoch_s, compiler: SQLCompiler, **kw: Any) -> s
     )
 
 
+class by_vin_only(FunctionElement[Any]):  # noqa: N801 (reads like the SQL it stands for)
+    """A column that the query planner must not look up by index (SQLite: `+column`).
+
+    In a look-up of one car's rows (`vin = ...`), a condition on another indexed column
+    would lead SQLite, which keeps no statistics, to scan a range of that index (every
+    check at a station before a time) instead of the car's few rows.
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        """Wraps `column`, keeping its type."""
+        super().__init__(column)
+        self.type = column.type
+
+
+@compiles(by_vin_only)
+def _by_vin_only_default(element: by_vin_only, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(by_vin_only, "sqlite")
+def _by_vin_only_sqlite(element: by_vin_only, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.clauses, **kw)}"
+
+
 def bucket_table(buckets: Sequence[Bucket]) -> Any:
     """The buckets as a common table expression (group, since, until) of VALUES rows."""
     return (

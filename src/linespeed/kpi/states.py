@@ -17,14 +17,15 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Final, Literal, TypeAlias
 
+import numpy as np
 from sqlalchemy import Connection, bindparam, select
 
 from linespeed.kpi.calendar import Calendar, Day
-from linespeed.kpi.intervals import Coverage
+from linespeed.kpi.intervals import Coverage, Floats
 from linespeed.kpi.report import DowntimeEntry
 from linespeed.kpi.window import Window
-from linespeed.plant.model import Plant
-from linespeed.store.schema import station_states
+from linespeed.plant.model import Line, Plant
+from linespeed.store.schema import station_states, units
 
 PLANNED: Final = frozenset({"planned-stop"})
 UNPLANNED: Final = frozenset({"down", "changeover"})
@@ -70,17 +71,57 @@ class StationTimeline:
 
 @dataclass
 class LineTimelines:
-    """The timelines of one line's stations and the source of their planned stops."""
+    """The timelines of one line's stations, the source of their planned stops, and when
+    the line's cars left it."""
 
     stations: dict[str, StationTimeline]
     source_s: dict[str, float] = field(default_factory=dict)
     """Seconds of the window per source of planned stops (SOURCES)."""
+    completed_s: Floats = field(default_factory=lambda: np.empty(0, dtype=np.float64))
+    """When the line's cars were completed (epoch seconds, sorted): the last one before the
+    window, then those in it. Loaded only when a station of the line stopped unplanned."""
+    _lost: dict[tuple[float, str], Coverage] = field(default_factory=dict, repr=False)
 
     @cached_property
     def any_unplanned(self) -> Coverage:
         """When at least one station of the line was down or in changeover."""
         return Coverage(
             span for timeline in self.stations.values() for span in timeline.unplanned.spans
+        )
+
+    def output_lost(self, takt_s: float, last_station: str) -> Coverage:
+        """When the line's output was lost to a stop: a station was down or in changeover
+        while the line's next car was overdue (more than `takt_s` of `last_station`'s
+        planned busy time after the car before it left, and not left yet).
+
+        Stops the buffers and the stations' slack absorbed are not in it; nor is output
+        lost with no station down (starved for parts, slow cycles, refilling after a
+        repair): that is a speed loss. With no car completed before, output is due from
+        the first stop on.
+        """
+        key = (takt_s, last_station)
+        if key not in self._lost:
+            self._lost[key] = self._output_lost(takt_s, self.stations[last_station].planned)
+        return self._lost[key]
+
+    def _output_lost(self, takt_s: float, planned: Coverage) -> Coverage:
+        down = self.any_unplanned
+        if not len(down.starts):
+            return down
+        left = self.completed_s
+        # The next car is due a takt of planned busy time after each one: planned stops
+        # on the way push it back (fixed point of due = left + takt + planned(left, due)).
+        due = left + takt_s
+        for _ in range(32):
+            later = left + takt_s + planned.within(left, due)
+            if np.array_equal(later, due):
+                break
+            due = later
+        starts = np.concatenate(([down.starts[0]], due))
+        ends = np.concatenate((left, [down.ends[-1]]))
+        overdue = Coverage(zip(starts.tolist(), ends.tolist(), strict=True))
+        return Coverage(
+            piece for start, end in down.spans for piece in overdue.clipped(start, end).spans
         )
 
 
@@ -124,7 +165,32 @@ def load_timelines(
         result[line.id] = LineTimelines(
             timelines, {name: round(v, 3) for name, v in seconds.items()}
         )
+        if any(len(timeline.unplanned.starts) for timeline in timelines.values()):
+            result[line.id].completed_s = _completions(connection, line, window)
     return result
+
+
+def _completions(connection: Connection, line: Line, window: Window) -> Floats:
+    """When the line's cars were completed: the last one before the window, then every one
+    in it, in time order (epoch seconds)."""
+    completed_at = units.c.completed_at
+    before = connection.execute(
+        select(completed_at)
+        .where(units.c.line == line.id, completed_at < window.since)
+        .order_by(completed_at.desc())
+        .limit(1)
+    ).scalar()
+    inside = connection.execute(
+        select(completed_at)
+        .where(
+            units.c.line == line.id,
+            completed_at >= window.since,
+            completed_at < window.until,
+        )
+        .order_by(completed_at)
+    ).scalars()
+    moments = ([before] if before is not None else []) + list(inside)
+    return np.array([moment.timestamp() for moment in moments], dtype=np.float64)
 
 
 def _minus(
