@@ -123,3 +123,25 @@ def test_sse_and_mqtt_tell_a_milestone_with_one_payload(
         "was_planned": None,
     }
     assert sse_payload["days_since_sop"] >= 0
+
+
+def test_cars_built_before_the_store_shift_the_feed_s_numbers_and_milestones(
+    db_url: str, plant: Plant
+) -> None:
+    # two cars before the store: the store's first car is the plant's third, a milestone
+    before = plant.model_copy(
+        update={"milestones": Milestones(also=(3,), color="lava-orange"), "cars_before": 2}
+    )
+    store = make_store(db_url, before)
+    try:
+        watch = MilestoneWatch(store)
+        ingest(store, list(example_events(plant, ExampleSettings(cars=2))))
+        messages, _ = feed_after(store, 0)
+        numbers = [m.data["number"] for m in messages if m.event == "completion"]
+        assert numbers == [3, 4]
+        (milestone,) = [m for m in messages if m.event == "milestone"]
+        assert milestone.data["number"] == 3
+        (news,) = watch.reached_since_last_look()
+        assert news.number == 3
+    finally:
+        store.dispose()

@@ -78,6 +78,7 @@ def feed_after(
         resume = rows[-1].seq if len(rows) == limit else newest
         plant = current_plant(connection) if rows else None
     milestones = _milestones(engine, plant, rows)
+    before = 0 if plant is None else plant.cars_before
     messages: list[FeedMessage] = []
     for row in rows:
         body = _decode.decode(row.body)
@@ -85,7 +86,8 @@ def feed_after(
             data = {key: body.get(key) for key in ("station", "line", "state", "reason", "ts")}
             messages.append(FeedMessage(row.seq, "station-state", data))
             continue
-        number = row.completion_seq
+        # the plant's car number: the store's completion number after the cars built before it
+        number = None if row.completion_seq is None else row.completion_seq + before
         car = {
             "vin": body.get("vin"),
             "number": number,
@@ -102,14 +104,17 @@ def feed_after(
 def _milestones(
     engine: Engine, plant: Plant | None, rows: Sequence[Row[Any]]
 ) -> dict[int, MilestoneNews]:
-    """The milestone news of the completions among `rows`, by completion number."""
+    """The milestone news of the completions among `rows`, by the plant's car number (the
+    completion number after the plant's `cars_before`)."""
+    if plant is None:
+        return {}
     numbers = {
-        row.completion_seq
+        row.completion_seq + plant.cars_before
         for row in rows
-        if plant is not None
-        and row.completion_seq is not None
-        and next_milestone(plant, row.completion_seq - 1) == row.completion_seq
+        if row.completion_seq is not None
+        and next_milestone(plant, row.completion_seq + plant.cars_before - 1)
+        == row.completion_seq + plant.cars_before
     }
-    if plant is None or not numbers:
+    if not numbers:
         return {}
     return {news.number: news for news in milestone_news(engine, plant, numbers)}

@@ -100,8 +100,10 @@ class MilestoneWatch:
         self.completed = self._completed_count()
 
     def _completed_count(self) -> int:
+        """The plant's cars completed: the store's, after the plant's `cars_before`."""
         with self.engine.connect() as connection:
-            return int(connection.execute(select(func.max(units.c.completion_seq))).scalar() or 0)
+            stored = connection.execute(select(func.max(units.c.completion_seq))).scalar()
+        return int(stored or 0) + self.plant.cars_before
 
     def newest(self) -> list[MilestoneNews]:
         """The newest milestone reached on each line so far (to republish on start-up)."""
