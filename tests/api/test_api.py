@@ -163,6 +163,7 @@ GETS = [
     "/api/v1/units/LSPA1S7E8SB000001",
     "/api/v1/trace/vin/LSPA1S7E8SB000001",
     "/api/v1/trace/part/BRK-2201?lot=L1",
+    "/api/v1/trace/missing",
     "/api/v1/kpi",
     "/api/v1/milestones",
     "/api/v1/milestones/plan/10000",

@@ -31,6 +31,7 @@ from linespeed.supply.stock import stock_report
 from linespeed.trace import (
     RECALL_CSV_TYPE,
     StatusFilter,
+    missing_parts,
     part_recall,
     recall_csv,
     unit_history,
@@ -160,6 +161,13 @@ def get_unit(request: Request, vin: VinPath, _: Viewer) -> Response:
 def get_vin_trace(request: Request, vin: VinPath, _: Viewer) -> Response:
     """Every part in a car and where serials moved (as `linespeed trace vin VIN --json`)."""
     return json_response(vin_trace(_engine(request), vin))
+
+
+@router.get("/trace/missing", tags=["cars"], responses=_ERRORS)
+def get_missing_parts(request: Request, _: Viewer) -> Response:
+    """Cars built without a serialized part their BOM requires (as `linespeed trace missing
+    --json`)."""
+    return json_response(missing_parts(_engine(request)))
 
 
 Text = Annotated[str | None, Query(max_length=200)]
