@@ -79,7 +79,7 @@ def test_too_little_data_names_every_field(twin_store: Engine) -> None:
     message = caught.value.message
     assert "cycle_time.stations.body-010: " in message
     assert "cycle_time.stations.eol-080: " in message
-    assert "at least 30 are needed" in message
+    assert "a fit needs at least 30 visits" in message
 
 
 def test_a_window_with_no_data_is_refused(twin_store: Engine) -> None:
@@ -195,3 +195,10 @@ def test_the_twin_counts_the_cars_built_before_the_store(tmp_path: Path, plant: 
     scenario = load_scenario(written[0]).scenario
     assert scenario.resume is not None and scenario.resume.cars == stored + 500
     assert scenario.start_of_production == date(2024, 3, 1)
+
+
+def test_a_window_of_one_busy_day_is_too_few_days(twin_store: Engine) -> None:
+    since = datetime.fromisoformat("2024-03-04T00:00:00+08:00")  # a Monday: one shift of cars
+    with pytest.raises(TwinInputError) as caught:
+        calibrate(twin_store, since=since, until=since + timedelta(days=1))
+    assert "but on fewer than 3 days with 3 or more" in caught.value.message

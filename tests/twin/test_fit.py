@@ -54,6 +54,14 @@ def test_too_few_visits_a_day_fit_nothing() -> None:
     assert fit_learning(day, np.full(4, 70.0), standard_s=70.0) is None
 
 
+def test_two_busy_days_are_too_few_to_know_the_error() -> None:
+    day, work = visits(70.0, 1.2, 30.0, 0.04, days=2, per_day=200, seed=6)
+    assert fit_learning(day, work, standard_s=70.0) is None
+    day, work = visits(70.0, 1.2, 30.0, 0.04, days=3, per_day=200, seed=6)
+    fit = fit_learning(day, work, standard_s=70.0)
+    assert fit is not None and fit.days == 3
+
+
 def test_bad_work_times_are_left_out() -> None:
     day, work = visits(70.0, 1.0, 60.0, 0.04, days=10, per_day=30, seed=4)
     work[:5] = [np.nan, -1.0, 0.0, np.inf, np.nan]

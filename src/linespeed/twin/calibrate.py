@@ -48,6 +48,7 @@ from linespeed.sim.scenario import LoadedScenario, parse_scenario
 from linespeed.store.plants import current_plant
 from linespeed.twin.errors import TwinInputError
 from linespeed.twin.fit import (
+    MIN_DAYS,
     MIN_VISITS_PER_DAY,
     FailureEstimate,
     FailureFit,
@@ -308,16 +309,22 @@ class _Body:
                 else None
             )
             if fit is None:
-                found = (
-                    "no visit with a start time in the window (does the line send"
-                    " station.started events?)"
-                    if not len(work)
-                    else f"{len(work):,} visits with a start time in the window"
-                )
+                if not len(work):
+                    found = (
+                        "no visit with a start time in the window (does the line send"
+                        " station.started events?)"
+                    )
+                elif len(work) < MIN_VISITS:
+                    found = f"{len(work):,} visits with a start time in the window"
+                else:
+                    found = (
+                        f"{len(work):,} visits with a start time in the window, but on fewer"
+                        f" than {MIN_DAYS} days with {MIN_VISITS_PER_DAY} or more"
+                    )
                 self._refuse(
                     f"cycle_time.stations.{station.id}",
-                    f"{found}; at least {MIN_VISITS} are needed, {MIN_VISITS_PER_DAY} or"
-                    " more on one day",
+                    f"{found}; a fit needs at least {MIN_VISITS} visits, {MIN_VISITS_PER_DAY}"
+                    f" or more on each of {MIN_DAYS} days",
                 )
                 continue
             self._station(station.id, fit)

@@ -45,6 +45,8 @@ OWN_RATE_P: Final = 0.01
 SETTLED_SE: Final = 3.0
 """A free mean must lie this many standard errors from the standard to replace it."""
 MIN_VISITS_PER_DAY: Final = 3
+MIN_DAYS: Final = 3
+"""Days with MIN_VISITS_PER_DAY visits a station needs: fewer leave no error to estimate."""
 """Days with fewer visits than this do not enter the curve (their median says little)."""
 _HALFLIVES: Final = np.geomspace(1.0, 1000.0, 96)
 _MAX_EXTRA: Final = 9.0
@@ -82,7 +84,8 @@ class _Curve:
 
 def fit_learning(day: Floats, work_s: Floats, standard_s: float) -> LearningFit | None:
     """The work-time model of one station from its visits (`day`: days since start of
-    production, `work_s`: seconds worked); None if no day has MIN_VISITS_PER_DAY visits."""
+    production, `work_s`: seconds worked); None if fewer than MIN_DAYS days have
+    MIN_VISITS_PER_DAY visits (a curve, and its standard errors, need days to differ)."""
     keep = np.isfinite(work_s) & (work_s > 0) & np.isfinite(day)
     day, work_s = day[keep], work_s[keep]
     whole = np.floor(day).astype(np.int64)
@@ -95,7 +98,7 @@ def fit_learning(day: Floats, work_s: Floats, standard_s: float) -> LearningFit 
     sigma = 1.4826 * float(np.median(deviation)) if len(deviation) else 0.0
     cv = math.sqrt(math.expm1(sigma**2))
     enough = counts >= MIN_VISITS_PER_DAY
-    if not enough.any():
+    if np.count_nonzero(enough) < MIN_DAYS:
         return None
     t = np.array(
         [np.mean(day[a : a + n]) for a, n in zip(first[enough], counts[enough], strict=True)]
