@@ -14,13 +14,13 @@ from __future__ import annotations
 import calendar
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any, Final
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
+from typing import Final
 
-from sqlalchemy import ColumnElement, Connection, Engine, String, func, select
+from sqlalchemy import Engine
 
 from linespeed.aftersales.files import Delivery, Month
+from linespeed.ramp.plant_ramp import counts_per_local_day
 from linespeed.store.plants import current_plant
 from linespeed.store.schema import units
 
@@ -51,16 +51,12 @@ def store_deliveries(engine: Engine, until: Month | None = None) -> StoreDeliver
     with engine.connect() as connection:
         plant = current_plant(connection)
         counted = "shipped"
-        rows = _hourly(connection, units.c.shipped_at)
-        if not rows:
+        per_day = counts_per_local_day(connection, units.c.shipped_at, plant.timezone)
+        if not per_day:
             counted = "completed"
-            rows = _hourly(connection, units.c.completed_at)
-    if not rows:
+            per_day = counts_per_local_day(connection, units.c.completed_at, plant.timezone)
+    if not per_day:
         return None
-    zone = ZoneInfo(plant.timezone)
-    per_day: Counter[date] = Counter()
-    for bucket, count in rows:
-        per_day[_local_day(bucket, zone)] += int(count)
     first_day, last_day = min(per_day), max(per_day)
     window_start = max(first_day, last_day - timedelta(days=RATE_DAYS - 1))
     window = (last_day - window_start).days + 1
@@ -82,25 +78,3 @@ def store_deliveries(engine: Engine, until: Month | None = None) -> StoreDeliver
             forecast_from = forecast_from or month
     deliveries = [Delivery(month, per_month[month]) for month in sorted(per_month)]
     return StoreDeliveries(deliveries, counted, last_day, rate, forecast_from)
-
-
-def _hourly(connection: Connection, column: ColumnElement[Any]) -> list[tuple[object, int]]:
-    """Counts per UTC hour of `column` (text 'YYYY-MM-DDTHH' on SQLite, a timestamp else)."""
-    hour: ColumnElement[Any]
-    if connection.dialect.name == "sqlite":
-        hour = func.substr(column, 1, 13, type_=String)
-    else:
-        hour = func.date_trunc("hour", column)
-    statement = select(hour, func.count()).where(column.is_not(None)).group_by(hour)
-    return [(bucket, int(count)) for bucket, count in connection.execute(statement).all()]
-
-
-def _local_day(bucket: object, zone: ZoneInfo) -> date:
-    moment = (
-        bucket
-        if isinstance(bucket, datetime)
-        else datetime.strptime(str(bucket), "%Y-%m-%dT%H").replace(tzinfo=UTC)
-    )
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).date()

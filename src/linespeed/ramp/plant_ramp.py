@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Engine, String, func, select
+from sqlalchemy import ColumnElement, Connection, Engine, String, func, select
 
 from linespeed.errors import LinespeedError
 from linespeed.ramp.history import HistoryPeriod, read_history
@@ -30,18 +31,11 @@ def plant_ramp(engine: Engine) -> RampSeries | None:
     """
     with engine.connect() as connection:
         plant = current_plant(connection)
-        hour = _hour(engine)
-        rows = connection.execute(
-            select(hour, func.count()).where(units.c.completed_at.is_not(None)).group_by(hour)
-        ).all()
+        per_day = counts_per_local_day(connection, units.c.completed_at, plant.timezone)
         first_start = connection.execute(select(func.min(units.c.started_at))).scalar()
         history = read_history(connection)
-    if not history and (not rows or first_start is None):
+    if not history and (not per_day or first_start is None):
         return None
-    zone = ZoneInfo(plant.timezone)
-    per_day: Counter[date] = Counter()
-    for bucket, count in rows:
-        per_day[_local_day(bucket, zone)] += int(count)
     points = _history_points(history, plant.cars_before, plant.plant)
     total = float(plant.cars_before)
     for day in sorted(per_day):
@@ -49,7 +43,7 @@ def plant_ramp(engine: Engine) -> RampSeries | None:
         points.append(RampPoint(day, total, "store"))
     starts = [one.start for one in history[:1]]
     if first_start is not None:
-        starts.append(_aware(first_start).astimezone(zone).date())
+        starts.append(_aware(first_start).astimezone(ZoneInfo(plant.timezone)).date())
     sop = plant.sop if plant.sop is not None else min(starts)
     if points and sop < points[0].day:
         points.insert(0, RampPoint(sop, 0.0, "plant file (sop)", kind="start-of-production"))
@@ -80,11 +74,25 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _hour(engine: Engine) -> ColumnElement[str]:
-    """The UTC hour of completion: text 'YYYY-MM-DDTHH' on SQLite, a timestamp elsewhere."""
-    if engine.dialect.name == "sqlite":
-        return func.substr(units.c.completed_at, 1, 13, type_=String)
-    return func.date_trunc("hour", units.c.completed_at)
+def counts_per_local_day(
+    connection: Connection, column: ColumnElement[Any], timezone: str
+) -> Counter[date]:
+    """How many rows have `column` (a UtcDateTime) on each plant-local day of `timezone`.
+
+    Counted per UTC hour in SQL (text 'YYYY-MM-DDTHH' on SQLite, `date_trunc` elsewhere),
+    so zones off by a whole number of hours split days exactly.
+    """
+    hour: ColumnElement[Any]
+    if connection.dialect.name == "sqlite":
+        hour = func.substr(column, 1, 13, type_=String)
+    else:
+        hour = func.date_trunc("hour", column)
+    statement = select(hour, func.count()).where(column.is_not(None)).group_by(hour)
+    zone = ZoneInfo(timezone)
+    per_day: Counter[date] = Counter()
+    for bucket, count in connection.execute(statement):
+        per_day[_local_day(bucket, zone)] += int(count)
+    return per_day
 
 
 def _local_day(bucket: object, zone: ZoneInfo) -> date:
