@@ -290,6 +290,7 @@ class _Body:
     def _cycle_times(self) -> None:
         history = self.history
         sop = _midnight_s(history.start_of_production, history.plant.timezone)
+        planned = _PlannedCars.of(history)
         self.lines += [
             "cycle_time: # work time per station: lognormal, slower early in the ramp (learning)",
             "  stations:",
@@ -304,7 +305,7 @@ class _Body:
             stopped = _stopped_s(visits)
             work = visits.complete_s - visits.start_s - stopped
             fit = (
-                fit_learning(_curve_days(history, visits, sop), work, station.cycle_s)
+                fit_learning(_curve_days(visits, sop, planned), work, station.cycle_s)
                 if len(work) >= MIN_VISITS
                 else None
             )
@@ -517,28 +518,49 @@ def _stopped_s(visits: StationHistory) -> Floats:
     return stops.within(visits.start_s, visits.complete_s)
 
 
-def _curve_days(history: LineHistory, visits: StationHistory, sop_s: float) -> Floats:
+@dataclass(frozen=True)
+class _PlannedCars:
+    """The line's planned quantities by day from start of production (days with some)."""
+
+    offsets: Floats
+    """Days after start of production."""
+    quantities: Floats
+    totals: Floats
+    """Cumulative quantities."""
+
+    @classmethod
+    def of(cls, history: LineHistory) -> _PlannedCars | None:
+        """The plan's days with cars for the line; None without any."""
+        planned = sorted(
+            (day, sum(row.quantity for row in plan.rows if row.line == history.line.id))
+            for day, plan in history.plan.items()
+            if day >= history.start_of_production
+        )
+        planned = [(day, quantity) for day, quantity in planned if quantity > 0]
+        if not planned:
+            return None
+        quantities = np.array([quantity for _, quantity in planned], dtype=np.float64)
+        return cls(
+            np.array([(day - history.start_of_production).days for day, _ in planned], float),
+            quantities,
+            np.cumsum(quantities),
+        )
+
+    def curve_days(self, car_number: Floats, started: Floats) -> Floats:
+        """The day the plan would have started each car number; `started` past the plan."""
+        index = np.searchsorted(self.totals, car_number, side="left")
+        safe = np.minimum(index, len(self.totals) - 1)
+        before = np.where(safe > 0, self.totals[np.maximum(safe - 1, 0)], 0.0)
+        day = self.offsets[safe] + (car_number - before) / self.quantities[safe]
+        return np.where(index < len(self.totals), day, started)
+
+
+def _curve_days(visits: StationHistory, sop_s: float, planned: _PlannedCars | None) -> Floats:
     """Each visit's day on the learning curve: the day the plan would have started its car
     (its number in the plan's cumulative quantities), as the simulator releases cars by the
     plan; past the plan (or without one), the day the car started the line."""
     started = (visits.car_start_s - sop_s) / 86_400.0
-    planned = sorted(
-        (day, sum(row.quantity for row in plan.rows if row.line == history.line.id))
-        for day, plan in history.plan.items()
-        if day >= history.start_of_production
-    )
-    planned = [(day, quantity) for day, quantity in planned if quantity > 0]
-    if not planned:
-        return started
-    offsets = np.array([(day - history.start_of_production).days for day, _ in planned], float)
-    quantities = np.array([quantity for _, quantity in planned], dtype=np.float64)
-    total = np.cumsum(quantities)
-    index = np.searchsorted(total, visits.car_number, side="left")
-    inside = index < len(total)
-    safe = np.minimum(index, len(total) - 1)
-    before = np.where(safe > 0, total[np.maximum(safe - 1, 0)], 0.0)
-    day = offsets[safe] + (visits.car_number - before) / quantities[safe]
-    return np.where(inside, day, started)
+    return started if planned is None else planned.curve_days(visits.car_number, started)
 
 
 def _midnight_s(day: date, zone: str) -> float:
