@@ -1,4 +1,4 @@
-"""Ramp-up: cumulative curves, model fits, forecasts, reference ramps, comparisons, plots.
+"""Ramp-up: cumulative curves, forecasts, reference ramps, comparisons, plots.
 
 - `series`: `RampSeries`, `read_series_csv` (any cumulative series from a CSV).
 - `plant_ramp`: the plant's own ramp, cars completed per day (plant local time), from its
@@ -7,7 +7,6 @@
   linespeed (`ramp import-history`).
 - `plan_ramp`: the stored plan's cumulative curve, beside the actual one.
 - `curve`: the daily curve, crossings, smoothed rate.
-- `fit`: logistic and capacity models, chosen on held-out days.
 - `forecast`: `forecast_target`, the day a target is reached, with its spread.
 - `milestones`: milestone cars reached and planned (which VIN will be the Nth car).
 - `references`: the shipped reference ramps; `reference_curves` for charts.
