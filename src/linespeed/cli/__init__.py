@@ -18,11 +18,17 @@ importing a module registers it, in the order `--help` lists them:
 - `mqtt`: events in over MQTT
 - `trace`: genealogy and recall
 - `common`: the app, consoles, shared options and output helpers; `errors`: usage errors
+- `choices`: the library's choices and defaults that signatures show, copied so that
+  `--help` loads no library (each command imports what it needs when it runs)
 """
 
 from __future__ import annotations
 
+import copy
 import sys
+
+import typer
+from typer.main import get_command_name, get_group
 
 # Imported for their commands; the order is the order of `linespeed --help`.
 from linespeed.cli import (  # noqa: F401  # isort: skip
@@ -58,7 +64,30 @@ __all__ = ["app", "main"]
 def main() -> None:
     """Entry point of the `linespeed` command: prints linespeed errors and exits 1."""
     try:
-        app()
+        get_group(command_app(sys.argv[1:]))()
     except LinespeedError as error:
         err.print(f"error: {error.message}")
         sys.exit(1)
+
+
+def command_app(args: list[str]) -> typer.Typer:
+    """The app cut to the command or group that `args` names first, else the whole app.
+
+    Typer reads the signature of every command it holds before it runs one; holding only the
+    command asked for, it starts at once. Run as a group (`typer.main.get_group`), its help
+    and errors are the same as the whole app's.
+    """
+    if not args:
+        return app
+    commands = [
+        command
+        for command in app.registered_commands
+        if command.callback is not None
+        and (command.name or get_command_name(command.callback.__name__)) == args[0]
+    ]
+    groups = [group for group in app.registered_groups if group.name == args[0]]
+    if not commands and not groups:
+        return app
+    cut = copy.copy(app)
+    cut.registered_commands, cut.registered_groups = commands, groups
+    return cut

@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
-from linespeed.aftersales.files import (
-    DEFAULT_REGIONS,
-    Month,
-    parse_deliveries,
-    parse_network,
-    parse_regions,
-    read_input,
-)
-from linespeed.aftersales.params import default_parameters, parse_parameters
-from linespeed.aftersales.plan import AftersalesPlan, plan_aftersales, plan_json
-from linespeed.aftersales.store_deliveries import store_deliveries
 from linespeed.cli.common import DbOption, JsonOption, app, out, print_json, store
 from linespeed.cli.errors import CliUsageError
+
+if TYPE_CHECKING:
+    from linespeed.aftersales.plan import AftersalesPlan
 
 aftersales_app = typer.Typer(
     help="After-sales capacity: service bays and fast chargers per region as the fleet grows.",
@@ -66,6 +57,18 @@ def aftersales_plan(
     Example: linespeed aftersales plan --deliveries deliveries.csv --regions regions.csv
     --network network.csv
     """
+    from linespeed.aftersales.files import (
+        DEFAULT_REGIONS,
+        Month,
+        parse_deliveries,
+        parse_network,
+        parse_regions,
+        read_input,
+    )
+    from linespeed.aftersales.params import default_parameters, parse_parameters
+    from linespeed.aftersales.plan import plan_aftersales, plan_json
+    from linespeed.aftersales.store_deliveries import store_deliveries
+
     if (deliveries is None) == (not from_store):
         raise CliUsageError(
             "give either --deliveries FILE.csv or --from-store", parameter="--deliveries"
@@ -122,6 +125,8 @@ def aftersales_plan(
 
 
 def _print(plan: AftersalesPlan, *, planned: bool) -> None:
+    from rich.table import Table
+
     table = Table("month", "region", title="plan")
     numbers = ["vehicles", "bays needed", "chargers needed"]
     for name in numbers + (["bays planned", "chargers planned"] if planned else []):

@@ -15,7 +15,6 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.store.engine import open_store
 
 
 @app.command()
@@ -33,6 +32,7 @@ def audit(
     Example: linespeed audit --limit 1000 --before-id 52001 --json
     """
     from linespeed.access.audit import list_audit
+    from linespeed.store.engine import open_store
 
     entries = list_audit(open_store(db), limit=limit, before_id=before_id)
     if json_output:

@@ -15,7 +15,6 @@ from linespeed.cli.common import (
     print_json,
 )
 from linespeed.cli.errors import CliUsageError
-from linespeed.store.engine import open_store
 
 
 @app.command()
@@ -32,6 +31,7 @@ def board(
     Example: linespeed board --json
     """
     from linespeed.live.board import line_board
+    from linespeed.store.engine import open_store
 
     try:
         chosen = None if day is None else date.fromisoformat(day)

@@ -7,20 +7,19 @@ import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
-import msgspec
 import typer
 from rich.console import Console, ConsoleDimensions
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from sqlalchemy import Engine
 
 from linespeed.cli.errors import CliUsageError
 from linespeed.errors import InputError
-from linespeed.ingest.core import LiveWindow
-from linespeed.store.engine import open_store
-from linespeed.store.plants import current_revision, plant_timezone
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from linespeed.ingest.core import LiveWindow
 
 app = typer.Typer(
     name="linespeed",
@@ -89,12 +88,13 @@ MaxAgeOption = Annotated[
         help="Refuse live events older than this many days (0: no limit, to replay a buffer).",
     ),
 ]
-DEFAULT_MAX_FUTURE_S = LiveWindow.max_future_s
 DEFAULT_MAX_AGE_DAYS = 90.0
 
 
 def live_window(max_future_s: float, max_age_days: float) -> LiveWindow:
     """The window live events must fall in, from the command's options."""
+    from linespeed.ingest.core import LiveWindow
+
     return LiveWindow(max_future_s, None if max_age_days == 0 else max_age_days * 86400)
 
 
@@ -104,6 +104,8 @@ def store(db: str | None) -> Iterator[Engine]:
 
     Raises StoreError if it cannot be opened (see `open_store`).
     """
+    from linespeed.store.engine import open_store
+
     engine = open_store(db)
     try:
         yield engine
@@ -113,6 +115,8 @@ def store(db: str | None) -> Iterator[Engine]:
 
 def print_json(value: Any) -> None:
     """Print `value` as indented JSON on standard output."""
+    import msgspec
+
     sys.stdout.write(json.dumps(msgspec.to_builtins(value), indent=2, ensure_ascii=False) + "\n")
 
 
@@ -127,6 +131,8 @@ def time_text(value: datetime | None, zone: str | None = None) -> str:
 @contextmanager
 def progress_counter(label: str, total: int | None) -> Iterator[Callable[[int], None]]:
     """A progress bar on standard error (when it is a terminal); yields `advance(n)`."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
     with Progress(
         "[progress.description]{task.description}",
         BarColumn(),
@@ -182,6 +188,8 @@ def example_time(zone: str | None) -> str:
 
 def plant_zone(engine: Engine) -> str | None:
     """The IANA time zone of the store's newest plant revision; None if it holds no plant."""
+    from linespeed.store.plants import current_revision, plant_timezone
+
     with engine.connect() as connection:
         revision = current_revision(connection)
         return None if revision is None else plant_timezone(connection, revision)

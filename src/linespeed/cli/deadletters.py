@@ -16,11 +16,6 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.ingest.core import Ingestor
-from linespeed.ingest.corrections import os_user
-from linespeed.ingest.retry import retry_dead_letters
-from linespeed.store.deadletters import list_dead_letters
-from linespeed.store.engine import open_store
 
 deadletters_app = typer.Typer(
     help="List refused events, or retry them: `linespeed deadletters [--json] [--all]`.",
@@ -43,6 +38,9 @@ def deadletters(
     ctx.obj = {"db": db, "json": json_output}
     if ctx.invoked_subcommand is not None:
         return
+    from linespeed.store.deadletters import list_dead_letters
+    from linespeed.store.engine import open_store
+
     engine = open_store(db)
     letters = list_dead_letters(engine, None if show_all else "open")
     if json_output:
@@ -72,6 +70,11 @@ def deadletters_retry(
 
     Example: linespeed deadletters retry --json
     """
+    from linespeed.ingest.core import Ingestor
+    from linespeed.ingest.corrections import os_user
+    from linespeed.ingest.retry import retry_dead_letters
+    from linespeed.store.engine import open_store
+
     report = retry_dead_letters(Ingestor(open_store(db or ctx.obj["db"]), corrector=os_user()))
     if json_output or ctx.obj["json"]:
         print_json({"retried": report.retried, "skipped": report.skipped, **report.as_dict()})

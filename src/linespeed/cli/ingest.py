@@ -6,13 +6,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import (
-    BarColumn,
-    DownloadColumn,
-    Progress,
-    TimeRemainingColumn,
-)
 
+from linespeed.cli.choices import DEFAULT_BATCH_SIZE
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
@@ -21,10 +16,6 @@ from linespeed.cli.common import (
     out,
     print_json,
 )
-from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor
-from linespeed.ingest.corrections import os_user
-from linespeed.ingest.files import ingest_files
-from linespeed.store.engine import open_store
 
 
 @app.command()
@@ -43,6 +34,13 @@ def ingest(
 
     Example: linespeed ingest line-2025-06-30.jsonl --json
     """
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    from linespeed.ingest.core import Ingestor
+    from linespeed.ingest.corrections import os_user
+    from linespeed.ingest.files import ingest_files
+    from linespeed.store.engine import open_store
+
     engine = open_store(db)
     total = sum(path.stat().st_size for path in files if path.is_file())
     with Progress(

@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from linespeed.cli.choices import Tracking
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
@@ -14,11 +15,6 @@ from linespeed.cli.common import (
     out,
     print_json,
 )
-from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
-from linespeed.plant.model import Tracking, with_tracking
-from linespeed.store.engine import connect, db_url_from_env, migrate
-from linespeed.store.plants import save_plant
-from linespeed.store.settings import init_simulation
 
 
 @app.command()
@@ -48,6 +44,12 @@ def init(
 
     Example: linespeed init --plant plants/yz1.yaml --db sqlite:///yz1.db
     """
+    from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
+    from linespeed.plant.model import with_tracking
+    from linespeed.store.engine import connect, db_url_from_env, migrate
+    from linespeed.store.plants import save_plant
+    from linespeed.store.settings import init_simulation
+
     source = plant or DEFAULT_PLANT_PATH
     loaded = load_plant(source)
     if tracking is not None:

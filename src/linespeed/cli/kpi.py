@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
+from linespeed.cli.choices import GroupBy
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
@@ -18,9 +18,6 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.kpi import kpi_report
-from linespeed.kpi.report import GroupBy
-from linespeed.store.engine import open_store
 
 
 @app.command()
@@ -40,6 +37,11 @@ def kpi(
 
     Example: linespeed kpi --since 2025-05-26T00:00+08:00 --by station --json
     """
+    from rich.table import Table
+
+    from linespeed.kpi import kpi_report
+    from linespeed.store.engine import open_store
+
     engine = open_store(db)
     zone = plant_zone(engine)
     report = kpi_report(engine, since=parse_time(since, zone), until=parse_time(until, zone), by=by)

@@ -16,8 +16,6 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.ramp.milestones import milestones_reached, plan_milestone
-from linespeed.store.engine import open_store
 
 milestones_app = typer.Typer(
     help="Milestone cars reached so far: `linespeed milestones [--json]`; `milestones plan N`.",
@@ -35,6 +33,9 @@ def milestones(ctx: typer.Context, db: DbOption = None, json_output: JsonOption 
     ctx.obj = {"db": db, "json": json_output}
     if ctx.invoked_subcommand is not None:
         return
+    from linespeed.ramp.milestones import milestones_reached
+    from linespeed.store.engine import open_store
+
     report = milestones_reached(open_store(db))
     if json_output:
         print_json(report)
@@ -69,6 +70,9 @@ def milestones_plan(
 
     Example: linespeed milestones plan 300000 --record
     """
+    from linespeed.ramp.milestones import plan_milestone
+    from linespeed.store.engine import open_store
+
     engine = open_store(db or ctx.obj["db"])
     plan = plan_milestone(engine, number, record=record)
     if json_output or ctx.obj["json"]:

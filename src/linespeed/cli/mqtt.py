@@ -9,11 +9,14 @@ from typing import Annotated
 
 import typer
 
-from linespeed.bridges.mqtt import DEFAULT_RECEIVE_MAXIMUM, BridgeSettings, MqttBridge
-from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES
+from linespeed.cli.choices import (
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_MAX_FUTURE_S,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+    DEFAULT_RECEIVE_MAXIMUM,
+)
 from linespeed.cli.common import (
     DEFAULT_MAX_AGE_DAYS,
-    DEFAULT_MAX_FUTURE_S,
     DbOption,
     JsonOption,
     MaxAgeOption,
@@ -24,9 +27,6 @@ from linespeed.cli.common import (
     out,
     print_json,
 )
-from linespeed.ingest.core import DEFAULT_BATCH_SIZE
-from linespeed.mqtt.broker import parse_broker_url
-from linespeed.store.engine import open_store
 
 mqtt_app = typer.Typer(help="Events in over MQTT: `linespeed mqtt ingest --broker URL`.")
 app.add_typer(mqtt_app, name="mqtt")
@@ -82,6 +82,10 @@ def mqtt_ingest(
 
     Example: linespeed mqtt ingest --broker mqtt://127.0.0.1:1883
     """
+    from linespeed.bridges.mqtt import BridgeSettings, MqttBridge
+    from linespeed.mqtt.broker import parse_broker_url
+    from linespeed.store.engine import open_store
+
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
     settings = BridgeSettings(
         broker=parse_broker_url(broker),

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from linespeed.cli.common import (
     DbOption,
@@ -23,8 +22,6 @@ from linespeed.cli.common import (
 )
 from linespeed.cli.errors import CliUsageError
 from linespeed.errors import InputFileError
-from linespeed.supply.plan import import_plan, list_revisions, plan_in_force
-from linespeed.supply.plan_file import MAX_PLAN_BYTES, PlanFileError
 
 plan_app = typer.Typer(
     help="The production plan: import a plan file, show the plan in force, list revisions.",
@@ -45,6 +42,9 @@ def plan_import(
 
     Example: linespeed plan import plan-2025-07.csv
     """
+    from linespeed.supply.plan import import_plan
+    from linespeed.supply.plan_file import PlanFileError
+
     data = _read(file)
     with store(db) as engine:
         try:
@@ -68,6 +68,8 @@ def plan_import(
 
 def _read(file: Path) -> bytes:
     """The bytes of a plan file. Raises InputFileError if it cannot be read or is too large."""
+    from linespeed.supply.plan_file import MAX_PLAN_BYTES
+
     try:
         size = file.stat().st_size
         if size > MAX_PLAN_BYTES:
@@ -107,6 +109,10 @@ def plan_show(
 
     Example: linespeed plan show --from 2025-07-01 --to 2025-07-07
     """
+    from rich.table import Table
+
+    from linespeed.supply.plan import plan_in_force
+
     with store(db) as engine:
         view = plan_in_force(engine, first_day=_day(first, "--from"), last_day=_day(last, "--to"))
     if json_output:
@@ -138,6 +144,10 @@ def plan_list(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     Example: linespeed plan list --json
     """
+    from rich.table import Table
+
+    from linespeed.supply.plan import list_revisions
+
     with store(db) as engine:
         found = list_revisions(engine)
     if json_output:

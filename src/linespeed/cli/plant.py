@@ -16,7 +16,6 @@ from linespeed.cli.common import (
     print_json,
 )
 from linespeed.errors import PlantFileError
-from linespeed.plant.load import load_plant
 
 plant_app = typer.Typer(help="Check plant files (master data).", no_args_is_help=True)
 app.add_typer(plant_app, name="plant")
@@ -31,6 +30,8 @@ def plant_check(
 
     Example: linespeed plant check plants/yz1.yaml
     """
+    from linespeed.plant.load import load_plant
+
     try:
         plant = load_plant(file)
     except PlantFileError as error:

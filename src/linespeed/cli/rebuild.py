@@ -10,8 +10,6 @@ from linespeed.cli.common import (
     plural,
     print_json,
 )
-from linespeed.store.engine import open_store
-from linespeed.store.rebuild import rebuild as rebuild_projections
 
 
 @app.command()
@@ -20,6 +18,9 @@ def rebuild(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     Example: linespeed rebuild --db sqlite:///yz1.db
     """
+    from linespeed.store.engine import open_store
+    from linespeed.store.rebuild import rebuild as rebuild_projections
+
     replayed = rebuild_projections(open_store(db))
     if json_output:
         print_json({"replayed": replayed})

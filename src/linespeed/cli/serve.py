@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
+from linespeed.cli.choices import DEFAULT_MAX_FUTURE_S
 from linespeed.cli.common import (
     DEFAULT_MAX_AGE_DAYS,
-    DEFAULT_MAX_FUTURE_S,
     DbOption,
     MaxAgeOption,
     MaxFutureOption,
@@ -16,7 +16,6 @@ from linespeed.cli.common import (
     live_window,
     out,
 )
-from linespeed.store.engine import open_store
 
 
 @app.command()
@@ -72,6 +71,7 @@ def serve(
     """
     from linespeed.api import ApiSettings
     from linespeed.api.server import serve as run_server
+    from linespeed.store.engine import open_store
 
     engine = open_store(db)
     out.print(

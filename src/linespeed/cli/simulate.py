@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated
 
 import typer
 
+from linespeed.cli.choices import Detail
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
@@ -21,13 +22,6 @@ from linespeed.cli.common import (
 )
 from linespeed.cli.errors import CliUsageError
 from linespeed.errors import InputFileError
-from linespeed.ingest.core import Ingestor
-from linespeed.ingest.lines import ingest_lines
-from linespeed.mqtt.broker import parse_broker_url
-from linespeed.store.engine import open_store
-from linespeed.store.settings import require_simulation
-from linespeed.supply.plan import import_plan_unless_same
-from linespeed.supply.plan_file import plan_csv
 
 
 def write_plan_file(path: Path, text: str) -> None:
@@ -36,9 +30,6 @@ def write_plan_file(path: Path, text: str) -> None:
         path.write_text(text, encoding="utf-8")
     except OSError as error:
         raise InputFileError(str(path), f"cannot be written: {error.strerror or error}") from None
-
-
-Detail = Literal["full", "units"]  # linespeed.sim.emit.Detail, without loading the simulator
 
 
 @app.command()
@@ -109,12 +100,19 @@ def simulate(
     Example: linespeed simulate --until-units 300000 --into-db
     """
     # imported here: the engine's compiler loads slowly, and only simulate needs it
+    from linespeed.ingest.core import Ingestor
+    from linespeed.ingest.lines import ingest_lines
+    from linespeed.mqtt.broker import parse_broker_url
     from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
     from linespeed.sim.production_plan import run_plan
     from linespeed.sim.publish import publish_events
     from linespeed.sim.run import require_from_start, start_after
     from linespeed.sim.run import simulate as simulate_run
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+    from linespeed.store.engine import open_store
+    from linespeed.store.settings import require_simulation
+    from linespeed.supply.plan import import_plan_unless_same
+    from linespeed.supply.plan_file import plan_csv
 
     outputs = [out is not None, into_db, mqtt is not None].count(True)
     if outputs > 1 or (outputs == 0 and plan_out is None):

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from linespeed.cli.common import DbOption, JsonOption, app, out, print_json, store
-from linespeed.supply.stock import PartStock, stock_report
+
+if TYPE_CHECKING:
+    from linespeed.supply.stock import PartStock
 
 
 @app.command()
@@ -22,6 +23,10 @@ def stock(
     Soonest run-out first, at the stored plan's rate (else that of the last 7 days).
     Example: linespeed stock --part BAT-1001 --json
     """
+    from rich.table import Table
+
+    from linespeed.supply.stock import stock_report
+
     with store(db) as engine:
         report = stock_report(engine, part=part)
     if json_output:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from linespeed.cli.common import (
     DbOption,
@@ -16,7 +15,6 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.store.engine import open_store
 
 token_app = typer.Typer(
     help="API bearer tokens: `token create --role ROLE`, `token list`, `token revoke ID`.",
@@ -41,6 +39,7 @@ def token_create(
     Example: linespeed token create --role operator --station ga-090 --json
     """
     from linespeed.access.tokens import create_token
+    from linespeed.store.engine import open_store
 
     created = create_token(open_store(db), role, stations=station or (), label=label)
     if json_output:
@@ -61,7 +60,10 @@ def token_list(
 
     Example: linespeed token list --all --json
     """
+    from rich.table import Table
+
     from linespeed.access.tokens import list_tokens
+    from linespeed.store.engine import open_store
 
     tokens = list_tokens(open_store(db), include_revoked=show_all)
     if json_output:
@@ -92,6 +94,7 @@ def token_revoke(
     Example: linespeed token revoke 3
     """
     from linespeed.access.tokens import revoke_token
+    from linespeed.store.engine import open_store
 
     token = revoke_token(open_store(db), token_id)
     if json_output:

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
+from linespeed.cli.choices import StatusFilter
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
@@ -22,15 +22,9 @@ from linespeed.cli.common import (
     time_text,
 )
 from linespeed.errors import InputFileError
-from linespeed.trace import (
-    CAR_STATUSES,
-    Recall,
-    StatusFilter,
-    missing_parts,
-    part_recall,
-    recall_csv,
-    vin_trace,
-)
+
+if TYPE_CHECKING:
+    from linespeed.trace import Recall
 
 trace_app = typer.Typer(
     help=(
@@ -52,6 +46,10 @@ def trace_vin(
 
     Example: linespeed trace vin LSPA1S7E8SB000001 --json
     """
+    from rich.table import Table
+
+    from linespeed.trace import vin_trace
+
     with store(db) as engine:
         trace = vin_trace(engine, vin)
     if json_output:
@@ -93,6 +91,10 @@ def trace_missing(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     Example: linespeed trace missing --json
     """
+    from rich.table import Table
+
+    from linespeed.trace import missing_parts
+
     with store(db) as engine:
         zone = plant_zone(engine)
         found = missing_parts(engine)
@@ -143,6 +145,8 @@ def trace_part(
 
     Example: linespeed trace part BRK-2201 --lot BRK-2201-L00042 --csv recall.csv
     """
+    from linespeed.trace import part_recall
+
     with store(db) as engine:
         zone = plant_zone(engine)
         recall = part_recall(
@@ -168,6 +172,8 @@ def write_recall_csv(recall: Recall, path: Path) -> None:
 
     Raises InputFileError if the file cannot be written.
     """
+    from linespeed.trace import recall_csv
+
     try:
         with path.open("w", newline="", encoding="utf-8") as stream:
             stream.write(recall_csv(recall))
@@ -176,6 +182,10 @@ def write_recall_csv(recall: Recall, path: Path) -> None:
 
 
 def _print_recall(recall: Recall, csv_file: Path | None) -> None:
+    from rich.table import Table
+
+    from linespeed.trace import CAR_STATUSES
+
     zone = recall.timezone
     table = Table(
         "vin",

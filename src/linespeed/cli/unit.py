@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from linespeed.cli.common import (
     DbOption,
@@ -15,8 +14,6 @@ from linespeed.cli.common import (
     print_json,
     time_text,
 )
-from linespeed.store.engine import open_store
-from linespeed.trace.history import unit_history
 
 
 @app.command()
@@ -29,6 +26,11 @@ def unit(
 
     Example: linespeed unit LSPA1S7E8SB000001
     """
+    from rich.table import Table
+
+    from linespeed.store.engine import open_store
+    from linespeed.trace.history import unit_history
+
     history = unit_history(open_store(db), vin)
     if json_output:
         print_json(history)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import msgspec
 import typer
 
 from linespeed.cli.common import (
@@ -15,10 +15,9 @@ from linespeed.cli.common import (
     print_json,
     store,
 )
-from linespeed.plant.load import load_plant
-from linespeed.plant.model import Plant
-from linespeed.plant.vin import check_vins, vin_rules_text
-from linespeed.store.plants import current_plant
+
+if TYPE_CHECKING:
+    from linespeed.plant.model import Plant
 
 vin_app = typer.Typer(help="Check VINs (ISO 3779 / 49 CFR 565).", no_args_is_help=True)
 app.add_typer(vin_app, name="vin")
@@ -29,9 +28,13 @@ def _plant(plant_file: Path | None, db: str | None) -> Plant | None:
     if plant_file is not None and db is not None:
         raise typer.BadParameter("give --plant FILE or --db URL, not both", param_hint="--db")
     if plant_file is not None:
+        from linespeed.plant.load import load_plant
+
         return load_plant(plant_file)
     if db is None:
         return None
+    from linespeed.store.plants import current_plant
+
     with store(db) as engine, engine.connect() as connection:
         return current_plant(connection)
 
@@ -61,6 +64,8 @@ def vin_check(
 
     Example: linespeed vin check --json 1M8GDM9AXKP042788
     """
+    from linespeed.plant.vin import check_vins, vin_rules_text
+
     plant = _plant(plant_file, db)
     verdicts = check_vins(vins, None if plant is None else plant.vin)
     results: list[dict[str, Any]] = []
@@ -75,9 +80,7 @@ def vin_check(
                 }
             )
         else:
-            results.append(
-                {"vin": verdict.vin, "valid": True, **msgspec.to_builtins(verdict.parts)}
-            )
+            results.append({"vin": verdict.vin, "valid": True, **asdict(verdict.parts)})
     all_valid = all(verdict.valid for verdict in verdicts)
     if json_output:
         document: dict[str, Any] = {"valid": all_valid, "vins": results}

@@ -13,9 +13,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from operator import getitem
+from typing import TYPE_CHECKING
 
 from linespeed.errors import LinespeedError, NotFoundError, VinError
-from linespeed.plant.model import CheckDigit, Model, Plant, VinSpec
+
+if TYPE_CHECKING:
+    from linespeed.plant.model import CheckDigit, Model, Plant, VinSpec
 
 VIN_LENGTH = 17
 VIN_ALPHABET = "0123456789ABCDEFGHJKLMNPRSTUVWXYZ"

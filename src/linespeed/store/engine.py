@@ -7,17 +7,16 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 
 from linespeed.errors import StoreError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 DEFAULT_DB_URL: Final = "sqlite:///linespeed.db"
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
@@ -121,6 +120,8 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
 
 
 def _alembic_config(connection: Connection) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
@@ -132,6 +133,8 @@ def migrate(engine: Engine) -> None:
 
     Raises StoreError if the database cannot be reached or migrated.
     """
+    from alembic import command
+
     try:
         with engine.begin() as connection:
             command.upgrade(_alembic_config(connection), "head")
@@ -141,6 +144,9 @@ def migrate(engine: Engine) -> None:
 
 def is_current(engine: Engine) -> bool:
     """Whether the database exists and its schema is at the newest migration."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
         head = ScriptDirectory.from_config(_alembic_config(connection)).get_current_head()

@@ -10,8 +10,6 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
-import psycopg
-from psycopg import sql
 from sqlalchemy import Connection, Dialect, Table
 
 from linespeed.store.reads import param_marker
@@ -54,6 +52,9 @@ def insert_rows(connection: Connection, table: Table, rows: Sequence[Sequence[An
 
 
 def _copy_rows(connection: Connection, table: Table, rows: Sequence[Sequence[Any]]) -> None:
+    import psycopg
+    from psycopg import sql
+
     statement = sql.SQL("COPY {table} ({columns}) FROM STDIN").format(
         table=sql.Identifier(table.name),
         columns=sql.SQL(", ").join(sql.Identifier(column.name) for column in table.columns),
