@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
-from typing import Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 
 from linespeed.errors import VinError
 from linespeed.events.reasons import EventRejectedError
@@ -29,8 +29,10 @@ from linespeed.events.types import (
     UnitShipped,
     UnitStarted,
 )
-from linespeed.plant.model import BomPart, Line, Plant, Station
 from linespeed.plant.vin import model_for_vin, validate_vin
+
+if TYPE_CHECKING:
+    from linespeed.plant.model import BomPart, Line, Plant, Station
 
 UnitStatus = Literal["in_production", "completed", "scrapped", "shipped"]
 SerialOwner = Callable[[str, str], "str | None"]

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy import Connection, Engine, func, select
 
 from linespeed.errors import StoreError
-from linespeed.plant.model import Plant
 from linespeed.store.schema import plant_revisions
+
+if TYPE_CHECKING:
+    from linespeed.plant.model import Plant
 
 
 def save_plant(engine: Engine, plant: Plant, source: str) -> tuple[int, bool]:
@@ -53,6 +56,8 @@ def load_plants(connection: Connection) -> dict[int, Plant]:
 
     Raises StoreError if the store holds no plant yet.
     """
+    from linespeed.plant.model import Plant
+
     rows = connection.execute(
         select(plant_revisions.c.revision, plant_revisions.c.document).order_by(
             plant_revisions.c.revision
@@ -68,6 +73,8 @@ def current_plant(connection: Connection) -> Plant:
 
     Raises StoreError if the store holds no plant yet.
     """
+    from linespeed.plant.model import Plant
+
     document = connection.execute(
         select(plant_revisions.c.document).order_by(plant_revisions.c.revision.desc()).limit(1)
     ).scalar()
