@@ -24,6 +24,7 @@ from linespeed.store.rebuild import rebuild
 from linespeed.store.schema import kpi_reports
 from tests.backends import store_url
 from tests.conftest import ingest
+from tests.plans import full_scans
 
 
 @pytest.fixture(scope="module")
@@ -146,3 +147,16 @@ def test_an_unfinished_day_is_not_kept(
     window = _day(plant, last.astimezone(zone).date())
     _json(sim_store, window, None, keep=True)
     assert _kept(sim_store) == 0
+
+
+def test_reading_a_kept_day_scans_no_table(
+    sim_store: Engine, stream: list[bytes], plant: Plant
+) -> None:
+    window = _day(plant, _second_day(stream, plant))
+    _json(sim_store, window, None, keep=True)
+
+    def question() -> object:
+        return _json(sim_store, window, None, keep=True)
+
+    assert full_scans(sim_store, question) == []
+    assert _kept(sim_store) == 1

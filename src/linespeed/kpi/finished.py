@@ -62,17 +62,18 @@ def finished_key(
     (the newest event lies at least MARGIN after its end); else None."""
     if not _is_day_or_shift(plant, window):
         return None
-    newest = connection.execute(
-        select(events.c.seq, events.c.ts).order_by(events.c.seq.desc()).limit(1)
-    ).first()
-    if newest is None or newest.ts < window.until + MARGIN:
+    newest = connection.execute(select(func.max(events.c.seq))).scalar()
+    if newest is None:
+        return None
+    newest_ts = connection.execute(select(events.c.ts).where(events.c.seq == newest)).scalar()
+    if newest_ts is None or newest_ts < window.until + MARGIN:
         return None
     return FinishedKey(
         window=window,
         grouping=by or "",
         plant_revision=_newest(connection, plant_revisions.c.revision),
         plan_revision=_newest(connection, plan_revisions.c.revision),
-        as_of_seq=int(newest.seq),
+        as_of_seq=int(newest),
     )
 
 
