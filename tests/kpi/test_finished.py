@@ -20,10 +20,11 @@ from linespeed.plant.model import Plant
 from linespeed.sim.emit import event_lines
 from linespeed.sim.run import simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+from linespeed.store.engine import write_transaction
 from linespeed.store.rebuild import rebuild
 from linespeed.store.schema import kpi_reports
 from tests.backends import store_url
-from tests.conftest import ingest
+from tests.conftest import ingest, make_store
 from tests.plans import full_scans
 
 
@@ -36,8 +37,6 @@ def stream() -> list[bytes]:
 @pytest.fixture
 def sim_store(backend: str, stream: list[bytes], plant: Plant) -> Iterator[Engine]:
     """A simulation store holding the six days."""
-    from tests.conftest import make_store
-
     with store_url(backend, "sqlite://") as url:
         store = make_store(url, plant, simulation=True)
         assert ingest_lines(Ingestor(store), stream, "sim").rejected == 0
@@ -160,3 +159,22 @@ def test_reading_a_kept_day_scans_no_table(
 
     assert full_scans(sim_store, question) == []
     assert _kept(sim_store) == 1
+
+
+def test_a_report_is_answered_while_a_writer_holds_the_store(
+    backend: str, db_url: str, stream: list[bytes], plant: Plant
+) -> None:
+    """SQLite: keeping waits at most WAIT_MS for the write lock, then gives up (PostgreSQL's
+    writers lock each other out with an advisory lock, which keeping does not take)."""
+    if backend != "sqlite":
+        pytest.skip("a SQLite write lock")
+    store = make_store(db_url, plant, simulation=True)
+    assert ingest_lines(Ingestor(store), stream, "sim").rejected == 0
+    window = _day(plant, _second_day(stream, plant))
+    computed = _json(store, window, None, keep=False)
+    with write_transaction(store):
+        assert _json(store, window, None, keep=True) == computed
+    assert _kept(store) == 0
+    assert _json(store, window, None, keep=True) == computed
+    assert _kept(store) == 1
+    store.dispose()

@@ -13,6 +13,8 @@ table. A kept report is the computed one, so a report never differs with it or w
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Final
@@ -33,6 +35,8 @@ _log = logging.getLogger(__name__)
 RECHECK_AFTER: Final = 5_000
 """Once this many events were stored after a kept report and none reached its window,
 it is marked as checked up to the newest, so the next check reads only later ones."""
+WAIT_MS: Final = 200
+"""How long keeping a report waits for a writer to let go of the store."""
 _decoder: Final = msgspec.json.Decoder(KpiReport)
 
 
@@ -102,7 +106,7 @@ def keep_report(engine: Engine, key: FinishedKey, report: KpiReport) -> None:
     Best effort: a store that cannot be written now (read-only, locked) keeps computing.
     """
     try:
-        with engine.begin() as connection:
+        with _writing(engine) as connection:
             connection.execute(kpi_reports.delete().where(*_kept(key)))
             connection.execute(
                 kpi_reports.insert().values(
@@ -125,7 +129,7 @@ def mark_checked(engine: Engine, key: FinishedKey, checked: int) -> None:
     if key.as_of_seq - checked < RECHECK_AFTER:
         return
     try:
-        with engine.begin() as connection:
+        with _writing(engine) as connection:
             connection.execute(
                 update(kpi_reports)
                 .where(*_kept(key), kpi_reports.c.as_of_seq == checked)
@@ -133,6 +137,26 @@ def mark_checked(engine: Engine, key: FinishedKey, checked: int) -> None:
             )
     except SQLAlchemyError as error:
         _log.info("report of %s not marked checked: %s", key.window, error)
+
+
+@contextmanager
+def _writing(engine: Engine) -> Iterator[Connection]:
+    """A short transaction that gives up after WAIT_MS if a writer holds the store (an
+    ingest batch, `rebuild`): the report is answered without keeping it."""
+    with engine.connect() as connection:
+        sqlite = engine.dialect.name == "sqlite"
+        if sqlite:
+            usual = connection.exec_driver_sql("PRAGMA busy_timeout").scalar()
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={WAIT_MS}")
+            connection.commit()
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.exec_driver_sql(f"SET LOCAL lock_timeout = {WAIT_MS}")
+                yield connection
+        finally:
+            if sqlite:
+                connection.exec_driver_sql(f"PRAGMA busy_timeout={int(usual or 0)}")
 
 
 def _kept(key: FinishedKey) -> tuple[ColumnElement[bool], ...]:
