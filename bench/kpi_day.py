@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -32,17 +31,7 @@ from linespeed.live.board import line_board
 from linespeed.store.engine import open_store
 from linespeed.store.plants import current_plant
 from linespeed.store.schema import kpi_reports, station_visits, units
-
-
-def median_ms(action: Callable[[], Any], repeat: int) -> float:
-    """Median wall time of `action` over `repeat` runs, in milliseconds (after one warm-up)."""
-    action()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        action()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+from queries import median_ms  # bench/queries.py, beside this file
 
 
 def once_ms(action: Callable[[], Any]) -> float:
