@@ -78,7 +78,8 @@ def main() -> None:
     zone = ZoneInfo(plant.timezone)
     day = last.astimezone(zone).date() - timedelta(days=1)
     window = Window(local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone))
-    shift = shift_spans(plant, window)[0] if plant.shifts else None
+    inside = [s for s in shift_spans(plant, window) if window.since <= s.start < s.end <= window.until]
+    shift = max(inside, key=lambda span: span.end - span.start, default=None)
     with engine.connect() as connection:
         visits = connection.execute(
             select(func.count()).where(
@@ -89,7 +90,7 @@ def main() -> None:
     figures: dict[str, Any] = {"cars": cars, "day_visits": visits}
     figures["day"] = {"day": day.isoformat(), **report_times(engine, window, None, options.repeat)}
     if shift is not None:
-        shift_window = Window(max(shift.start, window.since), min(shift.end, window.until))
+        shift_window = Window(shift.start, shift.end)
         figures["shift_by_station"] = {
             "shift": shift.name,
             **report_times(engine, shift_window, "station", options.repeat),
