@@ -78,7 +78,11 @@ def main() -> None:
     zone = ZoneInfo(plant.timezone)
     day = last.astimezone(zone).date() - timedelta(days=1)
     window = Window(local_midnight(day, zone), local_midnight(day + timedelta(days=1), zone))
-    inside = [s for s in shift_spans(plant, window) if window.since <= s.start < s.end <= window.until]
+    inside = [
+        span
+        for span in shift_spans(plant, window)
+        if window.since <= span.start < span.end <= window.until
+    ]
     shift = max(inside, key=lambda span: span.end - span.start, default=None)
     with engine.connect() as connection:
         visits = connection.execute(
