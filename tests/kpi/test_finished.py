@@ -23,6 +23,7 @@ from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import write_transaction
 from linespeed.store.rebuild import rebuild
 from linespeed.store.schema import kpi_reports
+from linespeed.supply.plan import import_plan
 from tests.backends import store_url
 from tests.conftest import ingest, make_store
 from tests.plans import full_scans
@@ -178,3 +179,17 @@ def test_a_report_is_answered_while_a_writer_holds_the_store(
     assert _json(store, window, None, keep=True) == computed
     assert _kept(store) == 1
     store.dispose()
+
+
+def test_a_new_plan_revision_computes_a_kept_day_again(
+    sim_store: Engine, stream: list[bytes], plant: Plant
+) -> None:
+    day = _second_day(stream, plant)
+    window = _day(plant, day)
+    before = _json(sim_store, window, None, keep=True)
+    import_plan(sim_store, f"date,line,shift,model,quantity\n{day},l1,A,,7\n".encode(), "p.csv")
+
+    after = _json(sim_store, window, None, keep=True)
+
+    assert after == _json(sim_store, window, None, keep=False)
+    assert json.loads(after)["planned"] != json.loads(before)["planned"]
