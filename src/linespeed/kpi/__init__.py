@@ -5,6 +5,7 @@ One query function, `kpi_report`, answers the CLI, the API and the dashboard; fo
 a worked example are in docs/kpi.md.
 
 - `query`: `kpi_report`, the one query.
+- `finished`: reports of finished days and shifts, computed once and kept in the store.
 - `report`: what it answers (`KpiReport`, `LineKpis`, `StationKpis`, `KpiGroup`, ...).
 - `window`: the report window and the plant's calendar (days and shifts, plant time zone).
 - `calendar`: the production calendar of a window (the stored plan's shifts, else the

@@ -21,13 +21,14 @@ from linespeed.kpi.counts import (
     wip_at,
 )
 from linespeed.kpi.errors import KpiInputError
+from linespeed.kpi.finished import finished_key, keep_report, load_report, mark_checked
 from linespeed.kpi.groups import Context, report_groups
 from linespeed.kpi.oee import line_oee, ratio, station_kpis
 from linespeed.kpi.report import GroupBy, KpiReport, LineKpis, ParetoEntry, StationKpis
 from linespeed.kpi.shortage import shortages, with_parts_starvation
 from linespeed.kpi.states import SOURCES, LineTimelines, downtime_entries, load_timelines
 from linespeed.kpi.window import Bucket, Window, resolve_window
-from linespeed.plant.model import Line
+from linespeed.plant.model import Line, Plant
 from linespeed.store.plants import current_plant
 
 MAX_GROUPED_SPAN: Final = timedelta(days=1000)
@@ -40,6 +41,7 @@ def kpi_report(
     since: datetime | None = None,
     until: datetime | None = None,
     by: GroupBy | None = None,
+    keep: bool = True,
 ) -> KpiReport:
     """Counts, throughput, quality, downtime, OEE and the bottleneck over [since, until).
 
@@ -51,20 +53,31 @@ def kpi_report(
     Raises KpiInputError (code "kpi.input") if since > until, a time has no UTC offset or
     lies before 1970 or after 2200 (UTC), `by` is not one of the groupings, or a window
     grouped by day or shift is longer than MAX_GROUPED_SPAN; StoreError if the store holds no plant.
+
+    The report of a finished plant-local day or shift is computed once and kept in the
+    store (`linespeed.kpi.finished`), until a later event reaches it; it is the same as the
+    report computed again from the visits, which `keep=False` does.
     """
     if by is not None and by not in get_args(GroupBy):
         raise KpiInputError(
             f"by {by!r} is not one of {', '.join(get_args(GroupBy))}", parameter="by", value=by
         )
     with engine.connect() as connection:
-        return _report(connection, since, until, by)
+        plant = current_plant(connection)
+        window, has_events = resolve_window(connection, plant, since, until)
+        key = finished_key(connection, plant, window, by) if keep else None
+        kept = None if key is None else load_report(connection, key)
+        report = kept[0] if kept else _report(connection, plant, window, has_events, by)
+    if key is not None and kept is None:
+        keep_report(engine, key, report)
+    elif key is not None and kept is not None:
+        mark_checked(engine, key, kept[1])
+    return report
 
 
 def _report(
-    connection: Connection, since: datetime | None, until: datetime | None, by: GroupBy | None
+    connection: Connection, plant: Plant, window: Window, has_events: bool, by: GroupBy | None
 ) -> KpiReport:
-    plant = current_plant(connection)
-    window, has_events = resolve_window(connection, plant, since, until)
     if by in ("day", "shift") and window.until - window.since > MAX_GROUPED_SPAN:
         raise KpiInputError(
             lambda n: (

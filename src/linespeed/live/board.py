@@ -13,7 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, String, and_, column, func, select, values
+from sqlalchemy import Connection, Engine, String, and_, func, literal, select, union_all
 
 from linespeed.kpi import kpi_report
 from linespeed.live.errors import BoardInputError
@@ -231,8 +231,11 @@ def latest_station_states(connection: Connection, stations: list[str]) -> dict[s
     then the rows at that time (the open one wins a tie)."""
     if not stations:
         return {}
-    wanted = values(column("station", String), name="wanted").data([(s,) for s in stations])
-    wanted_stations = wanted.cte("wanted")
+    # One SELECT of a bound station per row: unlike VALUES, a statement SQLAlchemy
+    # compiles once per number of stations, not on every call.
+    wanted_stations = union_all(
+        *(select(literal(station, String).label("station")) for station in stations)
+    ).cte("wanted")
     earlier = station_states.alias("earlier")
     newest = (
         select(earlier.c.started_at)

@@ -404,3 +404,21 @@ ramp_history = Table(
 )
 """Cars completed per month or week before linespeed (`ramp import-history`): points of the
 ramp before the store's own, creating no cars. Operators' data: `rebuild` leaves it alone."""
+
+kpi_reports = Table(
+    "kpi_reports",
+    metadata,
+    Column("since", UtcDateTime, primary_key=True),
+    Column("until", UtcDateTime, primary_key=True),
+    Column("grouping", String(16), primary_key=True),
+    Column("report", Text, nullable=False),
+    Column("plant_revision", Integer, nullable=False),
+    Column("plan_revision", Integer, nullable=False),
+    Column("as_of_seq", BigInteger, nullable=False),
+)
+"""KPI reports of finished plant-local days and shifts (`grouping`: the report's `by`, ""
+for none), computed once and kept as JSON, as of event `as_of_seq` under the plant and plan
+revisions named. A cache the KPI query keeps itself (`linespeed.kpi.finished`); `rebuild`
+empties it."""
+
+PROJECTIONS = (*PROJECTIONS, kpi_reports)
