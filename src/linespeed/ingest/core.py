@@ -37,6 +37,7 @@ from linespeed.events.types import (
     UnitEvent,
 )
 from linespeed.ingest.corrections import Corrector, correction_audit_row, record_corrections
+from linespeed.store.bodies import canonical_body, stored_body
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
@@ -148,6 +149,8 @@ class DecodedBatch:
     """One event, or the refusal of its payload, per item."""
     bodies: list[str]
     """The canonical JSON of each decoded event (empty for a refusal)."""
+    stored: list[str] = field(default_factory=list)
+    """The stored form of each body (`linespeed.store.bodies`; empty for a refusal)."""
     event_ids: list[str] = field(default_factory=list)
     vins: set[str] = field(default_factory=set)
     serials: set[tuple[str, str]] = field(default_factory=set)
@@ -163,20 +166,25 @@ def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
     decoded: list[Event | EventRejectedError] = []
     bodies: list[str] = []
     result = DecodedBatch(batch, decoded, bodies)
+    stored = result.stored
     event_ids, vins, serials = result.event_ids, result.vins, result.serials
     for item in batch:
         if item.refusal is not None:
             decoded.append(EventRejectedError(*item.refusal))
             bodies.append("")
+            stored.append("")
             continue
         try:
             event = decode_event(item.payload)
         except EventRejectedError as error:
             decoded.append(error)
             bodies.append("")
+            stored.append("")
             continue
         decoded.append(event)
-        bodies.append(encode_event(event).decode())
+        body = encode_event(event).decode()
+        bodies.append(body)
+        stored.append(stored_body(body))
         event_ids.append(event.id)
         if isinstance(event, UnitEvent):
             vins.add(event.vin)
@@ -342,7 +350,9 @@ def _check_and_apply(
     current = rules[current_revision]
     unit_of, serial_owner, apply = projector.unit, projector.serial_owner, projector.apply
     serial_received = projector.serial_received
-    for item, event, body in zip(batch.items, batch.decoded, batch.bodies, strict=True):
+    for item, event, body, stored_form in zip(
+        batch.items, batch.decoded, batch.bodies, batch.stored, strict=True
+    ):
         if isinstance(event, EventRejectedError):
             outcome = Outcome(
                 "rejected",
@@ -375,7 +385,7 @@ def _check_and_apply(
                     outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
                 else:  # accepted events always have a scope: a car's events need a known car
                     revision = current_revision if unit is None else unit.revision
-                    apply(event, body, key[0], revision)
+                    apply(event, stored_form, key[0], revision)
                     outcome = Outcome("accepted", event.id, item.source)
                     stored[key] = body
                     if (
@@ -436,8 +446,11 @@ def _stored_bodies(connection: Connection, event_ids: list[str]) -> dict[StoredK
         # greatest stored one cannot be stored. SQLite orders text as Python does.
         newest = connection.exec_driver_sql("SELECT max(event_id) FROM events").scalar()
         wanted = [] if newest is None else wanted[: bisect_right(wanted, newest)]
-    sql = "SELECT id_scope, event_id, body FROM events WHERE event_id IN ({values})"
-    return {(scope, event_id): body for scope, event_id, body in select_in(connection, sql, wanted)}
+    sql = "SELECT id_scope, event_id, kind, ts, body FROM events WHERE event_id IN ({values})"
+    return {
+        (scope, event_id): canonical_body(kind, event_id, ts, body)
+        for scope, event_id, kind, ts, body in select_in(connection, sql, wanted)
+    }
 
 
 def batched(items: Iterable[RawEvent], size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[RawEvent]]:

@@ -16,5 +16,6 @@
   `resolve`).
 - `settings`: store-wide settings (`is_simulation`, `init_simulation`, `require_simulation`).
 - `writes` / `reads`: bulk writes (COPY on PostgreSQL) and raw reads for the hot paths.
+- `bodies`: the stored form of an event's JSON (`stored_body`, `canonical_body`, `ts_json`).
 - `text`: `storable_text`, text every backend can keep.
 """

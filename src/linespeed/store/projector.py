@@ -140,9 +140,10 @@ class Projector:
     def apply(
         self, event: Event, body: str, id_scope: str, revision: int, seq: int | None = None
     ) -> None:
-        """Record an accepted event: its log row (with the scope of its idempotency key,
-        `station:<id>` or `line:<id>`) and what it changes in the projections; `seq` is its
-        number in the log when it is replayed (else the next number is taken)."""
+        """Record an accepted event: its log row (with `body`, its stored form, and the scope
+        of its idempotency key, `station:<id>` or `line:<id>`) and what it changes in the
+        projections; `seq` is its number in the log when it is replayed (else the next
+        number is taken)."""
         at = self._stamps.get(event.ts)
         if at is None:
             at = self._stamp_of(event.ts)

@@ -9,6 +9,7 @@ import msgspec
 from sqlalchemy import Engine, func, select
 
 from linespeed.events.types import Event, PartInstalled, StockCounted, UnitEvent
+from linespeed.store.bodies import canonical_body
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import load_plants
 from linespeed.store.projector import Projector
@@ -34,14 +35,28 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
         done, after = 0, 0
         while True:
             rows = connection.execute(
-                select(events.c.seq, events.c.revision, events.c.body, events.c.id_scope)
+                select(
+                    events.c.seq,
+                    events.c.revision,
+                    events.c.kind,
+                    events.c.event_id,
+                    events.c.ts,
+                    events.c.body,
+                    events.c.id_scope,
+                )
                 .where(events.c.seq > after)
                 .order_by(events.c.seq)
                 .limit(_CHUNK)
             ).all()
             if not rows:
                 break
-            replay = [(_decoder.decode(row.body), row.revision) for row in rows]
+            replay = [
+                (
+                    _decoder.decode(canonical_body(row.kind, row.event_id, row.ts, row.body)),
+                    row.revision,
+                )
+                for row in rows
+            ]
             installed = {
                 (event.part, event.serial)
                 for event, _ in replay
