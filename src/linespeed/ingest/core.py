@@ -44,9 +44,12 @@ from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
 from linespeed.store.reads import select_in
 from linespeed.store.settings import is_simulation
+from linespeed.store.statistics import refresh_statistics
 from linespeed.store.writes import stamp_for
 
 DEFAULT_BATCH_SIZE: Final = 5_000
+STATISTICS_EVERY: Final = 1_000
+"""Accepted events between two looks at whether the planner's statistics are due."""
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
 StoredKey = tuple[str, str]
 """An event's idempotency key: (scope, id), the scope `station:<id>` or `line:<id>`."""
@@ -217,6 +220,8 @@ class Ingestor:
         self._projector: Projector | None = None
         self._simulation = False
         """Whether the store accepts simulated events: read with each projector load."""
+        self._unchecked = STATISTICS_EVERY
+        """Events accepted since the statistics were last looked at (look at the first batch)."""
 
     def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
         """Ingest one batch in one transaction; returns one outcome per payload, in order.
@@ -325,6 +330,10 @@ class Ingestor:
             if self._projector is not None:
                 self._projector.forget()
             raise
+        self._unchecked += sum(1 for outcome in outcomes if outcome.status == "accepted")
+        if self._unchecked >= STATISTICS_EVERY:
+            self._unchecked = 0
+            refresh_statistics(self.engine)
         return outcomes
 
     def _projector_for(self, connection: Connection) -> Projector:

@@ -14,6 +14,7 @@ from linespeed.store.engine import write_transaction
 from linespeed.store.plants import load_plants
 from linespeed.store.projector import Projector
 from linespeed.store.schema import PROJECTIONS, events
+from linespeed.store.statistics import refresh_statistics
 from linespeed.store.writes import stamp_for
 
 _CHUNK: Final = 20_000
@@ -25,7 +26,7 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
 
     Accepted events are not validated again: they are applied as they were accepted,
     each under the plant revision recorded with it. `progress` is called with
-    (events done, events in all).
+    (events done, events in all). On PostgreSQL the refilled tables are analysed after.
     """
     with write_transaction(engine) as connection:
         projector = Projector(load_plants(connection), stamp_for(engine.dialect), log_events=False)
@@ -76,4 +77,5 @@ def rebuild(engine: Engine, progress: Callable[[int, int], None] | None = None) 
             after = rows[-1].seq
             if progress is not None:
                 progress(done, total)
+    refresh_statistics(engine)
     return done
