@@ -9,9 +9,10 @@ import logging
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Final, Literal
 
 import msgspec
@@ -48,6 +49,8 @@ from linespeed.store.statistics import refresh_statistics
 from linespeed.store.writes import stamp_for
 
 DEFAULT_BATCH_SIZE: Final = 5_000
+_SLICE: Final = 1_000
+"""Events checked while the rows of the slice before them are written."""
 STATISTICS_EVERY: Final = 1_000
 """Accepted events between two looks at whether the planner's statistics are due."""
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
@@ -310,8 +313,18 @@ class Ingestor:
                 window = None
                 if self.live_window is not None:
                     window = self.live_window.bounds(datetime.now(UTC))
-                outcomes, rejections, audited = _check_and_apply(
-                    prepared, projector, stored, window, self._simulation, self.corrector
+                outcomes, rejections, audited = _check_and_write(
+                    connection,
+                    prepared,
+                    partial(
+                        _check_and_apply,
+                        projector=projector,
+                        stored=stored,
+                        window=window,
+                        simulation=self._simulation,
+                        corrector=self.corrector,
+                    ),
+                    projector.take_appended,
                 )
                 projector.flush(connection)
                 record_rejections(connection, rejections)
@@ -344,14 +357,54 @@ class Ingestor:
         return self._projector
 
 
+Checked = tuple[list[Outcome], list[Rejection], list[dict[str, Any]]]
+"""Outcomes, dead letters and audited corrections of a batch."""
+
+
+def _check_and_write(
+    connection: Connection,
+    batch: DecodedBatch,
+    check: Callable[[DecodedBatch], Checked],
+    take_appended: Callable[[], Callable[[Connection], None]],
+) -> Checked:
+    """`check` a large batch in slices; a second thread writes each slice's append-only rows
+    while the next slice is checked (the drivers write without the interpreter lock).
+
+    Checking needs no database, so the connection is the writer's alone meanwhile.
+    """
+    if len(batch.items) < 2 * _SLICE:
+        return check(batch)
+    outcomes: list[Outcome] = []
+    rejections: list[Rejection] = []
+    audited: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-write") as writer:
+        writing: Future[None] | None = None
+        for start in range(0, len(batch.items), _SLICE):
+            part = slice(start, start + _SLICE)
+            sliced = DecodedBatch(
+                batch.items[part], batch.decoded[part], batch.bodies[part], batch.stored[part]
+            )
+            slice_outcomes, slice_rejections, slice_audited = check(sliced)
+            outcomes += slice_outcomes
+            rejections += slice_rejections
+            audited += slice_audited
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(take_appended(), connection)
+        if writing is not None:
+            writing.result()
+    return outcomes, rejections, audited
+
+
 def _check_and_apply(
     batch: DecodedBatch,
+    *,
     projector: Projector,
     stored: dict[StoredKey, str],
     window: tuple[datetime, datetime] | None,
     simulation: bool,
     corrector: Corrector | None,
-) -> tuple[list[Outcome], list[Rejection], list[dict[str, Any]]]:
+) -> Checked:
     outcomes: list[Outcome] = []
     rejections: list[Rejection] = []
     audited: list[dict[str, Any]] = []
