@@ -43,20 +43,27 @@ def recorded_selects(engine: Engine, question: Callable[[], object]) -> list[tup
     return seen
 
 
-def full_scans(engine: Engine, question: Callable[[], object]) -> list[tuple[str, str]]:
+def full_scans(
+    engine: Engine, question: Callable[[], object], *, seqscan_allowed: bool = False
+) -> list[tuple[str, str]]:
     """(table, statement) for each whole-table scan of a big table in `question`'s queries.
 
     A scan that stops at its first row (`... LIMIT 1`, is the store empty?) is not counted.
+    `seqscan_allowed`: PostgreSQL plans as it would in service, from the statistics it has
+    (for a store large enough that a scan would cost more than the index).
     """
     statements = recorded_selects(engine, question)
     assert statements, "the question ran no query"
     found: list[tuple[str, str]] = []
     with engine.connect() as connection:
-        scanned = _sqlite_scans if engine.dialect.name == "sqlite" else _postgres_scans
         for statement, params in statements:
             if _reads_one_row(statement):
                 continue
-            found.extend((table, statement) for table in scanned(connection, statement, params))
+            if engine.dialect.name == "sqlite":
+                scanned = _sqlite_scans(connection, statement, params)
+            else:
+                scanned = _postgres_scans(connection, statement, params, seqscan_allowed)
+            found.extend((table, statement) for table in scanned)
     return found
 
 
@@ -73,9 +80,12 @@ def _sqlite_scans(connection: Connection, statement: str, params: Any) -> Iterat
             yield words[1]
 
 
-def _postgres_scans(connection: Connection, statement: str, params: Any) -> Iterator[str]:
+def _postgres_scans(
+    connection: Connection, statement: str, params: Any, seqscan_allowed: bool
+) -> Iterator[str]:
     with connection.begin():
-        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        if not seqscan_allowed:
+            connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
         (plan,) = connection.exec_driver_sql(f"EXPLAIN (FORMAT JSON) {statement}", params).one()
     yield from _seq_scanned(plan[0]["Plan"])
 

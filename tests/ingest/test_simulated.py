@@ -16,6 +16,7 @@ from linespeed.sim.emit import event_lines
 from linespeed.sim.example import ExampleSettings, example_events
 from linespeed.sim.run import simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+from linespeed.store.bodies import canonical_body
 from linespeed.store.deadletters import list_dead_letters
 from linespeed.store.schema import events
 from tests.conftest import make_store, snapshot
@@ -44,8 +45,11 @@ def _ingest(engine: Engine, payloads: list[bytes]) -> list[tuple[str, str | None
 
 
 def _bodies(engine: Engine) -> list[str]:
+    """The canonical JSON of every stored event, as the log gives it back."""
+    columns = events.c.kind, events.c.event_id, events.c.ts, events.c.body
     with engine.connect() as connection:
-        return list(connection.execute(select(events.c.body).order_by(events.c.seq)).scalars())
+        rows = connection.execute(select(*columns).order_by(events.c.seq))
+        return [canonical_body(*row) for row in rows]
 
 
 def test_a_real_store_refuses_simulated_events_and_stores_nothing_of_them(

@@ -9,9 +9,10 @@ import logging
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any, Final, Literal
 
 import msgspec
@@ -37,15 +38,21 @@ from linespeed.events.types import (
     UnitEvent,
 )
 from linespeed.ingest.corrections import Corrector, correction_audit_row, record_corrections
+from linespeed.store.bodies import canonical_body, stored_body
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
 from linespeed.store.engine import write_transaction
 from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
 from linespeed.store.reads import select_in
 from linespeed.store.settings import is_simulation
+from linespeed.store.statistics import refresh_statistics
 from linespeed.store.writes import stamp_for
 
 DEFAULT_BATCH_SIZE: Final = 5_000
+_SLICE: Final = 1_000
+"""Events checked while the rows of the slice before them are written."""
+STATISTICS_EVERY: Final = 1_000
+"""Accepted events between two looks at whether the planner's statistics are due."""
 OutcomeStatus = Literal["accepted", "duplicate", "rejected"]
 StoredKey = tuple[str, str]
 """An event's idempotency key: (scope, id), the scope `station:<id>` or `line:<id>`."""
@@ -148,6 +155,8 @@ class DecodedBatch:
     """One event, or the refusal of its payload, per item."""
     bodies: list[str]
     """The canonical JSON of each decoded event (empty for a refusal)."""
+    stored: list[str] = field(default_factory=list)
+    """The stored form of each body (`linespeed.store.bodies`; empty for a refusal)."""
     event_ids: list[str] = field(default_factory=list)
     vins: set[str] = field(default_factory=set)
     serials: set[tuple[str, str]] = field(default_factory=set)
@@ -163,20 +172,25 @@ def decode_batch(batch: Sequence[RawEvent]) -> DecodedBatch:
     decoded: list[Event | EventRejectedError] = []
     bodies: list[str] = []
     result = DecodedBatch(batch, decoded, bodies)
+    stored = result.stored
     event_ids, vins, serials = result.event_ids, result.vins, result.serials
     for item in batch:
         if item.refusal is not None:
             decoded.append(EventRejectedError(*item.refusal))
             bodies.append("")
+            stored.append("")
             continue
         try:
             event = decode_event(item.payload)
         except EventRejectedError as error:
             decoded.append(error)
             bodies.append("")
+            stored.append("")
             continue
         decoded.append(event)
-        bodies.append(encode_event(event).decode())
+        body = encode_event(event).decode()
+        bodies.append(body)
+        stored.append(stored_body(body))
         event_ids.append(event.id)
         if isinstance(event, UnitEvent):
             vins.add(event.vin)
@@ -209,6 +223,8 @@ class Ingestor:
         self._projector: Projector | None = None
         self._simulation = False
         """Whether the store accepts simulated events: read with each projector load."""
+        self._unchecked = STATISTICS_EVERY
+        """Events accepted since the statistics were last looked at (look at the first batch)."""
 
     def ingest(self, batch: Sequence[RawEvent]) -> list[Outcome]:
         """Ingest one batch in one transaction; returns one outcome per payload, in order.
@@ -297,8 +313,18 @@ class Ingestor:
                 window = None
                 if self.live_window is not None:
                     window = self.live_window.bounds(datetime.now(UTC))
-                outcomes, rejections, audited = _check_and_apply(
-                    prepared, projector, stored, window, self._simulation, self.corrector
+                outcomes, rejections, audited = _check_and_write(
+                    connection,
+                    prepared,
+                    partial(
+                        _check_and_apply,
+                        projector=projector,
+                        stored=stored,
+                        window=window,
+                        simulation=self._simulation,
+                        corrector=self.corrector,
+                    ),
+                    projector.take_appended,
                 )
                 projector.flush(connection)
                 record_rejections(connection, rejections)
@@ -317,6 +343,10 @@ class Ingestor:
             if self._projector is not None:
                 self._projector.forget()
             raise
+        self._unchecked += sum(1 for outcome in outcomes if outcome.status == "accepted")
+        if self._unchecked >= STATISTICS_EVERY:
+            self._unchecked = 0
+            refresh_statistics(self.engine)
         return outcomes
 
     def _projector_for(self, connection: Connection) -> Projector:
@@ -327,14 +357,54 @@ class Ingestor:
         return self._projector
 
 
+Checked = tuple[list[Outcome], list[Rejection], list[dict[str, Any]]]
+"""Outcomes, dead letters and audited corrections of a batch."""
+
+
+def _check_and_write(
+    connection: Connection,
+    batch: DecodedBatch,
+    check: Callable[[DecodedBatch], Checked],
+    take_appended: Callable[[], Callable[[Connection], None]],
+) -> Checked:
+    """`check` a large batch in slices; a second thread writes each slice's append-only rows
+    while the next slice is checked (the drivers write without the interpreter lock).
+
+    Checking needs no database, so the connection is the writer's alone meanwhile.
+    """
+    if len(batch.items) < 2 * _SLICE:
+        return check(batch)
+    outcomes: list[Outcome] = []
+    rejections: list[Rejection] = []
+    audited: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-write") as writer:
+        writing: Future[None] | None = None
+        for start in range(0, len(batch.items), _SLICE):
+            part = slice(start, start + _SLICE)
+            sliced = DecodedBatch(
+                batch.items[part], batch.decoded[part], batch.bodies[part], batch.stored[part]
+            )
+            slice_outcomes, slice_rejections, slice_audited = check(sliced)
+            outcomes += slice_outcomes
+            rejections += slice_rejections
+            audited += slice_audited
+            if writing is not None:
+                writing.result()
+            writing = writer.submit(take_appended(), connection)
+        if writing is not None:
+            writing.result()
+    return outcomes, rejections, audited
+
+
 def _check_and_apply(
     batch: DecodedBatch,
+    *,
     projector: Projector,
     stored: dict[StoredKey, str],
     window: tuple[datetime, datetime] | None,
     simulation: bool,
     corrector: Corrector | None,
-) -> tuple[list[Outcome], list[Rejection], list[dict[str, Any]]]:
+) -> Checked:
     outcomes: list[Outcome] = []
     rejections: list[Rejection] = []
     audited: list[dict[str, Any]] = []
@@ -342,7 +412,9 @@ def _check_and_apply(
     current = rules[current_revision]
     unit_of, serial_owner, apply = projector.unit, projector.serial_owner, projector.apply
     serial_received = projector.serial_received
-    for item, event, body in zip(batch.items, batch.decoded, batch.bodies, strict=True):
+    for item, event, body, stored_form in zip(
+        batch.items, batch.decoded, batch.bodies, batch.stored, strict=True
+    ):
         if isinstance(event, EventRejectedError):
             outcome = Outcome(
                 "rejected",
@@ -375,7 +447,7 @@ def _check_and_apply(
                     outcome = Outcome("rejected", event.id, item.source, error.code, error.detail)
                 else:  # accepted events always have a scope: a car's events need a known car
                     revision = current_revision if unit is None else unit.revision
-                    apply(event, body, key[0], revision)
+                    apply(event, stored_form, key[0], revision)
                     outcome = Outcome("accepted", event.id, item.source)
                     stored[key] = body
                     if (
@@ -436,8 +508,11 @@ def _stored_bodies(connection: Connection, event_ids: list[str]) -> dict[StoredK
         # greatest stored one cannot be stored. SQLite orders text as Python does.
         newest = connection.exec_driver_sql("SELECT max(event_id) FROM events").scalar()
         wanted = [] if newest is None else wanted[: bisect_right(wanted, newest)]
-    sql = "SELECT id_scope, event_id, body FROM events WHERE event_id IN ({values})"
-    return {(scope, event_id): body for scope, event_id, body in select_in(connection, sql, wanted)}
+    sql = "SELECT id_scope, event_id, kind, ts, body FROM events WHERE event_id IN ({values})"
+    return {
+        (scope, event_id): canonical_body(kind, event_id, ts, body)
+        for scope, event_id, kind, ts, body in select_in(connection, sql, wanted)
+    }
 
 
 def batched(items: Iterable[RawEvent], size: int = DEFAULT_BATCH_SIZE) -> Iterator[list[RawEvent]]:

@@ -20,13 +20,15 @@ from linespeed.errors import LinespeedError
 from linespeed.live.milestones import MilestoneNews, milestone_news
 from linespeed.plant.model import Plant
 from linespeed.ramp.milestones import next_milestone
+from linespeed.store.bodies import ts_json
 from linespeed.store.plants import current_plant
 
 MAX_BATCH: Final = 1000
 _decode: Final = msgspec.json.Decoder(dict[str, Any])
+_decode_ts: Final = msgspec.json.Decoder(str)
 _NEWEST_SQL: Final = text("SELECT max(seq) FROM events")
 _FEED_SQL: Final = text(
-    "SELECT e.seq, e.kind, e.body, u.completion_seq, u.model, u.color"
+    "SELECT e.seq, e.kind, e.ts, e.body, u.completion_seq, u.model, u.color"
     " FROM events e LEFT JOIN units u ON e.kind = 'unit.completed' AND u.vin = e.vin"
     " WHERE e.seq > :after AND e.seq <= :newest"
     " AND e.kind IN ('unit.completed', 'station.state')"
@@ -82,8 +84,10 @@ def feed_after(
     messages: list[FeedMessage] = []
     for row in rows:
         body = _decode.decode(row.body)
+        ts = _decode_ts.decode(ts_json(row.ts))
         if row.kind == "station.state":
-            data = {key: body.get(key) for key in ("station", "line", "state", "reason", "ts")}
+            data = {key: body.get(key) for key in ("station", "line", "state", "reason")}
+            data["ts"] = ts
             messages.append(FeedMessage(row.seq, "station-state", data))
             continue
         # the plant's car number: the store's completion number after the cars built before it
@@ -93,7 +97,7 @@ def feed_after(
             "number": number,
             "model": row.model,
             "color": row.color,
-            "ts": body.get("ts"),
+            "ts": ts,
         }
         messages.append(FeedMessage(row.seq, "completion", car))
         if number in milestones:

@@ -16,5 +16,8 @@
   `resolve`).
 - `settings`: store-wide settings (`is_simulation`, `init_simulation`, `require_simulation`).
 - `writes` / `reads`: bulk writes (COPY on PostgreSQL) and raw reads for the hot paths.
+- `statistics`: `refresh_statistics`, the planner's statistics kept fresh by ingest
+  (PostgreSQL).
+- `bodies`: the stored form of an event's JSON (`stored_body`, `canonical_body`, `ts_json`).
 - `text`: `storable_text`, text every backend can keep.
 """

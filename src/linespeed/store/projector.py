@@ -8,7 +8,7 @@ so both give the same tables.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any, Final, TypeVar
 
@@ -92,6 +92,8 @@ class Projector:
         self._log_rows: list[tuple[Any, ...]] = []
         """The `events` rows of this batch, in column order."""
         self._log_events = log_events
+        self._taken = 0
+        """Log rows of this batch handed out by `take_appended` already."""
 
     def begin(
         self,
@@ -122,6 +124,7 @@ class Projector:
         self._load_stock(connection, set(received), set(counted))
         machine.changes = Changes()
         self._log_rows = []
+        self._taken = 0
         self._stamps.clear()
 
     def unit(self, vin: str) -> UnitState | None:
@@ -140,9 +143,10 @@ class Projector:
     def apply(
         self, event: Event, body: str, id_scope: str, revision: int, seq: int | None = None
     ) -> None:
-        """Record an accepted event: its log row (with the scope of its idempotency key,
-        `station:<id>` or `line:<id>`) and what it changes in the projections; `seq` is its
-        number in the log when it is replayed (else the next number is taken)."""
+        """Record an accepted event: its log row (with `body`, its stored form, and the scope
+        of its idempotency key, `station:<id>` or `line:<id>`) and what it changes in the
+        projections; `seq` is its number in the log when it is replayed (else the next
+        number is taken)."""
         at = self._stamps.get(event.ts)
         if at is None:
             at = self._stamp_of(event.ts)
@@ -163,8 +167,26 @@ class Projector:
             stamped = self._stamps[value] = self._stamp(value)
         return stamped
 
+    def take_appended(self) -> Callable[[Connection], None]:
+        """Takes the rows applied so far that nothing later in the batch changes (the log,
+        station visits, inspections) out of the batch; returns what writes them, which may
+        run in another thread while more events are applied (`flush` writes the rest)."""
+        log_rows, self._log_rows = self._log_rows, []
+        changes = self._machine.changes
+        visits, changes.visits = changes.visits, []
+        checks, changes.inspections = changes.inspections, []
+        self._taken += len(log_rows)
+
+        def write(connection: Connection) -> None:
+            insert_rows(connection, events, log_rows)
+            insert_rows(connection, station_visits, visits)
+            insert_rows(connection, inspections, checks)
+
+        return write
+
     def flush(self, connection: Connection) -> int:
-        """Write everything applied since `begin`; returns the number of events written."""
+        """Write everything applied since `begin` (and not taken out by `take_appended`);
+        returns the number of events logged in the batch."""
         writes, cars, stamp = self._machine.changes, self._cars, self._stamp_of
         insert_rows(connection, events, self._log_rows)
         insert_rows(connection, units, [unit_row(cars[vin], stamp) for vin in writes.new_vins])
@@ -229,7 +251,8 @@ class Projector:
         if writes.state_rows:
             connection.execute(station_states.insert(), writes.state_rows)
         self._flush_stock(connection, writes)
-        written = len(self._log_rows)
+        written = self._taken + len(self._log_rows)
+        self._taken = 0
         self._last_seq = self._next_seq - 1
         self._machine.changes = Changes()
         self._log_rows = []
@@ -289,6 +312,7 @@ class Projector:
         self._last_seq = None
         self._machine.changes = Changes()
         self._log_rows = []
+        self._taken = 0
 
     def _load_cars(self, connection: Connection, vins: set[str]) -> None:
         for chunk in _chunks(sorted(vins)):

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, Dialect
 
 _IN_CHUNK = 5_000
+_IN_VALUES = "IN ({values})"
 
 StampReader = Callable[[Any], datetime | None]
 """Turns what the driver returns for a UtcDateTime column back into an aware UTC datetime."""
@@ -50,8 +51,14 @@ def select_rows(connection: Connection, sql: str, *values: Any) -> Sequence[Any]
 def select_in(connection: Connection, sql: str, values: Sequence[Any]) -> list[tuple[Any, ...]]:
     """Rows of `sql`, whose `{values}` placeholder is filled with `values` in chunks.
 
-    Runs through the driver without per-statement compilation; values come back raw.
+    Runs through the driver without per-statement compilation; values come back raw. On
+    PostgreSQL `IN ({values})` becomes `= ANY(array)`: one parameter, whatever the count.
     """
+    if connection.dialect.name == "postgresql" and _IN_VALUES in sql:
+        if not values:
+            return []
+        query = sql.replace(_IN_VALUES, "= ANY(%s)")
+        return [tuple(row) for row in connection.exec_driver_sql(query, (list(values),))]
     marker = param_marker(connection)
     found: list[tuple[Any, ...]] = []
     for start in range(0, len(values), _IN_CHUNK):

@@ -4,7 +4,7 @@ A cache the KPI query fills on first use (nothing to backfill): a store made bef
 revision starts with it empty.
 
 Revision ID: 0012
-Revises: 0010 (genealogy corrections)
+Revises: 0011 (compact event bodies)
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from alembic import op
 from linespeed.store.schema import UtcDateTime
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
