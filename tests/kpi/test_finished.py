@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -163,13 +164,11 @@ def test_reading_a_kept_day_scans_no_table(
 
 
 def test_a_report_is_answered_while_a_writer_holds_the_store(
-    backend: str, db_url: str, stream: list[bytes], plant: Plant
+    tmp_path: Path, stream: list[bytes], plant: Plant
 ) -> None:
     """SQLite: keeping waits at most WAIT_MS for the write lock, then gives up (PostgreSQL's
     writers lock each other out with an advisory lock, which keeping does not take)."""
-    if backend != "sqlite":
-        pytest.skip("a SQLite write lock")
-    store = make_store(db_url, plant, simulation=True)
+    store = make_store(f"sqlite:///{tmp_path / 'held.db'}", plant, simulation=True)
     assert ingest_lines(Ingestor(store), stream, "sim").rejected == 0
     window = _day(plant, _second_day(stream, plant))
     computed = _json(store, window, None, keep=False)
