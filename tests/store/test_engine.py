@@ -7,10 +7,18 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, text
 
 from linespeed.errors import StoreError
-from linespeed.store.engine import connect, is_current, migrate, open_store
+from linespeed.store.engine import (
+    MIGRATIONS_DIR,
+    SCHEMA_HEAD,
+    connect,
+    is_current,
+    migrate,
+    open_store,
+)
 from linespeed.store.schema import metadata
 
 
@@ -29,6 +37,21 @@ def test_sqlite_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
 
 def test_migrate_twice_is_harmless(engine: Engine) -> None:
     migrate(engine)
+    assert is_current(engine)
+
+
+def test_schema_head_is_the_newest_migration() -> None:
+    assert ScriptDirectory(str(MIGRATIONS_DIR)).get_current_head() == SCHEMA_HEAD
+
+
+def test_open_store_refuses_a_store_one_migration_behind(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0011'"))
+    assert not is_current(engine)
+    with pytest.raises(StoreError, match="not up to date"):
+        open_store(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        connection.execute(text(f"UPDATE alembic_version SET version_num = '{SCHEMA_HEAD}'"))
     assert is_current(engine)
 
 
