@@ -1,0 +1,330 @@
+"""The events of a stretch of cars as finished JSON lines, made station by station for all
+cars at once: each kind of event is one byte template filled for every car it concerns.
+
+A car's events are numbered in the order a line sends them (started; per station its parts,
+checks, defects opened, defects closed at the gate, completed or scrapped; completed;
+shipped): the number makes the event's id (`<prefix>-c<car>-<number>`) and breaks ties
+between a car's events at the same moment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC
+from typing import Final, Literal
+
+import msgspec
+import numpy as np
+from numpy.typing import NDArray
+
+from linespeed.plant.model import BomPart
+from linespeed.plant.vin import nth_vin
+from linespeed.sim.plan import gate_after
+from linespeed.sim.run import SimRun
+from linespeed.sim.stamps import Stamps
+from linespeed.sim.supply import lot_size, pieces_per_car
+
+Detail = Literal["full", "units"]
+"""`full`: every event a line sends; `units`: only unit.started/scrapped/completed/shipped."""
+
+Floats = NDArray[np.float64]
+Ints = NDArray[np.int64]
+Flags = NDArray[np.bool_]
+_json = msgspec.json.encode
+_SCRAPPED: Final = ',"reason":"damaged beyond repair"'
+
+
+def json_text(value: object) -> str:
+    """`value` as JSON text (a string with its quotes and escapes)."""
+    return _json(value).decode()
+
+
+class RunTexts:
+    """What the events of a run reuse: JSON fragments of its line, stations, models and
+    parts, its timestamps, and how many pieces of each part it has used by each car."""
+
+    def __init__(self, run: SimRun) -> None:
+        self.run = run
+        plant = run.loaded.plant
+        self.line = json_text(run.line.id)
+        self.stations = [json_text(station.id) for station in run.line.stations]
+        self.stamps = Stamps(
+            np.datetime64(run.calendar.start_at.astimezone(UTC).replace(tzinfo=None), "ms")
+        )
+        self.models = plant.models
+        self.model_ids = [json_text(model.id) for model in plant.models]
+        self.colors = [[json_text(color) for color in model.colors] for model in plant.models]
+        index = {station.id: i for i, station in enumerate(run.line.stations)}
+        # per model: per station, the BOM lines installed there
+        self.bom = [
+            [[p for p in model.parts if index.get(p.station) == i] for i in range(len(index))]
+            for model in plant.models
+        ]
+        scenario = run.loaded.scenario
+        parts = {p.part for m in plant.models for p in m.parts}
+        self.lot_size = {part: lot_size(scenario, part) for part in parts}
+        # how many cars of each model have started up to each car: serial and lot numbers
+        # follow from it, so any stretch of a run numbers its parts as the whole run does
+        model = run.plan.model
+        self.model_counts = [np.cumsum(model == number) for number in range(len(plant.models))]
+        self.part_models: dict[str, list[tuple[int, int]]] = {}  # part -> (model, pieces per car)
+        for part in parts:
+            pieces = pieces_per_car(plant, run.line, part).tolist()
+            self.part_models[part] = [(m, q) for m, q in enumerate(pieces) if q > 0]
+
+    def part_counts(self, part: str, cars: Ints) -> Ints:
+        """How many pieces of `part` the run has used up to and including each of `cars`."""
+        count = np.zeros(len(cars), dtype=np.int64)
+        for model, pieces in self.part_models[part]:
+            count += pieces * self.model_counts[model][cars]
+        return count
+
+
+@dataclass
+class CarLines:
+    """Event lines with what orders them: moment, car (-1: none) and number within the car."""
+
+    lines: list[bytes]
+    time_s: Floats
+    car: Ints
+    number: Ints
+
+
+def _escaped(text: str) -> bytes:
+    """`text` as UTF-8 for a %-template: a literal `%` doubled."""
+    return text.encode().replace(b"%", b"%%")
+
+
+class _Builder:
+    """The lines of a window of cars, added a template at a time."""
+
+    def __init__(self, texts: RunTexts, cars: Ints, prefix: str) -> None:
+        self.texts = texts
+        self.cars = cars
+        self.vins = np.array(
+            [
+                nth_vin(texts.run.loaded.plant, texts.models[model].id, car + 1).encode()
+                for car, model in zip(
+                    cars.tolist(), texts.run.plan.model[cars].tolist(), strict=True
+                )
+            ],
+            dtype="S17",
+        )
+        self.made = np.zeros(len(cars), dtype=np.int64)
+        self.head = (
+            b'","id":"' + _escaped(prefix) + b'-c%07d-%03d","ts":"%s","line":'
+            + _escaped(texts.line)
+            + b',"vin":"%s"'
+        )
+        self.lines: list[bytes] = []
+        self.times: list[Floats] = []
+        self.numbers: list[Ints] = []
+        self.positions: list[Ints] = []
+
+    def template(self, kind: str, rest: bytes) -> bytes:
+        """A line of `kind`: id, ts, line and vin filled in by `add`, then `rest` (escaped)."""
+        return b'{"kind":"' + _escaped(kind) + self.head + rest + b',"simulated":true}'
+
+    def add(self, template: bytes, where: Flags | Ints, time_s: Floats, *columns: object) -> None:
+        """One event per car `where` selects, at `time_s` (per such car), `columns` filling
+        the template's fields after the VIN."""
+        positions = np.flatnonzero(where) if where.dtype == np.bool_ else where
+        if not len(positions):
+            return
+        self.made[positions] += 1
+        numbers = self.made[positions]
+        rows = zip(
+            (self.cars[positions] + 1).tolist(),
+            numbers.tolist(),
+            self.texts.stamps.of(time_s),
+            self.vins[positions].tolist(),
+            *columns,  # type: ignore[call-overload]
+            strict=True,
+        )
+        self.lines += [template % row for row in rows]
+        self.times.append(time_s)
+        self.numbers.append(numbers)
+        self.positions.append(positions)
+
+    def done(self) -> CarLines:
+        """Every line added, with its moment, car and number."""
+        if not self.lines:
+            empty = np.zeros(0, dtype=np.int64)
+            return CarLines([], np.zeros(0), empty, empty)
+        return CarLines(
+            self.lines,
+            np.concatenate(self.times),
+            self.cars[np.concatenate(self.positions)],
+            np.concatenate(self.numbers),
+        )
+
+
+def car_lines(texts: RunTexts, cars: Ints, detail: Detail, prefix: str) -> CarLines:
+    """Every event of `cars` (ascending car indices), as JSON lines, unordered."""
+    run = texts.run
+    plan = run.plan
+    build = _Builder(texts, cars, prefix)
+    start, complete = run.start_s[cars], run.complete_s[cars]
+    model = plan.model[cars]
+    scrap = plan.scrap_at[cars]
+    colors = [texts.colors[m][c] for m, c in zip(model.tolist(), plan.color[cars].tolist())]
+    build.add(
+        build.template("unit.started", b',"model":%s,"color":%s'),
+        np.arange(len(cars)),
+        start[:, 0],
+        [texts.model_ids[m].encode() for m in model.tolist()],
+        [color.encode() for color in colors],
+    )
+    if detail == "full":
+        alive = _stations(build, start, complete, model, scrap)
+    else:
+        alive = scrap < 0
+        for station in np.unique(scrap[~alive]).tolist():
+            at = b',"station":' + _escaped(texts.stations[station])
+            where = np.flatnonzero(scrap == station)
+            build.add(
+                build.template("unit.scrapped", at + _SCRAPPED.encode()),
+                where,
+                complete[where, station],
+            )
+    done = complete[alive, -1]
+    build.add(build.template("unit.completed", b""), alive, done)
+    destination = _escaped(json_text(run.loaded.scenario.shipping.destination))
+    build.add(
+        build.template("unit.shipped", b',"destination":' + destination),
+        alive,
+        done + plan.ship_delay_s[cars][alive],
+    )
+    return build.done()
+
+
+def _stations(
+    build: _Builder, start: Floats, complete: Floats, model: Ints, scrap: Ints
+) -> Flags:
+    """Every car's events station by station (parts, checks, defects, completed or
+    scrapped); returns which cars are not scrapped."""
+    texts, cars = build.texts, build.cars
+    run = texts.run
+    plan, line = run.plan, run.line
+    gates = gate_after(plan.checks, [station.gate for station in line.stations])
+    checks_at: dict[int, list[int]] = {}
+    for k, check in enumerate(plan.checks):
+        checks_at.setdefault(check.station, []).append(k)
+    # the defects a gate closes, in the order they were opened along the line
+    closed_at: dict[int, list[int]] = {}
+    for k in sorted(range(len(plan.checks)), key=lambda k: (plan.checks[k].station, k)):
+        closed_at.setdefault(gates[k], []).append(k)
+    failed = plan.failed[cars]
+    process = plan.process_s[cars]
+    alive = np.ones(len(cars), dtype=np.bool_)
+    checked_at: dict[int, Floats] = {}  # check -> moment of each car's check
+    checked: dict[int, Flags] = {}  # check -> which cars were checked
+    model_numbers = np.unique(model).tolist()
+    for station, spec in enumerate(line.stations):
+        at = b',"station":' + _escaped(texts.stations[station])
+        s, c = start[:, station], complete[:, station]
+        here = scrap == station
+        active = alive & (here | ~((process[:, station] == 0.0) & spec.optional))
+        inspections = checks_at.get(station, [])
+        slots = np.zeros(len(cars), dtype=np.int64)
+        for number in model_numbers:
+            slots[model == number] = len(texts.bom[number][station])
+        tick = (c - s) / (slots + len(inspections) + 2)
+        moment = s.copy()
+        for number in model_numbers:
+            group = np.flatnonzero(active & (model == number))
+            if len(group):
+                _parts(build, at, texts.bom[number][station], group, moment, tick)
+        for k in inspections:
+            check = plan.checks[k]
+            moment[active] += tick[active]
+            name = _escaped(check.name)
+            result = [b"fail" if bad else b"pass" for bad in failed[active, k].tolist()]
+            build.add(
+                build.template(
+                    "inspection.recorded",
+                    at + b',"check":' + _escaped(json_text(check.name)) + b',"result":"%s"',
+                ),
+                active,
+                moment[active],
+                result,
+            )
+            opened = np.flatnonzero(active & failed[:, k])
+            build.add(
+                build.template(
+                    "defect.opened",
+                    at
+                    + b',"defect":"%s-'
+                    + name
+                    + b'","code":"'
+                    + name
+                    + b'-out-of-spec","severity":"minor"',
+                ),
+                opened,
+                moment[opened],
+                build.vins[opened].tolist(),
+            )
+            checked_at[k], checked[k] = moment.copy(), active
+        for k in closed_at.get(station, []):
+            check = plan.checks[k]
+            closing = np.flatnonzero(active & checked[k] & failed[:, k])
+            # repaired in a bay beside the line; closed at the latest as the car leaves the gate
+            build.add(
+                build.template(
+                    "defect.closed",
+                    b',"defect":"%s-' + _escaped(check.name) + b'","action":"repaired"' + at,
+                ),
+                closing,
+                np.minimum(checked_at[k][closing] + check.rework_s, c[closing]),
+                build.vins[closing].tolist(),
+            )
+        build.add(build.template("unit.scrapped", at + _SCRAPPED.encode()), here, c[here])
+        passed = np.flatnonzero(active & ~here)
+        build.add(
+            build.template("station.completed", at + b',"started_at":"%s","result":"ok"'),
+            passed,
+            c[passed],
+            texts.stamps.of(s[passed]),
+        )
+        alive &= ~here
+    return alive
+
+
+def _parts(
+    build: _Builder,
+    at: bytes,
+    parts: Sequence[BomPart],
+    group: Ints,
+    moment: Floats,
+    tick: Floats,
+) -> None:
+    """The `part.installed` events of the cars `group` (one model) at a station, in BOM
+    order, each part a tick after the one before; `moment` moves on for each."""
+    texts = build.texts
+    for bom_part in parts:
+        moment[group] += tick[group]
+        if bom_part.backflush:
+            continue  # consumed as the station completes, with no part.installed
+        part, supplier = bom_part.part, bom_part.supplier
+        supplied = b',"supplier":' + _escaped(json_text(supplier)) if supplier else b""
+        installed = at + b',"part":' + _escaped(json_text(part))
+        count = texts.part_counts(part, build.cars[group])
+        when = moment[group]
+        if bom_part.serialized:  # one event per piece, as its receipt listed
+            pieces = bom_part.qty
+            serial = build.template(
+                "part.installed", installed + b',"serial":"' + _escaped(part) + b'-%08d"' + supplied
+            )
+            for piece in range(pieces):
+                build.add(serial, group, when, (count - pieces + 1 + piece).tolist())
+        else:
+            lot = (count - 1) // texts.lot_size[part] + 1
+            build.add(
+                build.template(
+                    "part.installed", installed + b',"lot":"' + _escaped(part) + b'-L%05d"' + supplied
+                ),
+                group,
+                when,
+                lot.tolist(),
+            )
