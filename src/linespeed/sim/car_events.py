@@ -22,8 +22,10 @@ from linespeed.plant.model import BomPart
 from linespeed.plant.vin import nth_vin
 from linespeed.sim.plan import gate_after
 from linespeed.sim.run import SimRun
+from linespeed.sim.stamps import WIDTH as STAMP
 from linespeed.sim.stamps import Stamps
 from linespeed.sim.supply import lot_size, pieces_per_car
+from linespeed.sim.templates import Column, Digits, Piece, Template, Text
 
 Detail = Literal["full", "units"]
 """`full`: every event a line sends; `units`: only unit.started/scrapped/completed/shipped."""
@@ -91,42 +93,41 @@ class CarLines:
     number: Ints
 
 
-def _escaped(text: str) -> bytes:
-    """`text` as UTF-8 for a %-template: a literal `%` doubled."""
-    return text.encode().replace(b"%", b"%%")
-
-
 class _Builder:
     """The lines of a window of cars, added a template at a time."""
 
     def __init__(self, texts: RunTexts, cars: Ints, prefix: str) -> None:
         self.texts = texts
         self.cars = cars
-        self.vins = np.array(
-            [
-                nth_vin(texts.run.loaded.plant, texts.models[model].id, car + 1).encode()
-                for car, model in zip(
-                    cars.tolist(), texts.run.plan.model[cars].tolist(), strict=True
-                )
-            ],
-            dtype="S17",
-        )
+        vins = [
+            nth_vin(texts.run.loaded.plant, texts.models[model].id, car + 1).encode()
+            for car, model in zip(cars.tolist(), texts.run.plan.model[cars].tolist(), strict=True)
+        ]
+        self.vins = np.array(vins, dtype="S17").view(np.uint8).reshape(len(cars), 17)
         self.made = np.zeros(len(cars), dtype=np.int64)
-        self.head = (
-            b'","id":"' + _escaped(prefix) + b'-c%07d-%03d","ts":"%s","line":'
-            + _escaped(texts.line)
-            + b',"vin":"%s"'
-        )
+        self.head: list[Piece] = [
+            b'","id":"' + prefix.encode() + b"-c",
+            Digits(7),
+            b"-",
+            Digits(3),
+            b'","ts":"',
+            Text(STAMP),
+            b'","line":' + texts.line.encode() + b',"vin":"',
+            Text(17),
+            b'"',
+        ]
         self.lines: list[bytes] = []
         self.times: list[Floats] = []
         self.numbers: list[Ints] = []
         self.positions: list[Ints] = []
 
-    def template(self, kind: str, rest: bytes) -> bytes:
-        """A line of `kind`: id, ts, line and vin filled in by `add`, then `rest` (escaped)."""
-        return b'{"kind":"' + _escaped(kind) + self.head + rest + b',"simulated":true}'
+    def template(self, kind: str, *rest: Piece) -> Template:
+        """A line of `kind`: id, ts, line and vin filled in by `add`, then `rest`."""
+        return Template(
+            [b'{"kind":"' + kind.encode(), *self.head, *rest, b',"simulated":true}']
+        )
 
-    def add(self, template: bytes, where: Flags | Ints, time_s: Floats, *columns: object) -> None:
+    def add(self, template: Template, where: Flags | Ints, time_s: Floats, *columns: Column) -> None:
         """One event per car `where` selects, at `time_s` (per such car), `columns` filling
         the template's fields after the VIN."""
         positions = np.flatnonzero(where) if where.dtype == np.bool_ else where
@@ -134,15 +135,15 @@ class _Builder:
             return
         self.made[positions] += 1
         numbers = self.made[positions]
-        rows = zip(
-            (self.cars[positions] + 1).tolist(),
-            numbers.tolist(),
-            self.texts.stamps.of(time_s),
-            self.vins[positions].tolist(),
-            *columns,  # type: ignore[call-overload]
-            strict=True,
+        self.lines += template.fill(
+            [
+                self.cars[positions] + 1,
+                numbers,
+                self.texts.stamps.text(time_s),
+                self.vins[positions],
+                *columns,
+            ]
         )
-        self.lines += [template % row for row in rows]
         self.times.append(time_s)
         self.numbers.append(numbers)
         self.positions.append(positions)
@@ -168,31 +169,27 @@ def car_lines(texts: RunTexts, cars: Ints, detail: Detail, prefix: str) -> CarLi
     start, complete = run.start_s[cars], run.complete_s[cars]
     model = plan.model[cars]
     scrap = plan.scrap_at[cars]
-    colors = [texts.colors[m][c] for m, c in zip(model.tolist(), plan.color[cars].tolist())]
-    build.add(
-        build.template("unit.started", b',"model":%s,"color":%s'),
-        np.arange(len(cars)),
-        start[:, 0],
-        [texts.model_ids[m].encode() for m in model.tolist()],
-        [color.encode() for color in colors],
-    )
+    color = plan.color[cars]
+    for number in np.unique(model).tolist():
+        for shade in np.unique(color[model == number]).tolist():
+            which = np.flatnonzero((model == number) & (color == shade))
+            started = f',"model":{texts.model_ids[number]},"color":{texts.colors[number][shade]}'
+            build.add(build.template("unit.started", started.encode()), which, start[which, 0])
     if detail == "full":
         alive = _stations(build, start, complete, model, scrap)
     else:
         alive = scrap < 0
         for station in np.unique(scrap[~alive]).tolist():
-            at = b',"station":' + _escaped(texts.stations[station])
             where = np.flatnonzero(scrap == station)
+            scrapped = f',"station":{texts.stations[station]}{_SCRAPPED}'
             build.add(
-                build.template("unit.scrapped", at + _SCRAPPED.encode()),
-                where,
-                complete[where, station],
+                build.template("unit.scrapped", scrapped.encode()), where, complete[where, station]
             )
     done = complete[alive, -1]
-    build.add(build.template("unit.completed", b""), alive, done)
-    destination = _escaped(json_text(run.loaded.scenario.shipping.destination))
+    build.add(build.template("unit.completed"), alive, done)
+    destination = json_text(run.loaded.scenario.shipping.destination)
     build.add(
-        build.template("unit.shipped", b',"destination":' + destination),
+        build.template("unit.shipped", f',"destination":{destination}'.encode()),
         alive,
         done + plan.ship_delay_s[cars][alive],
     )
@@ -221,8 +218,9 @@ def _stations(
     checked_at: dict[int, Floats] = {}  # check -> moment of each car's check
     checked: dict[int, Flags] = {}  # check -> which cars were checked
     model_numbers = np.unique(model).tolist()
+    results = np.frombuffer(b"passfail", dtype=np.uint8).reshape(2, 4)
     for station, spec in enumerate(line.stations):
-        at = b',"station":' + _escaped(texts.stations[station])
+        at = f',"station":{texts.stations[station]}'
         s, c = start[:, station], complete[:, station]
         here = scrap == station
         active = alive & (here | ~((process[:, station] == 0.0) & spec.optional))
@@ -239,31 +237,22 @@ def _stations(
         for k in inspections:
             check = plan.checks[k]
             moment[active] += tick[active]
-            name = _escaped(check.name)
-            result = [b"fail" if bad else b"pass" for bad in failed[active, k].tolist()]
+            checks = f'{at},"check":{json_text(check.name)},"result":"'
             build.add(
-                build.template(
-                    "inspection.recorded",
-                    at + b',"check":' + _escaped(json_text(check.name)) + b',"result":"%s"',
-                ),
+                build.template("inspection.recorded", checks.encode(), Text(4), b'"'),
                 active,
                 moment[active],
-                result,
+                results[failed[active, k].astype(np.int64)],
             )
             opened = np.flatnonzero(active & failed[:, k])
+            code = f'-{check.name}","code":"{check.name}-out-of-spec","severity":"minor"'
             build.add(
                 build.template(
-                    "defect.opened",
-                    at
-                    + b',"defect":"%s-'
-                    + name
-                    + b'","code":"'
-                    + name
-                    + b'-out-of-spec","severity":"minor"',
+                    "defect.opened", f'{at},"defect":"'.encode(), Text(17), code.encode()
                 ),
                 opened,
                 moment[opened],
-                build.vins[opened].tolist(),
+                build.vins[opened],
             )
             checked_at[k], checked[k] = moment.copy(), active
         for k in closed_at.get(station, []):
@@ -273,19 +262,26 @@ def _stations(
             build.add(
                 build.template(
                     "defect.closed",
-                    b',"defect":"%s-' + _escaped(check.name) + b'","action":"repaired"' + at,
+                    b',"defect":"',
+                    Text(17),
+                    f'-{check.name}","action":"repaired"{at}'.encode(),
                 ),
                 closing,
                 np.minimum(checked_at[k][closing] + check.rework_s, c[closing]),
-                build.vins[closing].tolist(),
+                build.vins[closing],
             )
-        build.add(build.template("unit.scrapped", at + _SCRAPPED.encode()), here, c[here])
+        build.add(build.template("unit.scrapped", (at + _SCRAPPED).encode()), here, c[here])
         passed = np.flatnonzero(active & ~here)
         build.add(
-            build.template("station.completed", at + b',"started_at":"%s","result":"ok"'),
+            build.template(
+                "station.completed",
+                f'{at},"started_at":"'.encode(),
+                Text(STAMP),
+                b'","result":"ok"',
+            ),
             passed,
             c[passed],
-            texts.stamps.of(s[passed]),
+            texts.stamps.text(s[passed]),
         )
         alive &= ~here
     return alive
@@ -293,7 +289,7 @@ def _stations(
 
 def _parts(
     build: _Builder,
-    at: bytes,
+    at: str,
     parts: Sequence[BomPart],
     group: Ints,
     moment: Floats,
@@ -307,24 +303,30 @@ def _parts(
         if bom_part.backflush:
             continue  # consumed as the station completes, with no part.installed
         part, supplier = bom_part.part, bom_part.supplier
-        supplied = b',"supplier":' + _escaped(json_text(supplier)) if supplier else b""
-        installed = at + b',"part":' + _escaped(json_text(part))
+        supplied = f',"supplier":{json_text(supplier)}' if supplier else ""
+        installed = f'{at},"part":{json_text(part)}'
         count = texts.part_counts(part, build.cars[group])
         when = moment[group]
         if bom_part.serialized:  # one event per piece, as its receipt listed
             pieces = bom_part.qty
             serial = build.template(
-                "part.installed", installed + b',"serial":"' + _escaped(part) + b'-%08d"' + supplied
+                "part.installed",
+                f'{installed},"serial":"{part}-'.encode(),
+                Digits(8),
+                f'"{supplied}'.encode(),
             )
             for piece in range(pieces):
-                build.add(serial, group, when, (count - pieces + 1 + piece).tolist())
+                build.add(serial, group, when, count - pieces + 1 + piece)
         else:
             lot = (count - 1) // texts.lot_size[part] + 1
             build.add(
                 build.template(
-                    "part.installed", installed + b',"lot":"' + _escaped(part) + b'-L%05d"' + supplied
+                    "part.installed",
+                    f'{installed},"lot":"{part}-L'.encode(),
+                    Digits(5),
+                    f'"{supplied}'.encode(),
                 ),
                 group,
                 when,
-                lot.tolist(),
+                lot,
             )

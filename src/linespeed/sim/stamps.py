@@ -13,7 +13,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 _DAY_MS: Final = 86_400_000
-_WIDTH: Final = 24  # YYYY-MM-DDTHH:MM:SS.mmmZ
+WIDTH: Final = 24  # YYYY-MM-DDTHH:MM:SS.mmmZ
 
 
 class Stamps:
@@ -26,12 +26,18 @@ class Stamps:
 
     def of(self, seconds: NDArray[np.float64]) -> list[bytes]:
         """The timestamp of each moment, `seconds` from the origin, to the millisecond."""
+        if not len(seconds):
+            return []
+        return self.text(seconds).view(f"S{WIDTH}").ravel().tolist()  # type: ignore[no-any-return]
+
+    def text(self, seconds: NDArray[np.float64]) -> NDArray[np.uint8]:
+        """`of` as a (moments x 24) byte matrix, one timestamp per row."""
         moments_ms = self.origin_ms + np.round(seconds * 1000.0).astype(np.int64)
         if not len(moments_ms):
-            return []
+            return np.zeros((0, WIDTH), dtype=np.uint8)
         days = moments_ms // _DAY_MS
         of_day = moments_ms - days * _DAY_MS
-        text = np.empty((len(moments_ms), _WIDTH), dtype=np.uint8)
+        text = np.empty((len(moments_ms), WIDTH), dtype=np.uint8)
         text[:, :10] = self._date_digits(days)
         text[:, 10] = ord("T")
         text[:, 13] = text[:, 16] = ord(":")
@@ -46,9 +52,10 @@ class Stamps:
             value = of_day // unit_ms
             of_day = of_day - value * unit_ms
             for place in range(digits - 1, -1, -1):
-                text[:, column + place] = 48 + value % 10
-                value //= 10
-        return text.view(f"S{_WIDTH}").ravel().tolist()  # type: ignore[no-any-return]
+                value, digit = np.divmod(value, 10)
+                text[:, column + place] = digit
+                text[:, column + place] += 48
+        return text
 
     def _date_digits(self, days: NDArray[np.int64]) -> NDArray[np.uint8]:
         """`YYYY-MM-DD` of each day number (days since 1970-01-01), from a table of dates."""
