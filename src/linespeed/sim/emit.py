@@ -21,6 +21,7 @@ from numpy.typing import NDArray
 
 from linespeed.sim.car_events import CarLines, Detail, RunTexts, car_lines, json_text
 from linespeed.sim.run import SimRun
+from linespeed.sim.templates import Digits, Template
 
 __all__ = ["Detail", "EventStream", "StreamCounts", "counted", "event_lines", "write_lines"]
 
@@ -285,11 +286,12 @@ def _receipt_events(run: SimRun, texts: RunTexts) -> _Window:
         supplier = json_text(lots.supplier)
         size = lots.lot_size
         count = int(np.searchsorted(lots.arrival_s, run.until_s, side="right"))
+        serial = Template([json_text(f"{lots.part}-")[:-1].encode(), Digits(8), b'"'])
         for lot, arrival in enumerate(lots.arrival_s[:count].tolist(), start=1):
             if lots.serialized:
                 first = (lot - 1) * size + 1
-                serials = [f"{lots.part}-{n:08d}" for n in range(first, first + size)]
-                trace = f',"serials":{json_text(serials)}'
+                serials = b",".join(serial.fill([np.arange(first, first + size)])).decode()
+                trace = f',"serials":[{serials}]'
             else:
                 trace = f',"lot":"{lots.part}-L{lot:05d}"'
             window.time_s.append(arrival)

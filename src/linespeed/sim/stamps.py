@@ -1,8 +1,8 @@
 """ISO-8601 UTC timestamps with milliseconds, made for many moments at once.
 
 `Stamps(origin).of(seconds)` gives `b"2024-02-29T16:00:00.000Z"` for every moment, as
-`numpy.datetime_as_string(origin + round(seconds * 1000) ms, unit="ms") + "Z"` would, with
-the digits written by array arithmetic instead of one string per moment.
+`numpy.datetime_as_string(origin + round(seconds * 1000) ms, unit="ms") + "Z"` would: each
+part (date, time of day, milliseconds) is looked up in a table of its texts.
 """
 
 from __future__ import annotations
@@ -12,8 +12,17 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
+WIDTH: Final = 24
+"""Bytes in a timestamp: YYYY-MM-DDTHH:MM:SS.mmmZ."""
 _DAY_MS: Final = 86_400_000
-WIDTH: Final = 24  # YYYY-MM-DDTHH:MM:SS.mmmZ
+_CLOCK: Final = (
+    np.datetime_as_string(np.arange(86_400).astype("datetime64[s]"), unit="s")
+    .astype("S19")
+    .view(np.uint8)
+    .reshape(86_400, 19)[:, 11:]
+)
+"""HH:MM:SS of every second of a day."""
+_MILLIS: Final = np.array([b"%03d" % n for n in range(1000)], dtype="S3").view(np.uint8).reshape(1000, 3)
 
 
 class Stamps:
@@ -32,29 +41,18 @@ class Stamps:
 
     def text(self, seconds: NDArray[np.float64]) -> NDArray[np.uint8]:
         """`of` as a (moments x 24) byte matrix, one timestamp per row."""
+        text = np.empty((len(seconds), WIDTH), dtype=np.uint8)
+        if not len(seconds):
+            return text
         moments_ms = self.origin_ms + np.round(seconds * 1000.0).astype(np.int64)
-        if not len(moments_ms):
-            return np.zeros((0, WIDTH), dtype=np.uint8)
-        days = moments_ms // _DAY_MS
-        of_day = moments_ms - days * _DAY_MS
-        text = np.empty((len(moments_ms), WIDTH), dtype=np.uint8)
+        days, of_day_ms = np.divmod(moments_ms, _DAY_MS)
+        of_day_s, millis = np.divmod(of_day_ms, 1000)
         text[:, :10] = self._date_digits(days)
         text[:, 10] = ord("T")
-        text[:, 13] = text[:, 16] = ord(":")
+        text[:, 11:19] = _CLOCK[of_day_s]
         text[:, 19] = ord(".")
+        text[:, 20:23] = _MILLIS[millis]
         text[:, 23] = ord("Z")
-        for column, unit_ms, digits in (
-            (11, 3_600_000, 2),
-            (14, 60_000, 2),
-            (17, 1_000, 2),
-            (20, 1, 3),
-        ):
-            value = of_day // unit_ms
-            of_day = of_day - value * unit_ms
-            for place in range(digits - 1, -1, -1):
-                value, digit = np.divmod(value, 10)
-                text[:, column + place] = digit
-                text[:, column + place] += 48
         return text
 
     def _date_digits(self, days: NDArray[np.int64]) -> NDArray[np.uint8]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 import numpy as np
 from numpy.typing import NDArray
@@ -35,6 +36,9 @@ class Text:
 
 
 Piece = bytes | Digits | Text
+_FOUR_DIGITS: Final = (
+    np.array([b"%04d" % n for n in range(10_000)], dtype="S4").view(np.uint8).reshape(10_000, 4)
+)
 
 
 class Template:
@@ -76,10 +80,12 @@ class Template:
                 lines[:, offset : offset + field.width] = column
                 continue
             value = column.astype(np.int64)
-            for place in range(offset + field.width - 1, offset - 1, -1):
-                value, digit = np.divmod(value, 10)
-                lines[:, place] = digit
-                lines[:, place] += 48
+            end = offset + field.width
+            while end > offset:  # four digits at a time, from the right
+                begin = max(offset, end - 4)
+                value, low = np.divmod(value, 10_000)
+                lines[:, begin:end] = _FOUR_DIGITS[low, 4 - (end - begin) :]
+                end = begin
         return lines.view(f"S{self.width}").ravel().tolist()  # type: ignore[no-any-return]
 
     def _formatted(self, columns: Sequence[Column]) -> list[bytes]:
