@@ -19,7 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from linespeed.plant.model import BomPart
-from linespeed.plant.vin import nth_vin
+from linespeed.plant.vin import check_digit, nth_vin
 from linespeed.sim.plan import gate_after
 from linespeed.sim.run import SimRun
 from linespeed.sim.stamps import WIDTH as STAMP
@@ -83,14 +83,82 @@ class RunTexts:
         return count
 
 
+UNIT_STARTED: Final = 1
+UNIT_COMPLETED: Final = 2
+_UNIT_KINDS: Final = {"unit.started": UNIT_STARTED, "unit.completed": UNIT_COMPLETED}
+
+
 @dataclass
 class CarLines:
-    """Event lines with what orders them: moment, car (-1: none) and number within the car."""
+    """Event lines with what orders them: moment, car (-1: none) and number within the car;
+    `unit` marks `unit.started` (UNIT_STARTED) and `unit.completed` (UNIT_COMPLETED) lines."""
 
     lines: list[bytes]
     time_s: Floats
     car: Ints
     number: Ints
+    unit: NDArray[np.int8]
+
+    @classmethod
+    def of(cls, lines: list[bytes], time_s: Floats, car: int = -1) -> CarLines:
+        """`lines` of no car (or all of `car`), numbered in the order given, none a unit's."""
+        count = len(lines)
+        return cls(
+            lines,
+            time_s,
+            np.full(count, car, dtype=np.int64),
+            np.arange(count, dtype=np.int64),
+            np.zeros(count, dtype=np.int8),
+        )
+
+    @classmethod
+    def joined(cls, *parts: CarLines) -> CarLines:
+        """The lines of `parts`, one after the other."""
+        return cls(
+            [line for part in parts for line in part.lines],
+            np.concatenate([part.time_s for part in parts]),
+            np.concatenate([part.car for part in parts]),
+            np.concatenate([part.number for part in parts]),
+            np.concatenate([part.unit for part in parts]),
+        )
+
+    def taken(self, rows: Ints | slice) -> CarLines:
+        """The lines at `rows`, in that order."""
+        lines = (
+            self.lines[rows] if isinstance(rows, slice) else [self.lines[i] for i in rows.tolist()]
+        )
+        return CarLines(lines, self.time_s[rows], self.car[rows], self.number[rows], self.unit[rows])
+
+    def ordered(self) -> CarLines:
+        """The lines by moment, car (none first) and number."""
+        return self.taken(np.lexsort((self.number, self.car, self.time_s)))
+
+
+@dataclass(frozen=True)
+class _EventTemplate:
+    """A line's template, and whether it is a unit's start or completion."""
+
+    template: Template
+    unit: int
+
+
+def _vins(texts: RunTexts, cars: Ints) -> list[bytes]:
+    """The VIN of each car: its model's first VIN with the car's number and check digit.
+
+    Raises as `nth_vin` does for a car number that makes no VIN.
+    """
+    plant = texts.run.loaded.plant
+    models = texts.run.plan.model[cars]
+    first: dict[int, str] = {}
+    for number in np.unique(models).tolist():
+        model_id = texts.models[number].id
+        nth_vin(plant, model_id, int(cars[models == number].max()) + 1)  # the highest is valid
+        first[number] = nth_vin(plant, model_id, 1)
+    vins = []
+    for car, number in zip(cars.tolist(), models.tolist(), strict=True):
+        draft = f"{first[number][:11]}{car + 1:06d}"
+        vins.append(f"{draft[:8]}{check_digit(draft)}{draft[9:]}".encode())
+    return vins
 
 
 class _Builder:
@@ -99,11 +167,7 @@ class _Builder:
     def __init__(self, texts: RunTexts, cars: Ints, prefix: str) -> None:
         self.texts = texts
         self.cars = cars
-        vins = [
-            nth_vin(texts.run.loaded.plant, texts.models[model].id, car + 1).encode()
-            for car, model in zip(cars.tolist(), texts.run.plan.model[cars].tolist(), strict=True)
-        ]
-        self.vins = np.array(vins, dtype="S17").view(np.uint8).reshape(len(cars), 17)
+        self.vins = np.array(_vins(texts, cars), dtype="S17").view(np.uint8).reshape(len(cars), 17)
         self.made = np.zeros(len(cars), dtype=np.int64)
         self.head: list[Piece] = [
             b'","id":"' + prefix.encode() + b"-c",
@@ -120,14 +184,16 @@ class _Builder:
         self.times: list[Floats] = []
         self.numbers: list[Ints] = []
         self.positions: list[Ints] = []
+        self.units: list[NDArray[np.int8]] = []
 
-    def template(self, kind: str, *rest: Piece) -> Template:
+    def template(self, kind: str, *rest: Piece) -> _EventTemplate:
         """A line of `kind`: id, ts, line and vin filled in by `add`, then `rest`."""
-        return Template(
-            [b'{"kind":"' + kind.encode(), *self.head, *rest, b',"simulated":true}']
+        return _EventTemplate(
+            Template([b'{"kind":"' + kind.encode(), *self.head, *rest, b',"simulated":true}']),
+            _UNIT_KINDS.get(kind, 0),
         )
 
-    def add(self, template: Template, where: Flags | Ints, time_s: Floats, *columns: Column) -> None:
+    def add(self, template: _EventTemplate, where: Flags | Ints, time_s: Floats, *columns: Column) -> None:
         """One event per car `where` selects, at `time_s` (per such car), `columns` filling
         the template's fields after the VIN."""
         positions = np.flatnonzero(where) if where.dtype == np.bool_ else where
@@ -135,7 +201,7 @@ class _Builder:
             return
         self.made[positions] += 1
         numbers = self.made[positions]
-        self.lines += template.fill(
+        self.lines += template.template.fill(
             [
                 self.cars[positions] + 1,
                 numbers,
@@ -147,17 +213,18 @@ class _Builder:
         self.times.append(time_s)
         self.numbers.append(numbers)
         self.positions.append(positions)
+        self.units.append(np.full(len(positions), template.unit, dtype=np.int8))
 
     def done(self) -> CarLines:
         """Every line added, with its moment, car and number."""
         if not self.lines:
-            empty = np.zeros(0, dtype=np.int64)
-            return CarLines([], np.zeros(0), empty, empty)
+            return CarLines.of([], np.zeros(0))
         return CarLines(
             self.lines,
             np.concatenate(self.times),
             self.cars[np.concatenate(self.positions)],
             np.concatenate(self.numbers),
+            np.concatenate(self.units),
         )
 
 

@@ -19,7 +19,15 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from linespeed.sim.car_events import CarLines, Detail, RunTexts, car_lines, json_text
+from linespeed.sim.car_events import (
+    UNIT_COMPLETED,
+    UNIT_STARTED,
+    CarLines,
+    Detail,
+    RunTexts,
+    car_lines,
+    json_text,
+)
 from linespeed.sim.run import SimRun
 from linespeed.sim.templates import Digits, Template
 
@@ -37,10 +45,34 @@ class _Window:
     body: list[str]
 
 
+@dataclass
+class _Block:
+    """Lines of a stream, with how many are unit.started and unit.completed, and where
+    the last unit.completed is (-1: none)."""
+
+    lines: list[bytes]
+    started: int
+    completed: int
+    last_completed: int
+
+    @classmethod
+    def of(cls, lines: list[bytes]) -> _Block:
+        """`lines`, counted one by one."""
+        started = completed = 0
+        last_completed = -1
+        for row, line in enumerate(lines):
+            if line.startswith(b'{"kind":"unit.started"'):
+                started += 1
+            elif line.startswith(b'{"kind":"unit.completed"'):
+                completed += 1
+                last_completed = row
+        return cls(lines, started, completed, last_completed)
+
+
 class EventStream(Iterator[bytes]):
     """Event lines, one at a time or (`blocks`) many at a time."""
 
-    def __init__(self, blocks: Iterator[list[bytes]]) -> None:
+    def __init__(self, blocks: Iterator[_Block]) -> None:
         self._blocks = blocks
         self._lines: Iterator[bytes] = iter(())
 
@@ -49,15 +81,15 @@ class EventStream(Iterator[bytes]):
         while True:
             for line in self._lines:
                 return line
-            self._lines = iter(next(self._blocks))
+            self._lines = iter(next(self._blocks).lines)
 
-    def blocks(self) -> Iterator[list[bytes]]:
+    def blocks(self) -> Iterator[_Block]:
         """The lines not taken yet, in blocks (none empty)."""
         rest = list(self._lines)
         if rest:
-            yield rest
+            yield _Block.of(rest)
         for block in self._blocks:
-            if block:
+            if block.lines:
                 yield block
 
 
@@ -80,7 +112,7 @@ def event_lines(
 
 def _ordered_blocks(
     run: SimRun, detail: Detail, after_s: float | None, prefix: str, receipts: bool
-) -> Iterator[list[bytes]]:
+) -> Iterator[_Block]:
     """The lines of `event_lines`, a window of cars at a time: sorted by (time, car, the
     car's event number), stations' and the warehouse's events first at the same moment."""
     texts = RunTexts(run)
@@ -96,45 +128,29 @@ def _ordered_blocks(
         wanted = wanted[_last_event_s(run)[:started] > after_s]
         # drop what came before
         taken = int(np.searchsorted(station_lines.time_s, np.nextafter(after_s, np.inf)))
-    pending = CarLines([], np.zeros(0), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64))
+    pending = CarLines.of([], np.zeros(0))
     for begin in range(0, max(len(wanted), 1), _WINDOW_CARS):
         more = begin + _WINDOW_CARS < len(wanted)
         horizon = float(first_start[wanted[begin + _WINDOW_CARS]]) if more else run.until_s
         window = car_lines(texts, wanted[begin : begin + _WINDOW_CARS], detail, prefix)
         upto = max(taken, int(np.searchsorted(station_lines.time_s, horizon, side="left")))
-        merged = _merged(pending, window, _slice(station_lines, taken, upto))
+        merged = CarLines.joined(pending, window, station_lines.taken(slice(taken, upto)))
         taken = upto
+        del window
         order = np.lexsort((merged.number, merged.car, merged.time_s))
         times = merged.time_s[order]
         ready = int(np.searchsorted(times, horizon, side="left" if more else "right"))
         skip = 0 if after_s is None else int(np.searchsorted(times[:ready], after_s, side="right"))
-        lines = merged.lines
-        yield [lines[i] for i in order[skip:ready].tolist()]
-        rest = order[ready:]
-        pending = CarLines(
-            [lines[i] for i in rest.tolist()],
-            merged.time_s[rest],
-            merged.car[rest],
-            merged.number[rest],
+        out = order[skip:ready]
+        unit = merged.unit[out]
+        completed = np.flatnonzero(unit == UNIT_COMPLETED)
+        yield _Block(
+            [merged.lines[i] for i in out.tolist()],
+            int(np.count_nonzero(unit == UNIT_STARTED)),
+            len(completed),
+            int(completed[-1]) if len(completed) else -1,
         )
-
-
-def _merged(*parts: CarLines) -> CarLines:
-    return CarLines(
-        [line for part in parts for line in part.lines],
-        np.concatenate([part.time_s for part in parts]),
-        np.concatenate([part.car for part in parts]),
-        np.concatenate([part.number for part in parts]),
-    )
-
-
-def _slice(lines: CarLines, begin: int, end: int) -> CarLines:
-    return CarLines(
-        lines.lines[begin:end],
-        lines.time_s[begin:end],
-        lines.car[begin:end],
-        lines.number[begin:end],
-    )
+        pending = merged.taken(order[ready:])
 
 
 def _station_lines(states: _Window, texts: RunTexts, prefix: str) -> CarLines:
@@ -142,10 +158,7 @@ def _station_lines(states: _Window, texts: RunTexts, prefix: str) -> CarLines:
     time_s = np.asarray(states.time_s, dtype=np.float64)
     stamps = texts.stamps.of(time_s)
     lines = [_line(prefix, stamp, body) for stamp, body in zip(stamps, states.body, strict=True)]
-    count = len(lines)
-    return CarLines(
-        lines, time_s, np.full(count, -1, dtype=np.int64), np.arange(count, dtype=np.int64)
-    )
+    return CarLines.of(lines, time_s)
 
 
 def _last_event_s(run: SimRun) -> NDArray[np.float64]:
@@ -339,20 +352,16 @@ def _counted_lines(lines: Iterator[bytes], counts: StreamCounts) -> Iterator[byt
         counts.last_ts = _stamp_of(line)
 
 
-def _counted_blocks(blocks: Iterator[list[bytes]], counts: StreamCounts) -> Iterator[list[bytes]]:
-    """`_counted_lines` for blocks of lines: the kinds counted in each block's text (a line
-    starts with its kind, and a JSON string holds no unescaped quote)."""
+def _counted_blocks(blocks: Iterator[_Block], counts: StreamCounts) -> Iterator[_Block]:
     for block in blocks:
         if not counts.events:
-            counts.first_ts = _stamp_of(block[0])
-        counts.events += len(block)
-        text = b"\n".join(block)
-        counts.started += text.count(b'{"kind":"unit.started"')
-        completed = text.count(b'{"kind":"unit.completed"')
-        if completed:
-            counts.completed += completed
-            counts.last_completed_vin = _vin_of(text[text.rindex(b'{"kind":"unit.completed"') :])
-        counts.last_ts = _stamp_of(block[-1])
+            counts.first_ts = _stamp_of(block.lines[0])
+        counts.events += len(block.lines)
+        counts.started += block.started
+        if block.completed:
+            counts.completed += block.completed
+            counts.last_completed_vin = _vin_of(block.lines[block.last_completed])
+        counts.last_ts = _stamp_of(block.lines[-1])
         yield block
 
 
@@ -384,8 +393,8 @@ def _chunks(lines: Iterator[bytes]) -> Iterator[list[bytes]]:
     """`lines` in lists of at most `_WRITE_LINES` (none empty)."""
     if isinstance(lines, EventStream):
         for block in lines.blocks():
-            for begin in range(0, len(block), _WRITE_LINES):
-                yield block[begin : begin + _WRITE_LINES]
+            for begin in range(0, len(block.lines), _WRITE_LINES):
+                yield block.lines[begin : begin + _WRITE_LINES]
         return
     chunk: list[bytes] = []
     for line in lines:
