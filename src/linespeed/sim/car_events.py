@@ -129,11 +129,9 @@ class CarLines:
         lines = (
             self.lines[rows] if isinstance(rows, slice) else [self.lines[i] for i in rows.tolist()]
         )
-        return CarLines(lines, self.time_s[rows], self.car[rows], self.number[rows], self.unit[rows])
-
-    def ordered(self) -> CarLines:
-        """The lines by moment, car (none first) and number."""
-        return self.taken(np.lexsort((self.number, self.car, self.time_s)))
+        return CarLines(
+            lines, self.time_s[rows], self.car[rows], self.number[rows], self.unit[rows]
+        )
 
 
 @dataclass(frozen=True)
@@ -173,9 +171,11 @@ def _vins(texts: RunTexts, cars: Ints) -> NDArray[np.uint8]:
             total += weight * digit
         check = np.frombuffer(_CHECK_CHARS, dtype=np.uint8)[total % 11].reshape(-1, 1)
         template = Template([first[:8].encode(), Text(1), first[9:11].encode(), Digits(6)])
-        vins[which] = np.array(template.fill([check, numbers[which]]), dtype="S17").view(
-            np.uint8
-        ).reshape(-1, 17)
+        vins[which] = (
+            np.array(template.fill([check, numbers[which]]), dtype="S17")
+            .view(np.uint8)
+            .reshape(-1, 17)
+        )
     return vins
 
 
@@ -211,10 +211,14 @@ class _Builder:
             _UNIT_KINDS.get(kind, 0),
         )
 
-    def add(self, template: _EventTemplate, where: Flags | Ints, time_s: Floats, *columns: Column) -> None:
+    def add(
+        self, template: _EventTemplate, where: Flags | Ints, time_s: Floats, *columns: Column
+    ) -> None:
         """One event per car `where` selects, at `time_s` (per such car), `columns` filling
         the template's fields after the VIN."""
-        positions = np.flatnonzero(where) if where.dtype == np.bool_ else where
+        positions: Ints = (
+            np.flatnonzero(where) if where.dtype == np.bool_ else where.astype(np.int64)
+        )
         if not len(positions):
             return
         self.made[positions] += 1
@@ -281,9 +285,7 @@ def car_lines(texts: RunTexts, cars: Ints, detail: Detail, prefix: str) -> CarLi
     return build.done()
 
 
-def _stations(
-    build: _Builder, start: Floats, complete: Floats, model: Ints, scrap: Ints
-) -> Flags:
+def _stations(build: _Builder, start: Floats, complete: Floats, model: Ints, scrap: Ints) -> Flags:
     """Every car's events station by station (parts, checks, defects, completed or
     scrapped); returns which cars are not scrapped."""
     texts, cars = build.texts, build.cars

@@ -22,7 +22,9 @@ _CLOCK: Final = (
     .reshape(86_400, 19)[:, 11:]
 )
 """HH:MM:SS of every second of a day."""
-_MILLIS: Final = np.array([b"%03d" % n for n in range(1000)], dtype="S3").view(np.uint8).reshape(1000, 3)
+_MILLIS: Final = (
+    np.array([b"%03d" % n for n in range(1000)], dtype="S3").view(np.uint8).reshape(1000, 3)
+)
 
 
 class Stamps:
@@ -37,7 +39,7 @@ class Stamps:
         """The timestamp of each moment, `seconds` from the origin, to the millisecond."""
         if not len(seconds):
             return []
-        return self.text(seconds).view(f"S{WIDTH}").ravel().tolist()  # type: ignore[no-any-return]
+        return self.text(seconds).view(f"S{WIDTH}").ravel().tolist()
 
     def text(self, seconds: NDArray[np.float64]) -> NDArray[np.uint8]:
         """`of` as a (moments x 24) byte matrix, one timestamp per row."""

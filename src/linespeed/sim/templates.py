@@ -55,7 +55,9 @@ class Template:
                 continue
             self.fields.append((len(row), piece))
             row += b" " * piece.width
-            percent += b"%0" + str(piece.width).encode() + b"d" if isinstance(piece, Digits) else b"%s"
+            percent += (
+                b"%0" + str(piece.width).encode() + b"d" if isinstance(piece, Digits) else b"%s"
+            )
         self.width = len(row)
         self.row = np.frombuffer(bytes(row), dtype=np.uint8)
         self.percent = bytes(percent)
@@ -86,7 +88,7 @@ class Template:
                 value, low = np.divmod(value, 10_000)
                 lines[:, begin:end] = _FOUR_DIGITS[low, 4 - (end - begin) :]
                 end = begin
-        return lines.view(f"S{self.width}").ravel().tolist()  # type: ignore[no-any-return]
+        return lines.view(f"S{self.width}").ravel().tolist()
 
     def _formatted(self, columns: Sequence[Column]) -> list[bytes]:
         """`fill`, a row at a time with `%` formatting."""
