@@ -42,7 +42,8 @@ class _Window:
     time_s: list[float]
     car: list[int]
     step: list[int]
-    body: list[str]
+    body: list[str | tuple[int, int]]
+    """The event's text (after its kind and id), or a receipt's (part, lot): `_receipt_body`."""
 
 
 @dataclass
@@ -118,8 +119,8 @@ def _ordered_blocks(
     texts = RunTexts(run)
     states = _state_events(run, texts) if detail == "full" else _Window([], [], [], [])
     if receipts:
-        states = _sorted(_concat(states, _receipt_events(run, texts)))
-    station_lines = _station_lines(states, texts, prefix)
+        states = _sorted(_concat(states, _receipt_events(run)))
+    station_lines = _StationEvents(states, texts, prefix)
     first_start = run.start_s[:, 0]
     started = int(np.searchsorted(first_start, run.until_s, side="right"))
     wanted = np.arange(started)
@@ -134,7 +135,7 @@ def _ordered_blocks(
         horizon = float(first_start[wanted[begin + _WINDOW_CARS]]) if more else run.until_s
         window = car_lines(texts, wanted[begin : begin + _WINDOW_CARS], detail, prefix)
         upto = max(taken, int(np.searchsorted(station_lines.time_s, horizon, side="left")))
-        merged = CarLines.joined(pending, window, station_lines.taken(slice(taken, upto)))
+        merged = CarLines.joined(pending, window, station_lines.lines(taken, upto))
         taken = upto
         del window
         order = np.lexsort((merged.number, merged.car, merged.time_s))
@@ -153,12 +154,30 @@ def _ordered_blocks(
         pending = merged.taken(order[ready:])
 
 
-def _station_lines(states: _Window, texts: RunTexts, prefix: str) -> CarLines:
-    """The stations' and warehouse's events (sorted) as lines, car -1, numbered in order."""
-    time_s = np.asarray(states.time_s, dtype=np.float64)
-    stamps = texts.stamps.of(time_s)
-    lines = [_line(prefix, stamp, body) for stamp, body in zip(stamps, states.body, strict=True)]
-    return CarLines.of(lines, time_s)
+class _StationEvents:
+    """The stations' and the warehouse's events (sorted), made into lines when taken."""
+
+    def __init__(self, states: _Window, texts: RunTexts, prefix: str) -> None:
+        self.time_s = np.asarray(states.time_s, dtype=np.float64)
+        self.body = states.body
+        self.texts = texts
+        self.prefix = prefix
+
+    def lines(self, begin: int, end: int) -> CarLines:
+        """Events `begin` to `end` as lines of no car, numbered by their place."""
+        time_s = self.time_s[begin:end]
+        run, texts = self.texts.run, self.texts
+        lines = [
+            _line(
+                self.prefix,
+                stamp,
+                body if isinstance(body, str) else _receipt_body(run, texts, *body),
+            )
+            for stamp, body in zip(texts.stamps.of(time_s), self.body[begin:end], strict=True)
+        ]
+        found = CarLines.of(lines, time_s)
+        found.number += begin
+        return found
 
 
 def _last_event_s(run: SimRun) -> NDArray[np.float64]:
@@ -291,30 +310,35 @@ def _shortage_states(
     return resumes
 
 
-def _receipt_events(run: SimRun, texts: RunTexts) -> _Window:
-    """Goods receipts up to the cut-off: one `part.received` per lot (serials if serialized)."""
+def _receipt_events(run: SimRun) -> _Window:
+    """Goods receipts up to the cut-off: one `part.received` per lot, its text made when it
+    is written (`_receipt_body`: a serialized lot lists every serial)."""
     window = _Window([], [], [], [])
     for index, lots in enumerate(run.supply.parts):
-        part = json_text(lots.part)
-        supplier = json_text(lots.supplier)
-        size = lots.lot_size
         count = int(np.searchsorted(lots.arrival_s, run.until_s, side="right"))
-        serial = Template([json_text(f"{lots.part}-")[:-1].encode(), Digits(8), b'"'])
-        for lot, arrival in enumerate(lots.arrival_s[:count].tolist(), start=1):
-            if lots.serialized:
-                first = (lot - 1) * size + 1
-                serials = b",".join(serial.fill([np.arange(first, first + size)])).decode()
-                trace = f',"serials":[{serials}]'
-            else:
-                trace = f',"lot":"{lots.part}-L{lot:05d}"'
-            window.time_s.append(arrival)
-            window.car.append(-1)
-            window.step.append(1_000 + index)
-            window.body.append(
-                f'part.received|r{index + 1:03d}-{lot:06d}|,"line":{texts.line},"part":{part},'
-                f'"quantity":{size},"supplier":{supplier}{trace}'
-            )
+        window.time_s += lots.arrival_s[:count].tolist()
+        window.car += [-1] * count
+        window.step += [1_000 + index] * count
+        window.body += [(index, lot) for lot in range(1, count + 1)]
     return window
+
+
+def _receipt_body(run: SimRun, texts: RunTexts, index: int, lot: int) -> str:
+    """The `part.received` of lot `lot` (from 1) of part `index` of the supply plan."""
+    lots = run.supply.parts[index]
+    size = lots.lot_size
+    if lots.serialized:
+        first = (lot - 1) * size + 1
+        serial = Template([json_text(f"{lots.part}-")[:-1].encode(), Digits(8), b'"'])
+        serials = b",".join(serial.fill([np.arange(first, first + size)])).decode()
+        trace = f',"serials":[{serials}]'
+    else:
+        trace = f',"lot":"{lots.part}-L{lot:05d}"'
+    return (
+        f'part.received|r{index + 1:03d}-{lot:06d}|,"line":{texts.line},'
+        f'"part":{json_text(lots.part)},"quantity":{size},"supplier":{json_text(lots.supplier)}'
+        f"{trace}"
+    )
 
 
 @dataclass
