@@ -3,8 +3,9 @@
 Every event carries `"simulated": true`, whatever it is written to (a file, a store, a broker):
 a store created without `linespeed init --simulation` refuses it with `event.simulated`.
 
-Events are built car by car in windows of cars, sorted by (time, car, step) and written out
-once no later car can have an earlier event. Timestamps are UTC with millisecond precision.
+Events are made for a window of cars at once (`car_events`), sorted by (time, car, the car's
+event number; stations' and the warehouse's events first) and handed on in blocks once no
+later car can have an earlier event. Timestamps are UTC with millisecond precision.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import math
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Final
 
@@ -420,11 +422,5 @@ def _chunks(lines: Iterator[bytes]) -> Iterator[list[bytes]]:
             for begin in range(0, len(block.lines), _WRITE_LINES):
                 yield block.lines[begin : begin + _WRITE_LINES]
         return
-    chunk: list[bytes] = []
-    for line in lines:
-        chunk.append(line)
-        if len(chunk) >= _WRITE_LINES:
-            yield chunk
-            chunk = []
-    if chunk:
+    while chunk := list(islice(lines, _WRITE_LINES)):
         yield chunk
