@@ -35,7 +35,7 @@ from linespeed.sim.templates import Digits, Template
 
 __all__ = ["Detail", "EventStream", "StreamCounts", "counted", "event_lines", "write_lines"]
 
-_WINDOW_CARS: Final = 4_000
+_WINDOW_CARS: Final = 2_000
 _WRITE_LINES: Final = 20_000  # lines joined and written at a time
 
 
