@@ -11,12 +11,23 @@ It samples processing times for N cars x M stations (lognormal, mean 60 s, CV 0.
     subprocess with an empty numba cache gives the cold compile time as well.
 
 It checks that (b) equals (a) exactly on the K cars and prints both rates in car-station
-operations per second and their ratio (goal >= 100x). It only prints figures; it never
-asserts timings. It exits 1 if the departures differ.
+operations per second and their ratio (goal >= 100x).
+
+Then the event stream, as `linespeed simulate --until-units C --out FILE` makes it (the
+bundled scenario, full detail, C cars completed), against a baseline in the same run:
+
+(c) baseline: the same number of lines, of the stream's average length, already made,
+    written to a file the way the stream is (joined in chunks of 20,000);
+(d) linespeed: `simulate` (plan and engine), then `event_lines` counted and written by
+    `write_lines` to a file; events per second of (d) as a whole (goal >= 300,000), wall
+    clock and CPU time of this process (the machine may be shared), and their ratio to (c).
+
+It only prints figures; it never asserts timings. It exits 1 if the departures differ.
 
 Run:
     .venv/bin/python bench/sim.py                       # 300,000 cars x 40 stations, K = 5,000
     .venv/bin/python bench/sim.py --cars 20000 --simpy-cars 500 --json
+    .venv/bin/python bench/sim.py --no-engine --stream-cars 20000   # the stream only
 """
 
 from __future__ import annotations
@@ -29,22 +40,30 @@ import sys
 import tempfile
 import time
 from collections.abc import Generator
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import simpy
 from numpy.typing import NDArray
 
+from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
 from linespeed.sim.engine import departures
+from linespeed.sim.run import simulate
+from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
 GOAL_RATIO = 100.0
+GOAL_EVENTS_PER_S = 300_000.0
 MEAN_S = 60.0
 CV = 0.15
 COLD_COMPILE = """
 import time
 started = time.perf_counter()
 import numpy as np
+from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
 from linespeed.sim.engine import departures
+from linespeed.sim.run import simulate
+from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 imported = time.perf_counter()
 departures(np.ones((3, 2)), [1, 0])
 print(imported - started, time.perf_counter() - imported)
@@ -64,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=20250630, help="sampling seed")
     parser.add_argument("--repeat", type=int, default=3, help="timed engine runs, best kept")
     parser.add_argument("--no-cold", action="store_true", help="skip the cold-compile subprocess")
+    parser.add_argument(
+        "--stream-cars",
+        type=int,
+        default=20_000,
+        help="cars completed in the event stream benchmark (default 20,000; 0: skip it)",
+    )
+    parser.add_argument("--no-engine", action="store_true", help="skip the engine benchmark")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     return parser.parse_args(argv)
 
@@ -133,9 +159,67 @@ def cold_compile_s() -> tuple[float, float]:
     return import_s, call_s
 
 
+def stream_figures(cars: int, directory: Path) -> dict[str, Any]:
+    """Events per second of the full-detail stream of `cars` cars to a file, and of the
+    baseline: as many ready-made lines of the same average length, written alike."""
+    loaded = load_scenario(DEFAULT_SCENARIO_PATH)
+    simulate(loaded, days=1)  # numba loads its cache; the scenario's tables are built
+    path = directory / "stream.jsonl"
+    started, started_cpu = time.perf_counter(), time.process_time()
+    run = simulate(loaded, until_units=cars)
+    simulated_s = time.perf_counter() - started
+    counts = StreamCounts()
+    write_lines(counted(event_lines(run), counts), path)
+    stream_s, stream_cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
+    size = path.stat().st_size
+    path.unlink()
+    average = size // max(counts.events, 1) - 1  # without its newline
+    line = b'{"kind":"' + b"x" * max(average - 10, 0) + b'"}'
+    lines = [bytes(line) for _ in range(counts.events)]
+    started, started_cpu = time.perf_counter(), time.process_time()
+    write_lines(iter(lines), path)
+    baseline_s, baseline_cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
+    path.unlink()
+    return {
+        "stream_cars": cars,
+        "stream_events": counts.events,
+        "stream_bytes": size,
+        "stream_simulate_s": simulated_s,
+        "stream_s": stream_s,
+        "stream_cpu_s": stream_cpu_s,
+        "stream_events_per_s": counts.events / stream_s,
+        "stream_events_per_cpu_s": counts.events / stream_cpu_s,
+        "baseline_s": baseline_s,
+        "baseline_events_per_s": counts.events / baseline_s,
+        "baseline_events_per_cpu_s": counts.events / max(baseline_cpu_s, 1e-9),
+        "stream_ratio": baseline_s / stream_s,
+        "goal_events_per_s": GOAL_EVENTS_PER_S,
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark; 0 if the engine equals SimPy on the slice, else 1."""
     args = parse_args(argv)
+    figures: dict[str, Any] = {}
+    identical = True
+    if not args.no_engine:
+        figures = engine_figures(args)
+        identical = figures["identical_on_slice"]
+    if args.stream_cars > 0:
+        with tempfile.TemporaryDirectory() as directory:
+            figures.update(stream_figures(args.stream_cars, Path(directory)))
+    if args.json:
+        print(json.dumps(figures, indent=2))
+    else:
+        if not args.no_engine:
+            print_report(figures)
+        if args.stream_cars > 0:
+            print_stream_report(figures)
+    return 0 if identical else 1
+
+
+def engine_figures(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine against SimPy (see the module's docstring)."""
     process_s, buffers = sample_line(args.cars, args.stations, args.seed)
     simpy_cars = min(args.simpy_cars, args.cars)
 
@@ -162,7 +246,7 @@ def main(argv: list[str] | None = None) -> int:
     simpy_operations = simpy_cars * args.stations
     engine_rate = operations / engine_s
     simpy_rate = simpy_operations / simpy_s
-    figures = {
+    return {
         "cars": args.cars,
         "stations": args.stations,
         "buffers": buffers.tolist(),
@@ -181,11 +265,27 @@ def main(argv: list[str] | None = None) -> int:
         "identical_on_slice": identical,
         "makespan_s": float(depart_s[-1, -1]),
     }
-    if args.json:
-        print(json.dumps(figures, indent=2))
-    else:
-        print_report(figures)
-    return 0 if identical else 1
+
+
+def print_stream_report(figures: dict[str, Any]) -> None:
+    """The event stream's figures for people."""
+    events = figures["stream_events"]
+    print(
+        f"event stream (simulate --until-units {figures['stream_cars']:,} --out FILE, full "
+        f"detail): {events:,} events, {figures['stream_bytes'] / max(events, 1):.0f} B each"
+    )
+    print(
+        f"  baseline, as many ready-made lines written: {figures['baseline_s']:.2f} s = "
+        f"{figures['baseline_events_per_s'] / 1e3:,.0f} k events/s"
+    )
+    print(
+        f"  linespeed, simulate + events + write: {figures['stream_s']:.2f} s (simulate "
+        f"{figures['stream_simulate_s']:.2f} s) = {figures['stream_events_per_s'] / 1e3:,.0f}"
+        f" k events/s; CPU {figures['stream_cpu_s']:.2f} s = "
+        f"{figures['stream_events_per_cpu_s'] / 1e3:,.0f} k events per CPU second "
+        f"(goal >= {GOAL_EVENTS_PER_S / 1e3:,.0f} k events/s)"
+    )
+    print(f"  ratio linespeed / baseline: {figures['stream_ratio']:.2f}")
 
 
 def print_report(figures: dict[str, Any]) -> None:

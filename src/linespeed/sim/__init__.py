@@ -23,8 +23,13 @@
 - `whatif`: many engine-only runs, independent seeds, on all cores: P10/P50/P90 of car N's
   completion or of the cars by a date, cars per week, bottleneck shares, shortage hours
   (`whatif`, `compare`).
-- `emit`: the run as contract-2 events in time order (`event_lines`, `write_lines`, counts),
-  goods receipts and shortage stops included.
+- `emit`: the run as contract-2 events in time order (`event_lines`, an `EventStream` of
+  lines in blocks; `write_lines`, counts), goods receipts and shortage stops included.
+- `car_events`: a window of cars' events as JSON lines, made station by station for all the
+  cars at once (`car_lines`, `RunTexts`, `CarLines`).
+- `templates`: lines of constant bytes and fixed-width fields filled for many rows at once
+  (`Template`, `Digits`, `Text`).
+- `stamps`: ISO-8601 UTC millisecond timestamps of many moments at once (`Stamps`).
 - `publish`: the stream to an MQTT broker as a line sends it (`publish_events`).
 - `example`: a plain deterministic stream at takt (`example_events`) for examples and tests.
 - `errors`: `SimInputError`.

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import reprlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
 
 import numba
@@ -114,18 +114,26 @@ def _line_times_kernel(
     start_s: Floats,
     complete_s: Floats,
     depart_s: Floats,
+    kept_column: Ints,
+    kept_s: Floats,
 ) -> None:
     """S, C and D of the recurrence, into `start_s`, `complete_s` and `depart_s`; station i
     is down in `down_s[offsets[i]:offsets[i+1]]`.
 
     Station i also waits for `ready_s[car, ready_column[i]]` (its parts) where the column is >= 0.
+    `depart_s` holds the departures of the last `len(depart_s)` cars (car j in row j mod
+    rows: all cars when it has a row per car); those of station i also go to
+    `kept_s[:, kept_column[i]]` where the column is >= 0.
     """
     n_cars, n_stations = process_s.shape
+    rows = depart_s.shape[0]
     cursor = down_offsets[:-1].copy()  # one per station, only moves forward (S is non-decreasing)
     for car in range(n_cars):
         upstream = release_s[car]
+        row = car % rows
+        before = (car - 1) % rows
         for station in range(n_stations):
-            start = max(upstream, depart_s[car - 1, station]) if car > 0 else upstream
+            start = max(upstream, depart_s[before, station]) if car > 0 else upstream
             column = ready_column[station]
             if column >= 0:
                 start = max(start, ready_s[car, column])
@@ -137,10 +145,12 @@ def _line_times_kernel(
             if station < n_stations - 1:
                 ahead = car - buffers[station] - 1
                 if ahead >= 0:
-                    depart = max(depart, depart_s[ahead, station + 1])
+                    depart = max(depart, depart_s[ahead % rows, station + 1])
             start_s[car, station] = start
             complete_s[car, station] = complete
-            depart_s[car, station] = depart
+            depart_s[row, station] = depart
+            if kept_column[station] >= 0:
+                kept_s[car, kept_column[station]] = depart
             upstream = depart
 
 
@@ -155,6 +165,8 @@ class LineTimes:
     start_s: Floats
     complete_s: Floats
     depart_s: Floats
+    kept_depart_s: Mapping[int, Floats] = field(default_factory=dict)
+    """With `line_times(departures_of=...)`: the departures of those stations only."""
 
 
 def _input_error(parameter: str, message: str, value: object = None) -> SimInputError:
@@ -307,6 +319,7 @@ def line_times(
     release_s: NDArray[np.float64] | None = None,
     down_s: Sequence[NDArray[np.float64]] | None = None,
     part_ready_s: Mapping[int, NDArray[np.float64]] | None = None,
+    departures_of: Sequence[int] | None = None,
 ) -> LineTimes:
     """Start, completion and departure times of the line, with stations that go down.
 
@@ -320,19 +333,58 @@ def line_times(
     `part_ready_s[i]`, if given, holds per car the moment station i has the car's parts on
     hand: a release time in S, S(i, j) = max(D(i-1, j), D(i, j-1), ready(i, j)).
 
+    With `departures_of` (station indices), only those stations' departures are kept: in
+    `LineTimes.kept_depart_s` (station -> N departures), `depart_s` then being (0 x M);
+    the line needs a third less memory.
+
     Raises SimInputError (code "sim.input") as `departures` does, and if `down_s` does not
     hold one entry per station or an interval is negative, not finite, empty (end <= start),
-    unsorted or overlapping, or if `part_ready_s` names a station not on the line or does
-    not hold one finite time >= 0 per car.
+    unsorted or overlapping, if `part_ready_s` names a station not on the line or does
+    not hold one finite time >= 0 per car, or if `departures_of` names a station not on it.
     """
     process, places, release = _line_inputs(process_s, buffers, release_s)
-    down, offsets = _down_intervals(down_s, process.shape[1])
-    ready, columns = _ready_columns(part_ready_s, *process.shape)
-    start, complete, depart = _empty(process), _empty(process), _empty(process)
+    n_cars, n_stations = process.shape
+    down, offsets = _down_intervals(down_s, n_stations)
+    ready, columns = _ready_columns(part_ready_s, n_cars, n_stations)
+    start, complete = _empty(process), _empty(process)
+    kept_column = np.full(n_stations, -1, dtype=np.int64)
+    if departures_of is None:
+        depart = _empty(process)
+    else:
+        kept = sorted(set(departures_of))
+        if any(not 0 <= station < n_stations for station in kept):
+            raise _input_error(
+                "departures_of", f"departures_of names stations not on the line: {kept}"
+            )
+        kept_column[kept] = np.arange(len(kept))
+        # the cars a departure still holds up: the one behind, and one a buffer behind
+        depart = np.empty((int(places.max(initial=0)) + 2, n_stations))
+    kept_s = np.empty((n_cars, int((kept_column >= 0).sum())))
     _line_times_kernel(
-        process, places, release, down, offsets, ready, columns, start, complete, depart
+        process,
+        places,
+        release,
+        down,
+        offsets,
+        ready,
+        columns,
+        start,
+        complete,
+        depart,
+        kept_column,
+        kept_s,
     )
-    return LineTimes(start_s=start, complete_s=complete, depart_s=depart)
+    if departures_of is None:
+        return LineTimes(start_s=start, complete_s=complete, depart_s=depart)
+    return LineTimes(
+        start_s=start,
+        complete_s=complete,
+        depart_s=np.empty((0, n_stations)),
+        kept_depart_s={
+            int(station): kept_s[:, int(kept_column[station])]
+            for station in sorted(set(departures_of))
+        },
+    )
 
 
 def station_shares(times: LineTimes, process_s: NDArray[np.float64]) -> dict[str, Floats]:

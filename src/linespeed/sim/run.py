@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,8 +116,14 @@ def simulate(
         planned_release, planned_model = planned_cars(plant, scenario, calendar, cars)
         supply = plan_supply(plant, line, scenario, planned_release, planned_model, cars)
         buffers = np.array([station.buffer for station in line.stations], dtype=np.int64)
+        supplied = sorted(supply.ready_s)
         times = line_times(
-            plan.process_s, buffers, plan.release_s, downtime.down_intervals(), supply.ready_s
+            plan.process_s,
+            buffers,
+            plan.release_s,
+            downtime.down_intervals(),
+            supply.ready_s,
+            departures_of=[*supplied, *(station - 1 for station in supplied if station > 0)],
         )
         if until_units is None:
             until_s = float(days or 0) * 86_400.0
@@ -129,7 +136,8 @@ def simulate(
         calendar_days = min(
             _MAX_DAYS, max(int(calendar_days * 1.5), math.ceil(until_s / 86_400.0) + _MARGIN_DAYS)
         )
-    shortages = _shortages(plan.release_s, times.depart_s, supply)
+        del plan, times  # the longer run's replace them: not both in memory at once
+    shortages = _shortages(plan.release_s, times.kept_depart_s, supply)
     return SimRun(
         loaded,
         line,
@@ -160,13 +168,14 @@ def require_from_start(loaded: LoadedScenario) -> None:
 
 
 def _shortages(
-    release_s: FloatArray, depart_s: FloatArray, supply: SupplyPlan
+    release_s: FloatArray, depart_s: Mapping[int, FloatArray], supply: SupplyPlan
 ) -> dict[int, Shortages]:
-    """Per station that waited for parts: from when the car and the station were both free."""
+    """Per station that waited for parts: from when the car and the station were both free
+    (`depart_s`: the departures of those stations and of the ones before them)."""
     found = {}
     for station, ready in supply.ready_s.items():
-        arrived = depart_s[:, station - 1] if station > 0 else release_s
-        free = np.concatenate(([0.0], depart_s[:-1, station]))
+        arrived = depart_s[station - 1] if station > 0 else release_s
+        free = np.concatenate(([0.0], depart_s[station][:-1]))
         begin = np.maximum(arrived, free)
         held = np.flatnonzero(ready > begin)
         if len(held):
