@@ -65,7 +65,10 @@ _FLAG_UNRECEIVED: Final = (
 """A piece installed again in the same car is flagged once."""
 _T = TypeVar("_T")
 _CHUNK: Final = 400
-_MAX_CACHED_UNITS: Final = 200_000
+_MAX_CACHED_UNITS: Final = 20_000
+"""Cars kept between batches before the cache starts again: a car at full station detail
+holds about 12 kB (3 kB with units only), and the cars still being built are a few thousand
+at most, so 20,000 keeps every car still in work while bounding memory at plant scale."""
 _KINDS: Final = {cls: str(cls.__struct_config__.tag) for cls in EVENT_TYPES}
 
 
