@@ -95,6 +95,11 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--skip-rebuild", action="store_true", help="do not time `linespeed rebuild`"
     )
+    parser.add_argument(
+        "--partial",
+        action="store_true",
+        help="time the questions on a store whose build was interrupted, as it is",
+    )
     parser.add_argument("--json", action="store_true", help="also print the figures as JSON")
     args = parser.parse_args(argv)
     if args.cars < 1 or args.repeat < 1:
@@ -143,7 +148,7 @@ class EventCounter:
             while self.samples[-1][1] >= (millions + 1) * WINDOW_EVENTS:
                 millions += 1
                 rate = rate_between(
-                    self.samples, (millions - 1) * WINDOW_EVENTS, millions * WINDOW_EVENTS
+                    self.samples, max(1, (millions - 1) * WINDOW_EVENTS), millions * WINDOW_EVENTS
                 )
                 total = rate_between(self.samples, 1, millions * WINDOW_EVENTS)
                 print(
@@ -196,10 +201,13 @@ def cars_built(url: str) -> int | None:
         engine.dispose()
 
 
-def build(backend: str, url: str, cars: int, workdir: Path) -> dict[str, Any]:
+def build(
+    backend: str, url: str, cars: int, workdir: Path, *, partial: bool = False
+) -> dict[str, Any]:
     """Build the store (or reuse it); the build's figures, kept in `workdir` for reuse.
 
-    Raises SystemExit if the store holds fewer cars than asked (an interrupted build).
+    With `partial`, a store holding fewer cars than asked (an interrupted build) is measured
+    as it is. Raises SystemExit if it holds fewer cars than asked, without `partial`.
     """
     saved = workdir / f"scale-{cars}-{backend}.build.json"
     have = cars_built(url)
@@ -207,8 +215,13 @@ def build(backend: str, url: str, cars: int, workdir: Path) -> dict[str, Any]:
         print(f"  reusing the store: {have:,} cars built")
         figures: dict[str, Any] = json.loads(saved.read_text()) if saved.exists() else {}
         return {**figures, "reused": True}
+    if have and partial:
+        print(f"  measuring an unfinished store as it is: {have:,} of {cars:,} cars built")
+        return {"reused": True, "partial_cars": have}
     if have:
-        raise SystemExit(f"{url} holds {have:,} cars, fewer than {cars:,}: remove it first")
+        raise SystemExit(
+            f"{url} holds {have:,} cars, fewer than {cars:,}: remove it, or give --partial"
+        )
     linespeed = str(Path(sys.executable).parent / "linespeed")
     init = run_timed([linespeed, "init", "--simulation", "--db", url], workdir, f"{backend}-init")
     if init.returncode != 0:
@@ -480,7 +493,7 @@ def run_backend(backend: str, args: argparse.Namespace) -> dict[str, Any]:
     """Build or reuse one backend's store, time its questions (and rebuild); its figures."""
     url = store_url(backend, args)
     print(f"== {backend}: {args.cars:,} cars, full detail", flush=True)
-    figures = build(backend, url, args.cars, args.workdir)
+    figures = build(backend, url, args.cars, args.workdir, partial=args.partial)
     engine = connect(url)
     try:
         figures["questions"] = time_questions(engine, args.repeat)
@@ -500,7 +513,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     results = {backend: run_backend(backend, args) for backend in backends}
     for backend, figures in results.items():
-        print_table(backend, args.cars, goal_rows(backend, figures))
+        print_table(backend, figures.get("partial_cars", args.cars), goal_rows(backend, figures))
     if args.json:
         print(json.dumps({"cars": args.cars, "backends": results}, sort_keys=True))
 
