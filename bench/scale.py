@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import sys
 import threading
@@ -65,6 +66,7 @@ SERIAL_PART = "BAT-1001"
 WINDOW_EVENTS = 1_000_000
 """The first and the last this many events are the build's rates compared."""
 SAMPLE_S = 0.5
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
 BUILD_GOAL_MIN = {"sqlite": 10.0, "postgresql": 20.0}
 LAST_VS_FIRST_GOAL = 0.8
 BYTES_GOAL = {"sqlite": 150.0}
@@ -114,12 +116,29 @@ def store_url(backend: str, args: argparse.Namespace) -> str:
     return pg_database(pg_server(args.pg_url), f"linespeed_bench_scale_{args.cars}")
 
 
+def children_cpu_s() -> float:
+    """CPU seconds (user and system) used so far by this process's children; 0 off Linux."""
+    used = 0.0
+    for listing in Path("/proc/self/task").glob("*/children"):
+        for pid in listing.read_text().split():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except (FileNotFoundError, IndexError):
+                continue
+            used += (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return used
+
+
 class EventCounter:
-    """Samples the number of stored events from a thread; prints each million's rate."""
+    """Samples the stored events and the build's CPU time from a thread; prints each million.
+
+    A sample is (wall seconds, events stored, CPU seconds of the build process): on a busy
+    machine, events per CPU second tell a slower build from a starved one.
+    """
 
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
-        self.samples: list[tuple[float, int]] = [(time.perf_counter(), 0)]
+        self.samples: list[tuple[float, int, float]] = [(time.perf_counter(), 0, 0.0)]
         self.stopped = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
@@ -139,7 +158,7 @@ class EventCounter:
                 stored = connection.execute(select(func.max(events.c.seq))).scalar() or 0
         except SQLAlchemyError:
             return
-        self.samples.append((time.perf_counter(), int(stored)))
+        self.samples.append((time.perf_counter(), int(stored), children_cpu_s()))
 
     def _run(self) -> None:
         millions = 0
@@ -147,28 +166,37 @@ class EventCounter:
             self._sample()
             while self.samples[-1][1] >= (millions + 1) * WINDOW_EVENTS:
                 millions += 1
-                rate = rate_between(
-                    self.samples, max(1, (millions - 1) * WINDOW_EVENTS), millions * WINDOW_EVENTS
-                )
-                total = rate_between(self.samples, 1, millions * WINDOW_EVENTS)
+                low, high = max(1, (millions - 1) * WINDOW_EVENTS), millions * WINDOW_EVENTS
+                rate = rate_between(self.samples, low, high)
+                cpu_rate = rate_between(self.samples, low, high, cpu=True)
+                total = rate_between(self.samples, 1, high)
                 print(
-                    f"  {millions:>3} M events stored: this million {rate or 0:,.0f} events/s,"
+                    f"  {millions:>3} M events stored: this million {rate or 0:,.0f} events/s"
+                    f" ({cpu_rate or 0:,.0f} per CPU second of the build),"
                     f" since the first event {total or 0:,.0f} events/s",
                     flush=True,
                 )
 
 
-def reached_at(samples: Sequence[tuple[float, int]], count: int) -> float | None:
-    """When the store reached `count` events, interpolated between samples; None if never."""
-    for (before_s, before), (after_s, after) in pairwise(samples):
-        if after >= count > before:
-            return before_s + (after_s - before_s) * (count - before) / (after - before)
+def reached_at(
+    samples: Sequence[tuple[float, int, float]], count: int, *, cpu: bool = False
+) -> float | None:
+    """When (wall or build CPU seconds) the store reached `count` events, interpolated
+    between samples; None if it never did."""
+    clock = 2 if cpu else 0
+    for before, after in pairwise(samples):
+        if after[1] >= count > before[1]:
+            share = (count - before[1]) / (after[1] - before[1])
+            return before[clock] + (after[clock] - before[clock]) * share
     return None
 
 
-def rate_between(samples: Sequence[tuple[float, int]], low: int, high: int) -> float | None:
-    """Events/s from the `low`th event stored to the `high`th; None if not measurable."""
-    start, end = reached_at(samples, low), reached_at(samples, high)
+def rate_between(
+    samples: Sequence[tuple[float, int, float]], low: int, high: int, *, cpu: bool = False
+) -> float | None:
+    """Events per second (wall, or CPU of the build) from the `low`th event stored to the
+    `high`th; None if not measurable."""
+    start, end = reached_at(samples, low, cpu=cpu), reached_at(samples, high, cpu=cpu)
     if start is None or end is None or end <= start:
         return None
     return (high - low) / (end - start)
@@ -264,6 +292,8 @@ def build(
         "window_events": window,
         "first_window_events_per_s": rate_between(samples, 1, window),
         "last_window_events_per_s": rate_between(samples, stored - window, stored),
+        "first_window_events_per_cpu_s": rate_between(samples, 1, window, cpu=True),
+        "last_window_events_per_cpu_s": rate_between(samples, stored - window, stored, cpu=True),
         "built_at": datetime.now().astimezone().isoformat(timespec="seconds"),
     }
     figures["events_per_s"] = stored / figures["build_s"]
@@ -396,6 +426,14 @@ class Row:
     met: bool | None
 
 
+def per_cpu(rate: float | None, first: float | None) -> str:
+    """`, N per CPU s` (with its share of `first`), or nothing if not measured."""
+    if rate is None:
+        return ""
+    share = "" if first is None else f" ({rate / first:.0%})"
+    return f", {rate:,.0f} per CPU s{share}"
+
+
 def _at_most(value: float | None, goal: float | None) -> bool | None:
     return None if value is None or goal is None else value <= goal
 
@@ -407,6 +445,8 @@ def goal_rows(backend: str, figures: dict[str, Any]) -> list[Row]:
     first = figures.get("first_window_events_per_s")
     last = figures.get("last_window_events_per_s")
     share = None if first is None or last is None else last / first
+    first_cpu = figures.get("first_window_events_per_cpu_s")
+    last_cpu = figures.get("last_window_events_per_cpu_s")
     window = figures.get("window_events", WINDOW_EVENTS)
     bytes_goal = BYTES_GOAL.get(backend)
     size = figures.get("bytes_per_event")
@@ -430,14 +470,16 @@ def goal_rows(backend: str, figures: dict[str, Any]) -> list[Row]:
             "first events",
             f"ingest, first {window:,} events",
             "",
-            "n/a" if first is None else f"{first:,.0f} events/s",
+            "n/a" if first is None else f"{first:,.0f} events/s{per_cpu(first_cpu, None)}",
             None,
         ),
         Row(
             "last events",
             f"ingest, last {window:,} events",
             f">= {LAST_VS_FIRST_GOAL:.0%} of first",
-            "n/a" if last is None or share is None else f"{last:,.0f} events/s ({share:.0%})",
+            "n/a"
+            if last is None or share is None
+            else f"{last:,.0f} events/s ({share:.0%}){per_cpu(last_cpu, first_cpu)}",
             None if share is None else share >= LAST_VS_FIRST_GOAL,
         ),
         Row(
