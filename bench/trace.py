@@ -26,7 +26,6 @@ It prints figures only; it never asserts timings.
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import sqlite3
 import statistics
@@ -53,6 +52,7 @@ from linespeed.store.schema import PROJECTIONS, events, installed_parts, units
 from linespeed.store.settings import init_simulation
 from linespeed.store.writes import insert_rows
 from linespeed.trace import part_recall, vin_trace
+from stores import pg_database, pg_server
 
 LOT_PART = "BRK-2201"
 LOT_CARS = 10_000
@@ -99,19 +99,9 @@ def store_urls(args: argparse.Namespace) -> Iterator[tuple[str, str]]:
         args.workdir.mkdir(parents=True, exist_ok=True)
         yield "sqlite", f"sqlite:///{args.workdir / f'trace-{args.cars}.db'}"
     if args.backend in ("postgresql", "both"):
-        server = args.pg_url or os.environ.get(
-            "LINESPEED_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-        )
-        name = f"linespeed_bench_trace_{args.cars}"
-        admin = create_engine(server, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            exists = connection.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
-            ).first()
-            if exists is None:
-                connection.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        yield "postgresql", make_url(server).set(database=name).render_as_string(False)
+        server = pg_server(args.pg_url)
+        url = pg_database(server, f"linespeed_bench_trace_{args.cars}")
+        yield "postgresql", url
 
 
 def build(engine: Engine, loaded: LoadedScenario, cars: int) -> None:
