@@ -22,6 +22,10 @@ BIG_TABLES = frozenset(
         "inspections",
         "defects",
         "station_states",
+        "stock_moves",
+        "stock_pieces",
+        "stock_unreceived",
+        "stock_consumed",
     }
 )
 """Tables that grow with production; a scan of any other table reads a handful of rows."""
