@@ -15,11 +15,14 @@ def ingest_lines(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Callable[[int], None] | None = None,
 ) -> IngestReport:
-    """Ingest JSON event lines in batches, each tagged `source:n`; `progress` gets events done."""
+    """Ingest JSON event lines in batches, each tagged `source:n`; `progress` gets events done.
+
+    The next batch is read (and so made, for the simulator) and decoded while one commits.
+    """
     report = IngestReport()
     items = (RawEvent(line, f"{source}:{number}") for number, line in enumerate(lines, 1))
-    for batch in batched(items, batch_size):
-        report.add(ingestor.ingest(batch))
+    for outcomes in ingestor.ingest_batches(batched(items, batch_size)):
+        report.add(outcomes)
         if progress is not None:
-            progress(len(batch))
+            progress(len(outcomes))
     return report
