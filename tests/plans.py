@@ -99,3 +99,38 @@ def _seq_scanned(node: dict[str, Any]) -> Iterator[str]:
         yield node["Relation Name"]
     for child in node.get("Plans", []):
         yield from _seq_scanned(child)
+
+
+def open_time_ranges(engine: Engine, question: Callable[[], object]) -> list[tuple[str, str]]:
+    """(plan line, statement) for each index search of a big table, in `question`'s SQLite
+    queries, that bounds a time (`..._at`) on one side only: it reads every row since the
+    start of the store (or up to its end), more the longer the plant has run. A search that
+    stops at its first row (`... LIMIT 1`) is not counted."""
+    assert engine.dialect.name == "sqlite", "reads SQLite's EXPLAIN QUERY PLAN"
+    statements = recorded_selects(engine, question)
+    assert statements, "the question ran no query"
+    found: list[tuple[str, str]] = []
+    with engine.connect() as connection:
+        for statement, params in statements:
+            if "LIMIT" in statement.upper().split():
+                continue
+            for row in connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params):
+                detail = str(row[-1])
+                words = detail.split()
+                if words[0] == "SEARCH" and words[1] in BIG_TABLES and _one_sided(detail):
+                    found.append((detail, statement))
+    return found
+
+
+def _one_sided(detail: str) -> bool:
+    """Whether a SEARCH's index condition bounds some `..._at` column on one side only."""
+    if "(" not in detail:
+        return False
+    terms = detail[detail.index("(") + 1 : detail.rindex(")")].split(" AND ")
+    bounds: dict[str, set[str]] = {}
+    for term in terms:
+        for operator, side in (("<", "upper"), (">", "lower")):
+            name, _, _ = term.partition(operator)
+            if name != term and name.endswith("_at"):
+                bounds.setdefault(name, set()).add(side)
+    return any(len(sides) == 1 for sides in bounds.values())

@@ -13,13 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 from typing import Final
 
-from sqlalchemy import Connection, or_, select
+from sqlalchemy import Connection
 
 from linespeed.kpi.intervals import Coverage
 from linespeed.kpi.report import PartShortage, StationKpis, SupplierShortage
+from linespeed.kpi.states import overlapping_states
 from linespeed.kpi.window import Window
 from linespeed.plant.model import Plant
-from linespeed.store.schema import station_states
 
 SHORTAGE_PREFIX: Final = "shortage:"
 """A starved station's reason that names the part it waits for: `shortage:BAT-1001`."""
@@ -52,20 +52,12 @@ class Shortages:
 
 def shortage_stops(connection: Connection, plant: Plant, window: Window) -> list[ShortageStop]:
     """Every `starved` / `shortage:PART` state of the plant's stations overlapping the window."""
-    table = station_states.c
-    stations = list(plant.stations_by_id)
-    rows = connection.execute(
-        select(table.station, table.reason, table.started_at, table.ended_at).where(
-            table.station.in_(stations),
-            table.state == "starved",
-            table.reason.startswith(SHORTAGE_PREFIX, autoescape=True),
-            table.started_at < window.until,
-            or_(table.ended_at.is_(None), table.ended_at > window.since),
-        )
-    )
     stops: list[ShortageStop] = []
     lo, hi = window.since_s, window.until_s
-    for station, reason, started_at, ended_at in rows:
+    rows = overlapping_states(connection, list(plant.stations_by_id), window, ("starved",))
+    for station, _, reason, started_at, ended_at in rows:
+        if reason is None or not reason.startswith(SHORTAGE_PREFIX):
+            continue
         part = reason.removeprefix(SHORTAGE_PREFIX).strip()
         begin = max(started_at.timestamp(), lo)
         end = min(hi if ended_at is None else ended_at.timestamp(), hi)

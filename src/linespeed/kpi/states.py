@@ -13,9 +13,11 @@ each source decided, measured at its last station.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
-from typing import Final, Literal, TypeAlias
+from typing import Final, Literal, TypeAlias, cast
 
 import numpy as np
 from sqlalchemy import Connection, bindparam, select
@@ -31,6 +33,8 @@ PLANNED: Final = frozenset({"planned-stop"})
 UNPLANNED: Final = frozenset({"down", "changeover"})
 SHIFT_PLAN_REASON: Final = "shift plan (plant file)"
 CALENDAR_REASON: Final = "production plan (calendar)"
+StateRow: TypeAlias = tuple[str, str, str | None, datetime, datetime | None]
+"""A station state: station, state, reason, started_at, ended_at (None while it lasts)."""
 SourceName: TypeAlias = Literal["station_states", "calendar", "shift_plan", "window"]
 """Where the planned stops of a stretch of time come from (keys of the breakdown)."""
 SOURCES: Final[tuple[SourceName, ...]] = ("station_states", "calendar", "shift_plan", "window")
@@ -237,10 +241,13 @@ def _clipped(stops: list[Stop], lo: float, hi: float) -> list[Stop]:
     ]
 
 
-def _from_states(
-    connection: Connection, stations: list[str], window: Window
-) -> dict[str, list[Stop]]:
-    """Each station's stop states that overlap `window`, clipped to it."""
+def overlapping_states(
+    connection: Connection, stations: list[str], window: Window, states: Collection[str]
+) -> list[StateRow]:
+    """The `station_states` rows (station, state, reason, started_at, ended_at) in one of
+    `states` that overlap `window`: those that start in it, and each station's state when
+    it opens (its last before `since`; a station's next state ends the one before, so no
+    earlier one reaches the window). Both are index ranges, however long the history."""
     table = station_states.c
     columns = (table.station, table.state, table.reason, table.started_at, table.ended_at)
     rows = list(
@@ -249,11 +256,10 @@ def _from_states(
                 table.station.in_(stations),
                 table.started_at >= window.since,
                 table.started_at < window.until,
-                table.state != "running",
+                table.state.in_(sorted(states)),
             )
         )
     )
-    # The state each station was in when the window opened: its last one before `since`.
     last_before = (
         select(*columns)
         .where(table.station == bindparam("station"), table.started_at < window.since)
@@ -261,13 +267,26 @@ def _from_states(
         .limit(1)
     )
     for station in stations:
-        rows.extend(connection.execute(last_before, {"station": station}))
+        rows.extend(
+            row
+            for row in connection.execute(last_before, {"station": station})
+            if row.state in states and (row.ended_at is None or row.ended_at > window.since)
+        )
+    return cast(list[StateRow], rows)
+
+
+def _from_states(
+    connection: Connection, stations: list[str], window: Window
+) -> dict[str, list[Stop]]:
+    """Each station's stop states that overlap `window`, clipped to it."""
     by_station: dict[str, list[Stop]] = {station: [] for station in stations}
     lo, hi = window.since_s, window.until_s
-    for station, state, reason, started_at, ended_at in rows:
+    for station, state, reason, started_at, ended_at in overlapping_states(
+        connection, stations, window, PLANNED | UNPLANNED
+    ):
         begin = max(started_at.timestamp(), lo)
         end = min(hi if ended_at is None else ended_at.timestamp(), hi)
-        if (state in PLANNED or state in UNPLANNED) and end > begin:
+        if end > begin:
             by_station[station].append(Stop(state, reason, begin, end))
     return by_station
 

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, cast, get_args
+from typing import Any, Final, Literal, get_args
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -44,6 +44,9 @@ _RECALL_SQL: Final = (
     " u.start_seq"
     " FROM installed_parts p JOIN units u ON u.vin = p.vin WHERE "
 )
+_INSTALLED_AT: Final = 15
+_START_SEQ: Final = 16
+"""Positions of `_RECALL_SQL`'s columns that order the cars."""
 
 
 class RecalledCar(msgspec.Struct, frozen=True, gc=False):
@@ -149,28 +152,49 @@ def part_recall(
     )
 
 
-def _build_order(row: Any) -> tuple[int, Any]:
-    return row.start_seq, row.installed_at
+def _build_order(row: tuple[Any, ...]) -> tuple[int, Any]:
+    return row[_START_SEQ], row[_INSTALLED_AT]
 
 
-def _recalled(row: Any, read: StampReader) -> RecalledCar:
-    """A car of the recall from one row of _RECALL_SQL, its columns read by name."""
+def _recalled(row: tuple[Any, ...], read: StampReader) -> RecalledCar:
+    """A car of the recall from one row of _RECALL_SQL, its columns read by position (a
+    recall lists thousands of cars, and reading a row's columns by name costs more than
+    making the car)."""
+    (
+        vin,
+        model,
+        color,
+        status,
+        current_station,
+        last_station,
+        completed_at,
+        shipped_at,
+        destination,
+        scrapped_at,
+        part,
+        serial,
+        lot,
+        supplier,
+        installed_station,
+        installed_at,
+        _,
+    ) = row
     return RecalledCar(
-        vin=row.vin,
-        model=row.model,
-        color=row.color,
-        status=row.status,
-        station=row.current_station or row.last_station,
-        completed_at=read(row.completed_at),
-        shipped_at=read(row.shipped_at),
-        destination=row.destination,
-        scrapped_at=read(row.scrapped_at),
-        part=row.part,
-        serial=row.serial,
-        lot=row.lot,
-        supplier=row.supplier,
-        installed_station=row.installed_station,
-        installed_at=cast(datetime, read(row.installed_at)),
+        vin,
+        model,
+        color,
+        status,
+        current_station or last_station,
+        read(completed_at),
+        read(shipped_at),
+        destination,
+        read(scrapped_at),
+        part,
+        serial,
+        lot,
+        supplier,
+        installed_station,
+        read(installed_at),  # type: ignore[arg-type]  # never NULL
     )
 
 
