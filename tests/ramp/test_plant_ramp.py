@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections import Counter
+from datetime import date, datetime
+from itertools import accumulate
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import Engine
 
 from linespeed.events.codec import encode_event
+from linespeed.events.types import UnitCompleted
 from linespeed.plant.model import Plant
 from linespeed.ramp.plant_ramp import plant_ramp
 from linespeed.sim.example import ExampleSettings, example_events
-from tests.conftest import ingest
+from tests.backends import BACKENDS, store_url
+from tests.conftest import ingest, make_store
 
 
 def test_no_cars_no_curve(engine: Engine) -> None:
@@ -43,3 +50,34 @@ def test_cumulative_completions_by_local_day(engine: Engine, plant: Plant) -> No
         pairs.append((day, float(running)))
     assert series.pairs() == pairs
     assert pairs[-1][1] == 30 and len(pairs) == 2
+
+
+@pytest.mark.parametrize("backend_name", BACKENDS)
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "America/St_Johns", "Asia/Shanghai"])
+def test_days_split_at_local_midnight_in_zones_off_by_half_hours(
+    backend_name: str, zone: str, plant: Plant, tmp_path: Path
+) -> None:
+    # Cars across local midnight in zones whose offset is not a whole number of hours: each
+    # car counts on the day its plant-local completion time falls on.
+    local = plant.model_copy(update={"timezone": zone})
+    start = datetime(2025, 6, 30, 23, 0, tzinfo=ZoneInfo(zone))
+    stream = list(example_events(local, ExampleSettings(cars=30, start=start, ship=False)))
+    with store_url(backend_name, f"sqlite:///{tmp_path / 'zone.db'}") as url:
+        store = make_store(url, local)
+        try:
+            outcomes = ingest(store, [encode_event(e) for e in stream])
+            assert {o.status for o in outcomes} == {"accepted"}
+            series = plant_ramp(store)
+        finally:
+            store.dispose()
+    expected = Counter(
+        e.ts.astimezone(ZoneInfo(zone)).date() for e in stream if isinstance(e, UnitCompleted)
+    )
+    assert series is not None
+    assert series.pairs() == list(
+        zip(
+            sorted(expected),
+            accumulate(float(expected[day]) for day in sorted(expected)),
+            strict=True,
+        )
+    )

@@ -7,7 +7,7 @@ Day 0 is the plant's `sop` when the plant file sets it; counts add the plant's
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -17,7 +17,9 @@ from linespeed.errors import LinespeedError
 from linespeed.ramp.history import HistoryPeriod, read_history
 from linespeed.ramp.series import RampPoint, RampSeries, check_points
 from linespeed.store.plants import current_plant
+from linespeed.store.reads import select_rows
 from linespeed.store.schema import units
+from linespeed.store.writes import stamp_for
 
 
 def plant_ramp(engine: Engine) -> RampSeries | None:
@@ -77,30 +79,72 @@ def _aware(moment: datetime) -> datetime:
 def counts_per_local_day(
     connection: Connection, column: ColumnElement[Any], timezone: str
 ) -> Counter[date]:
-    """How many rows have `column` (a UtcDateTime) on each plant-local day of `timezone`.
+    """How many rows have `column` (a UtcDateTime of `units`) on each plant-local day of
+    `timezone`.
 
-    Counted per UTC hour in SQL (text 'YYYY-MM-DDTHH' on SQLite, `date_trunc` elsewhere),
-    so zones off by a whole number of hours split days exactly.
+    A column that leads an index is counted day by day, each day a range of the index
+    between its local midnights (exact in any zone, and no sort of the whole history);
+    another is counted per UTC hour in SQL (text 'YYYY-MM-DDTHH' on SQLite, `date_trunc`
+    elsewhere), so zones off by a whole number of hours split days exactly.
     """
+    zone = ZoneInfo(timezone)
+    if _leads_an_index(column):
+        return _counts_by_index(connection, column, zone)
     hour: ColumnElement[Any]
     if connection.dialect.name == "sqlite":
         hour = func.substr(column, 1, 13, type_=String)
     else:
         hour = func.date_trunc("hour", column)
     statement = select(hour, func.count()).where(column.is_not(None)).group_by(hour)
-    zone = ZoneInfo(timezone)
     per_day: Counter[date] = Counter()
     for bucket, count in connection.execute(statement):
         per_day[_local_day(bucket, zone)] += int(count)
     return per_day
 
 
-def _local_day(bucket: object, zone: ZoneInfo) -> date:
-    moment = (
-        bucket
-        if isinstance(bucket, datetime)
-        else datetime.strptime(str(bucket), "%Y-%m-%dT%H").replace(tzinfo=UTC)
+def _leads_an_index(column: ColumnElement[Any]) -> bool:
+    name = getattr(column, "name", None)
+    return any(
+        index.expressions and getattr(index.expressions[0], "name", None) == name
+        for index in units.indexes
     )
+
+
+def _counts_by_index(
+    connection: Connection, column: ColumnElement[Any], zone: ZoneInfo
+) -> Counter[date]:
+    first, last = connection.execute(select(func.min(column), func.max(column))).one()
+    per_day: Counter[date] = Counter()
+    if first is None or last is None:
+        return per_day
+    day, final = _aware(first).astimezone(zone).date(), _aware(last).astimezone(zone).date()
+    stamp = stamp_for(connection.dialect)
+    days: list[Any] = []
+    while day <= final:
+        following = day + timedelta(days=1)
+        days += (day.toordinal(), stamp(_midnight(day, zone)), stamp(_midnight(following, zone)))
+        day = following
+    name = column.name
+    rows = select_rows(
+        connection,
+        "WITH days(ordinal, since, until) AS (VALUES "
+        + ", ".join(["({}, {}, {})"] * (len(days) // 3))
+        + f") SELECT ordinal, (SELECT count(*) FROM units WHERE {name} >= since"
+        f" AND {name} < until) FROM days",
+        *days,
+    )
+    for ordinal, count in rows:
+        if count:
+            per_day[date.fromordinal(int(ordinal))] = int(count)
+    return per_day
+
+
+def _midnight(day: date, zone: ZoneInfo) -> datetime:
+    return datetime.combine(day, time(), zone).astimezone(UTC)
+
+
+def _local_day(bucket: object, zone: ZoneInfo) -> date:
+    moment = bucket if isinstance(bucket, datetime) else datetime.fromisoformat(str(bucket))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(zone).date()

@@ -154,20 +154,32 @@ class _Moves:
 
 
 def _moves(connection: Connection, only: str | None) -> dict[str, _Moves]:
+    """Per part: pieces received and adjusted, the newest receipt's supplier, and the lots
+    received (summed in SQL: a part's history holds thousands of receipts)."""
     table = stock_moves.c
-    query = select(table.part, table.kind, table.quantity, table.lot, table.supplier, table.at)
-    if only is not None:
-        query = query.where(table.part == only)
+    part_filter = [] if only is None else [table.part == only]
     found: dict[str, _Moves] = defaultdict(_Moves)
-    for part, kind, quantity, lot, supplier, at in connection.execute(query.order_by(table.seq)):
-        moves = found[part]
+    totals = select(table.part, table.kind, func.sum(table.quantity), func.max(table.seq))
+    newest_seqs: list[int] = []
+    for part, kind, quantity, newest in connection.execute(
+        totals.where(*part_filter).group_by(table.part, table.kind)
+    ):
         if kind == "adjusted":
-            moves.adjusted += quantity
-            continue
-        moves.received += quantity
-        moves.newest_supplier = supplier
-        if lot is not None:
-            moves.lots.setdefault(lot, _Lot(0, at)).received += quantity
+            found[part].adjusted += int(quantity)
+        else:
+            found[part].received += int(quantity)
+            newest_seqs.append(int(newest))
+    newest_suppliers = select(table.part, table.supplier).where(table.seq.in_(newest_seqs))
+    for part, supplier in connection.execute(newest_suppliers) if newest_seqs else ():
+        found[part].newest_supplier = supplier
+    lots = (
+        select(table.part, table.lot, func.sum(table.quantity), func.min(table.at))
+        .where(table.kind == "received", table.lot.is_not(None), *part_filter)
+        .group_by(table.part, table.lot)
+        .order_by(func.min(table.seq))
+    )
+    for part, lot, quantity, first_at in connection.execute(lots):
+        found[part].lots[lot] = _Lot(int(quantity), first_at)
     return found
 
 
