@@ -23,7 +23,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from linespeed.bridges.mqtt import BridgeReport, BridgeSettings, MqttBridge
-from linespeed.mqtt.broker import BrokerAddress, Connection, parse_broker_url
+from linespeed.mqtt.broker import BrokerAddress, parse_broker_url
+from linespeed.mqtt.connection import Connection
 from linespeed.plant.model import Plant
 from linespeed.store.schema import events
 
