@@ -31,6 +31,7 @@ import msgspec
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from linespeed.bridges.mqtt_late import LateDeliveries
 from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
 from linespeed.bridges.mqtt_milestones import MilestoneWatch
 from linespeed.errors import StoreError
@@ -94,15 +95,18 @@ class BridgeReport(IngestReport):
     batches: int = 0
     dead_letters_published: int = 0
     milestones_published: int = 0
+    late_stored: int = 0
+    """Refused events stored after all, once the events they follow came late (`mqtt_late`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The ingest counts plus `messages`, `batches` and what was published."""
+        """The ingest counts plus `messages`, `batches`, what was published and stored late."""
         return {
             **super().as_dict(),
             "messages": self.messages,
             "batches": self.batches,
             "dead_letters_published": self.dead_letters_published,
             "milestones_published": self.milestones_published,
+            "late_stored": self.late_stored,
         }
 
 
@@ -203,6 +207,7 @@ class MqttBridge:
         are ingested again, in order, after a pause (a few times, then the error goes up).
         """
         ingestor = Ingestor(self.engine, self.settings.live_window)
+        late = LateDeliveries(ingestor)
         plant = watch.plant.plant
         pending: deque[_Batch] = deque()
         attempt = 0
@@ -212,8 +217,11 @@ class MqttBridge:
                 batches = self._batches(stop, halted, plant, pending)
                 for outcomes in ingestor.ingest_batches(batches):
                     # committed: now, and only now, the broker may forget these messages
-                    self._acknowledge(connection, pending.popleft(), outcomes)
+                    batch = pending.popleft()
+                    self._acknowledge(connection, batch, outcomes)
                     attempt = 0
+                    late.after_commit(outcomes, any(message.dup for message in batch.messages))
+                    self.report.late_stored = late.stored
                     for news in watch.reached_since_last_look():
                         connection.publish(
                             milestones_topic(plant, news.line), news.payload, retain=True

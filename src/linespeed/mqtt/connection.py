@@ -76,6 +76,8 @@ class Message(NamedTuple):
     topic: str
     payload: bytes
     retain: bool
+    dup: bool
+    """Sent before (MQTT's DUP flag): a delivery again of a message not acknowledged."""
 
 
 class _Publication(NamedTuple):
@@ -308,7 +310,7 @@ class Connection:
         if qos == 2:
             raise MalformedPacketError("QoS 2 message on a QoS 1 subscription")
         topic, mid, payload = read_publish(packet, version)
-        retain = bool(packet.first_byte & 0x01)
+        retain, dup = bool(packet.first_byte & 0x01), bool(packet.first_byte & 0x08)
         if qos == 1:
             with self._lock:
                 if self.manual_ack:
@@ -317,7 +319,7 @@ class Connection:
                     self._out += pubacks([mid])
         callback = self.on_message
         if callback is not None:
-            callback(Message(self.generation, mid, qos, topic, payload, retain))
+            callback(Message(self.generation, mid, qos, topic, payload, retain, dup))
 
     def _full(self) -> bool:
         limit = self.receive_maximum
@@ -369,8 +371,6 @@ class Connection:
                     )
             for mid, publication in self._outgoing.items():
                 self._out += self._publish_packet(mid, publication, dup=True)
-        if session.version != self.versions[0]:
-            log.warning("speaking %s with the broker at %s", self.version_name, self.address)
 
     def _drop_socket(self, farewell: bytes) -> None:
         """Close the socket (sending `farewell` first, if any); the loop reconnects."""

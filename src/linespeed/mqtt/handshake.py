@@ -77,9 +77,10 @@ def open_session(
                     f"the broker at {address} refused {client_id!r}: {refused}"
                 ) from None
             log.warning(
-                "the broker at %s refused %s (%s); connecting with %s",
+                "the broker at %s refused %s for %r (%s); connecting with %s",
                 address,
                 VERSION_NAMES[version],
+                client_id,
                 refused,
                 VERSION_NAMES[versions[index + 1]],
             )
