@@ -122,6 +122,7 @@ class Connection:
         self._lock = threading.Condition()
         self._out = bytearray()
         self._in = bytearray()
+        self._fresh = False
         self._held: deque[Packet] = deque()
         self._unacknowledged = 0
         self._outgoing: dict[int, _Publication] = {}
@@ -130,8 +131,8 @@ class Connection:
         self._next_mid = 0
         self._sock: Socket | None = None
         self._sent_at = self._heard_at = time.monotonic()
-        self._wake_reader, self._wake_writer = socket.socketpair()
-        self._wake_writer.setblocking(False)
+        self._wake_reader: socket.socket | None = None
+        self._wake_writer: socket.socket | None = None
         self._closing = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -153,6 +154,8 @@ class Connection:
             receive_maximum=self.receive_maximum if self.manual_ack else None,
             timeout_s=timeout_s,
         )
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_writer.setblocking(False)
         self._begin(session)
         self._thread = threading.Thread(target=self._loop, name=f"mqtt-{self.client_id}")
         self._thread.daemon = True
@@ -217,8 +220,9 @@ class Connection:
             self._thread = None
         with self._lock:
             self._drop_socket(DISCONNECT_PACKET)
-        self._wake_reader.close()
-        self._wake_writer.close()
+        for wake in (self._wake_reader, self._wake_writer):
+            if wake is not None:
+                wake.close()
 
     # --- the network thread ---
 
@@ -253,19 +257,23 @@ class Connection:
         if out:
             sock.sendall(out)
             self._sent_at = now
+        if self._fresh:  # what came with the CONNACK
+            self._fresh = False
+            self._handle(read_packets(self._in))
         if self._held and not self._full():
             self._handle(self._take_held())
         reading = not self._held
         if reading and now - self._heard_at > KEEPALIVE_S * 1.5:
             raise ConnectionError(f"no answer from the broker for {KEEPALIVE_S * 1.5:g} s")
-        wanted: list[Socket | socket.socket] = [self._wake_reader]
+        wake = self._wake_reader
+        wanted: list[Socket | socket.socket] = [] if wake is None else [wake]
         if reading:
             wanted.append(sock)
         pending = reading and isinstance(sock, ssl.SSLSocket) and sock.pending() > 0
         ready = [sock] if pending else select.select(wanted, [], [], KEEPALIVE_S / 4)[0]
-        if self._wake_reader in ready:
+        if wake is not None and wake in ready:
             with contextlib.suppress(BlockingIOError):
-                self._wake_reader.recv(4096)
+                wake.recv(4096)
         if sock in ready:
             data = sock.recv(_READ_BYTES)
             if not data:
@@ -360,6 +368,7 @@ class Connection:
             self.version = session.version
             self._sock = session.sock
             self._in = session.received
+            self._fresh = bool(session.received)
             self._held.clear()
             self._unacknowledged = 0
             self._out.clear()  # acknowledgements of the last connection must not go out
@@ -402,5 +411,6 @@ class Connection:
         self._wake()
 
     def _wake(self) -> None:
-        with contextlib.suppress(OSError):
-            self._wake_writer.send(b"\x00")
+        if self._wake_writer is not None:
+            with contextlib.suppress(OSError):
+                self._wake_writer.send(b"\x00")
