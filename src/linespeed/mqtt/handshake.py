@@ -138,7 +138,8 @@ def _open(
             raise _VersionRefusedError(
                 f"it closed the connection on a {VERSION_NAMES[version]} CONNECT"
             ) from None
-        raise BrokerError(f"cannot reach the broker at {address}: {_why(error)}") from None
+        hint = "" if address.tls else " (a port that wants TLS does so: use mqtts://)"
+        raise BrokerError(f"cannot reach the broker at {address}: {_why(error)}{hint}") from None
     except (OSError, MalformedPacketError) as error:
         sock.close()
         raise BrokerError(f"cannot reach the broker at {address}: {_why(error)}") from None
