@@ -1,4 +1,5 @@
-"""MQTT 5 falling back to 3.1.1, and what 3.1.1 changes, against brokers of a few lines.
+"""MQTT 5 falling back to 3.1.1, what 3.1.1 changes, acknowledgements across connections and
+keepalive pings, against brokers of a few lines.
 
 Each fake broker listens on a loopback port and answers as a real one does (NATS's MQTT
 listener answers a version 5 CONNECT with the 3.1.1 return code 0x01, for one); no service
@@ -22,6 +23,7 @@ from linespeed.mqtt.publisher import QosOnePublisher
 from linespeed.mqtt.wire import (
     MQTT_5,
     MQTT_311,
+    PINGREQ,
     PUBACK,
     Packet,
     publish_packet,
@@ -257,3 +259,32 @@ def test_no_acknowledgement_of_an_old_connection_goes_out_on_a_new_one(
             connection.close()
     assert [(m.generation, m.mid, m.dup) for m in received] == [(1, 1, False), (2, 1, True)]
     assert acknowledged == [(2, 1)]
+
+
+def test_a_quiet_connection_pings_and_a_silent_broker_is_left(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr("linespeed.mqtt.connection.KEEPALIVE_S", 0.4)
+    pings: list[int] = []
+    connections = 0
+
+    def answer_pings_once(client: Client) -> None:
+        nonlocal connections
+        connections += 1
+        number = connections
+        client.sock.sendall(ACCEPTED_5)
+        while True:
+            if client.read().first_byte == PINGREQ:
+                pings.append(number)
+                if number == 1 and pings.count(1) <= 3:
+                    client.sock.sendall(b"\xd0\x00")  # PINGRESP; then silence
+
+    with fake_broker(answer_pings_once) as (address, _clients):
+        connection = Connection(address, "quiet")
+        connection.open()
+        try:
+            wait_until(lambda: connection.generation == 2, 10, "a new connection")
+        finally:
+            connection.close()
+    assert pings[:3] == [1, 1, 1]
+    assert "no answer from the broker for 0.6 s" in caplog.text
