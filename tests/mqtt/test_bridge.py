@@ -104,6 +104,7 @@ def test_a_line_over_mqtt_is_stored_as_its_file_would_be(
         "batches": 0,
         "dead_letters_published": 0,
         "milestones_published": 1,  # car 1
+        "late_stored": 0,
     }
     from_file = make_store(f"sqlite:///{tmp_path / 'file.db'}", own_plant, simulation=True)
     path = tmp_path / "line.jsonl"

@@ -105,6 +105,7 @@ def test_a_simulator_on_a_real_plants_topics_is_dead_lettered_not_stored(
         "batches": 0,
         "dead_letters_published": len(simulated),
         "milestones_published": 0,
+        "late_stored": 0,
     }
     assert stored_count(store) == len(real)
     with store.connect() as connection:
