@@ -76,8 +76,8 @@ def mqtt_ingest(
     """Bridge a broker's station topics into the store until stopped (Ctrl-C or SIGTERM).
 
     Subscribes to linespeed/v1/PLANT/+/+/events with QoS 1 in a persistent session (MQTT 5,
-    or 3.1.1 when the broker refuses version 5) and
-    acknowledges each message only after its events are committed; refused events go to
+    or 3.1.1 when the broker refuses version 5) and acknowledges each message only after
+    its events are committed; refused events go to
     dead letters and to linespeed/v1/PLANT/deadletters (so do events dated outside the live
     window, `ts.out_of_range`: see --max-future-s, --max-age-days); milestone cars are published,
     retained, to linespeed/v1/PLANT/LINE/milestones. Prints what it ingested when it stops.

@@ -212,14 +212,16 @@ class Connection:
             self._send(pubacks(mids))
 
     def close(self) -> None:
-        """Disconnect cleanly and stop the network thread (a persistent session stays)."""
+        """Send what is queued, disconnect cleanly and stop the network thread (a persistent
+        session stays)."""
         self._closing.set()
         self._wake()
         if self._thread is not None:
             self._thread.join(CONNECT_TIMEOUT_S)
             self._thread = None
-        with self._lock:
-            self._drop_socket(DISCONNECT_PACKET)
+        with self._lock:  # what is queued (the last acknowledgements) goes out first
+            self._drop_socket(bytes(self._out) + DISCONNECT_PACKET)
+            self._out.clear()
         for wake in (self._wake_reader, self._wake_writer):
             if wake is not None:
                 wake.close()
