@@ -223,6 +223,7 @@ def test_in_3_1_1_the_bridge_bounds_its_unacknowledged_messages_itself() -> None
     ]
 
 
+@pytest.mark.slow  # a reconnection waits a second
 def test_no_acknowledgement_of_an_old_connection_goes_out_on_a_new_one(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -261,6 +262,7 @@ def test_no_acknowledgement_of_an_old_connection_goes_out_on_a_new_one(
     assert acknowledged == [(2, 1)]
 
 
+@pytest.mark.slow  # a reconnection waits a second
 def test_a_quiet_connection_pings_and_a_silent_broker_is_left(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
