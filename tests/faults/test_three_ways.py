@@ -15,7 +15,7 @@ from linespeed.api.app import ApiSettings, create_app
 from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
-from linespeed.mqtt.broker import Connection
+from linespeed.mqtt.connection import Connection
 from linespeed.mqtt.topics import events_topic
 from linespeed.plant.model import Plant
 from linespeed.store.deadletters import list_dead_letters
@@ -42,7 +42,8 @@ def test_the_same_events_over_mqtt_http_and_a_file_are_stored_once(
         for event in stream:
             station = event.get("station")
             topic = events_topic(plant.plant, "l1", station if isinstance(station, str) else None)
-            publisher.client.publish(topic, payload(event), qos=1).wait_for_publish(10)
+            publisher.publish(topic, payload(event))
+            publisher.drain(10)
 
     def over_http(client: TestClient, stream: list[dict[str, object]]) -> None:
         body = b"[" + b",".join(payload(event) for event in stream) + b"]"

@@ -2,7 +2,9 @@
 
 Tests that need a broker read LINESPEED_TEST_MQTT_URL (`make test` sets it when the
 machine's broker answers); tests that restart a broker start their own Mosquitto on a free
-loopback port. Without either they skip, except under CI (`CI=true`), where they fail.
+loopback port, and tests of MQTT 3.1.1 their own nats-server (JetStream and its MQTT
+listener, which speaks only 3.1.1). Without them they skip, except under CI (`CI=true`),
+where they fail.
 """
 
 from __future__ import annotations
@@ -23,11 +25,16 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from linespeed.bridges.mqtt import BridgeReport, BridgeSettings, MqttBridge
-from linespeed.mqtt.broker import BrokerAddress, Connection, parse_broker_url
+from linespeed.mqtt.broker import BrokerAddress, parse_broker_url
+from linespeed.mqtt.connection import Connection
 from linespeed.plant.model import Plant
 from linespeed.store.schema import events
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
+NATS_SERVER = shutil.which("nats-server") or "/usr/local/bin/nats-server"
+NATS_ACK_WAIT_S = 2
+"""How long nats-server waits for an acknowledgement before it delivers a message again
+(30 s by default): short, so a killed bridge's messages come back within the test."""
 
 
 def unavailable(why: str) -> None:
@@ -113,6 +120,57 @@ class Mosquitto:
         """Stop the broker, then start it again on the same port."""
         self.stop()
         self.start()
+
+
+class NatsServer:
+    """A nats-server of our own with JetStream and an MQTT listener (3.1.1) on loopback."""
+
+    def __init__(self, folder: Path) -> None:
+        if not Path(NATS_SERVER).is_file():
+            unavailable(f"nats-server is not installed ({NATS_SERVER})")
+        self.folder = folder
+        self.port = free_port()
+        self.address = BrokerAddress("127.0.0.1", self.port)
+        self.url = str(self.address)
+        self.config = folder / "nats.conf"
+        self.config.write_text(
+            f"listen: 127.0.0.1:{free_port()}\n"
+            "server_name: linespeed-test\n"
+            f'jetstream {{ store_dir: "{folder / "js"}" }}\n'
+            f'mqtt {{ listen: 127.0.0.1:{self.port}, ack_wait: "{NATS_ACK_WAIT_S}s" }}\n'
+        )
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        """Start the server and wait until its MQTT listener accepts connections."""
+        with (self.folder / "nats.log").open("ab") as log:
+            self.process = subprocess.Popen(
+                [NATS_SERVER, "-c", str(self.config)], stdout=log, stderr=log
+            )
+
+        def listening() -> bool:
+            with socket.socket() as probe:
+                return probe.connect_ex(("127.0.0.1", self.port)) == 0
+
+        wait_until(listening, 10, f"nats-server's MQTT listener on port {self.port}")
+
+    def stop(self) -> None:
+        """Stop the server (its JetStream store keeps the sessions and messages)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(10)
+        self.process = None
+
+
+@pytest.fixture
+def nats_mqtt(tmp_path: Path) -> Iterator[NatsServer]:
+    """A running nats-server of the test's own, its MQTT listener speaking 3.1.1 only."""
+    folder = tmp_path / "nats"
+    folder.mkdir()
+    server = NatsServer(folder)
+    server.start()
+    yield server
+    server.stop()
 
 
 @pytest.fixture

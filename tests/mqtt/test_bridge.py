@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import paho.mqtt.client as mqtt
 import pytest
 from sqlalchemy import Engine, select
 
@@ -17,7 +16,8 @@ from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.ingest.core import Ingestor
 from linespeed.ingest.files import ingest_files
 from linespeed.live import feed_after
-from linespeed.mqtt.broker import BrokerAddress, Connection
+from linespeed.mqtt.broker import BrokerAddress
+from linespeed.mqtt.connection import Connection, Message
 from linespeed.mqtt.topics import deadletters_topic, events_topic, milestones_topic
 from linespeed.plant.model import Plant
 from linespeed.sim.publish import publish_events
@@ -67,20 +67,14 @@ class Listener:
         self.received: list[tuple[str, bytes, bool]] = []
         self._lock = threading.Lock()
         self.connection = Connection(broker, f"listener-{uuid.uuid4().hex[:8]}")
-        self.connection.client.on_message = self._on_message
-        self.connection.on_connect.append(
-            lambda _kept: [self.connection.client.subscribe(topic, qos=1) for topic in topics]
-        )
-        subscribed = threading.Event()
-        self.connection.client.on_subscribe = lambda *_args: subscribed.set()
+        self.connection.on_message = self._on_message
         self.connection.open()
-        assert subscribed.wait(10)
+        for topic in topics:
+            self.connection.subscribe(topic)
 
-    def _on_message(
-        self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage
-    ) -> None:
+    def _on_message(self, message: Message) -> None:
         with self._lock:
-            self.received.append((message.topic, bytes(message.payload), bool(message.retain)))
+            self.received.append((message.topic, message.payload, message.retain))
 
     def close(self) -> None:
         self.connection.close()
@@ -110,6 +104,7 @@ def test_a_line_over_mqtt_is_stored_as_its_file_would_be(
         "batches": 0,
         "dead_letters_published": 0,
         "milestones_published": 1,  # car 1
+        "late_stored": 0,
     }
     from_file = make_store(f"sqlite:///{tmp_path / 'file.db'}", own_plant, simulation=True)
     path = tmp_path / "line.jsonl"
@@ -155,7 +150,8 @@ def test_milestone_cars_are_published_retained_per_line(
     assert milestone == _sse_milestones(store)[40]  # one payload for MQTT and the SSE feed
     cleaner = Connection(mqtt_broker, f"cleaner-{uuid.uuid4().hex[:8]}")
     cleaner.open()
-    cleaner.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(10)
+    cleaner.publish(topic, b"", retain=True)
+    cleaner.drain(10)
     cleaner.close()
     store.dispose()
 
@@ -196,7 +192,8 @@ def test_bad_messages_are_refused_with_reasons_acknowledged_and_kept(
         publisher = Connection(broker, "bad-publisher")
         publisher.open()
         for topic, payload in messages:
-            publisher.client.publish(topic, payload, qos=1).wait_for_publish(10)
+            publisher.publish(topic, payload)
+            publisher.drain(10)
         publisher.close()
         wait_until(lambda: bridge.report.messages == len(messages), 20, "the bridge")
         wait_until(lambda: len(listener.received) == 6, 10, "the dead letters")
@@ -222,7 +219,8 @@ def test_bad_messages_are_refused_with_reasons_acknowledged_and_kept(
     with running_bridge(store, settings) as again:
         publisher = Connection(broker, "bad-publisher")
         publisher.open()
-        publisher.client.publish(at, b"the last one", qos=1).wait_for_publish(10)
+        publisher.publish(at, b"the last one")
+        publisher.drain(10)
         publisher.close()
         wait_until(lambda: again.report.messages >= 1, 20, "the bridge")
     assert again.report.messages == 1

@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy import Engine
 
 from linespeed.bridges.mqtt import BridgeSettings
-from linespeed.mqtt.broker import BrokerAddress, Connection
+from linespeed.mqtt.broker import BrokerAddress
+from linespeed.mqtt.connection import Connection
 from linespeed.mqtt.topics import events_topic
 from linespeed.plant.model import Plant
 from linespeed.plant.vin import nth_vin
@@ -87,7 +88,8 @@ def test_poison_messages_are_dead_lettered_and_the_bridge_stays_up(
         publisher = Connection(mqtt_broker, f"poison-{plant_id}")
         publisher.open()
         for topic, body in messages:
-            publisher.client.publish(topic, body, qos=1).wait_for_publish(10)
+            publisher.publish(topic, body)
+            publisher.drain(10)
         publisher.close()
         wait_until(lambda: bridge.report.messages == len(messages), 30, "the bridge")
 

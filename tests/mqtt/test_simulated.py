@@ -14,7 +14,8 @@ from linespeed.bridges.mqtt import BridgeSettings
 from linespeed.errors import LinespeedError
 from linespeed.events.codec import encode_event
 from linespeed.events.types import StationState
-from linespeed.mqtt.broker import BrokerAddress, Connection
+from linespeed.mqtt.broker import BrokerAddress
+from linespeed.mqtt.connection import Connection
 from linespeed.mqtt.topics import deadletters_topic, events_topic
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
@@ -59,7 +60,8 @@ def _publish_real(broker: BrokerAddress, plant: Plant, stream: list[Any]) -> Non
         for event in stream:
             station = event.station if hasattr(event, "station") else None
             topic = events_topic(plant.plant, "l1", station)
-            publisher.client.publish(topic, encode_event(event), qos=1).wait_for_publish(10)
+            publisher.publish(topic, encode_event(event))
+            publisher.drain(10)
     finally:
         publisher.close()
 
@@ -103,6 +105,7 @@ def test_a_simulator_on_a_real_plants_topics_is_dead_lettered_not_stored(
         "batches": 0,
         "dead_letters_published": len(simulated),
         "milestones_published": 0,
+        "late_stored": 0,
     }
     assert stored_count(store) == len(real)
     with store.connect() as connection:

@@ -1,10 +1,19 @@
-"""MQTT 5 packets built and read by the fast paths: no broker needed."""
+"""MQTT 5 and 3.1.1 packets built and read by our own clients: no broker needed."""
 
 from __future__ import annotations
 
 import pytest
 
+from linespeed.mqtt.control import (
+    Connack,
+    connect_packet,
+    read_connack,
+    read_suback,
+    subscribe_packet,
+)
 from linespeed.mqtt.wire import (
+    MQTT_5,
+    MQTT_311,
     PUBACK,
     MalformedPacketError,
     Packet,
@@ -78,3 +87,49 @@ def test_malformed_packets_are_named(packet: Packet, why: str) -> None:
 def test_a_length_longer_than_four_bytes_is_refused() -> None:
     with pytest.raises(MalformedPacketError):
         read_packets(bytearray(b"\x30\xff\xff\xff\xff\x01"))
+
+
+def test_3_1_1_publish_packets_carry_no_properties() -> None:
+    packet = publish_packet(b"t/1", b"payload", 9, retain=True, version=MQTT_311)
+    assert packet == b"\x33\x0e\x00\x03t/1\x00\x09payload"
+    (read,) = read_packets(bytearray(packet))
+    assert read_publish(read, MQTT_311) == ("t/1", 9, b"payload")
+    assert publish_packet(b"t/1", b"payload", 9, version=MQTT_5) == (
+        b"\x32\x0f\x00\x03t/1\x00\x09\x00payload"
+    )
+
+
+def test_connect_packets_of_both_versions() -> None:
+    persistent_5 = connect_packet(
+        "bridge", clean_start=False, keepalive_s=30, session_expiry_s=0xFFFFFFFF,
+        receive_maximum=20_000, username="u", password="p",
+    )  # fmt: skip
+    assert persistent_5 == (
+        b"\x10\x21\x00\x04MQTT\x05\xc0\x00\x1e"
+        b"\x08\x11\xff\xff\xff\xff\x21\x4e\x20"
+        b"\x00\x06bridge\x00\x01u\x00\x01p"
+    )
+    persistent_311 = connect_packet(
+        "bridge", version=MQTT_311, clean_start=False, keepalive_s=30,
+        session_expiry_s=0xFFFFFFFF, receive_maximum=20_000,
+    )  # fmt: skip
+    assert persistent_311 == b"\x10\x12\x00\x04MQTT\x04\x00\x00\x1e\x00\x06bridge"
+
+
+def test_connack_and_suback_of_both_versions() -> None:
+    assert read_connack(b"\x01\x00\x03\x21\x00\x14") == Connack(True, 0, 20)
+    assert read_connack(b"\x00\x00\x0a\x26\x00\x01k\x00\x01v\x21\x01\x00") == Connack(
+        False, 0, 256
+    )  # a user property before the Receive Maximum
+    assert read_connack(b"\x00\x01") == Connack(False, 1, None)
+    assert read_connack(b"\x00\x01").refuses_version()
+    assert read_connack(b"\x00\x84\x00").refusal() == "unsupported protocol version (0x84)"
+    assert read_connack(b"\x00\x05").refusal() == "not authorized (0x05)"
+    assert subscribe_packet("a/+", 7) == b"\x82\x09\x00\x07\x00\x00\x03a/+\x01"
+    assert subscribe_packet("a/+", 7, version=MQTT_311) == b"\x82\x08\x00\x07\x00\x03a/+\x01"
+    assert read_suback(b"\x00\x07\x00\x01") == (7, [1])
+    assert read_suback(b"\x00\x07\x80", version=MQTT_311) == (7, [0x80])
+    with pytest.raises(MalformedPacketError, match="CONNACK"):
+        read_connack(b"\x00")
+    with pytest.raises(MalformedPacketError, match="SUBACK"):
+        read_suback(b"\x00")

@@ -8,6 +8,8 @@ is `linespeed.mqtt`, the lower-level library the simulator's publisher uses too.
   `BridgeSettings`, `BridgeReport`, `DEFAULT_RECEIVE_MAXIMUM`.
 - `mqtt_messages`: what one MQTT message holds: `message_events` (its events checked
   against their topic, or its refusal), `DEFAULT_MAX_PAYLOAD_BYTES`, `KEPT_BYTES`.
+- `mqtt_late`: `LateDeliveries`, storing events that came before the events they follow
+  once those come late (a broker delivering a killed bridge's messages again behind newer ones).
 - `mqtt_milestones`: `MilestoneWatch`, the milestone cars reached since it last looked (from
   `linespeed.live.milestones`, the same payload as the SSE feed's), as `MilestoneMessage`s
   for the bridge to publish retained per line.

@@ -1,11 +1,13 @@
 """The MQTT bridge: station topics in, the one ingest path, acknowledgements after commit.
 
 The bridge subscribes to `linespeed/v1/<plant>/+/+/events` with QoS 1 in a persistent
-session (MQTT 5, session never expires), so the broker keeps every message until the
-bridge acknowledges it. Messages that arrive together are ingested as one batch in one
-transaction; only after it commits are they acknowledged. A bridge killed at any moment
-therefore loses nothing: what it had not acknowledged, the broker delivers again, and
-ingest, idempotent by event id, stores it once.
+session (MQTT 5, session never expires; or MQTT 3.1.1, clean session off, with a broker that
+speaks only that), so the broker keeps every message until the bridge acknowledges it. At
+most `receive_maximum` messages are unacknowledged at once (in 3.1.1 the bridge holds to it
+by not reading further: `linespeed.mqtt.connection`). Messages that arrive together are
+ingested as one batch in one transaction; only after it commits are they acknowledged. A
+bridge killed at any moment therefore loses nothing: what it had not acknowledged, the broker
+delivers again, and ingest, idempotent by event id, stores it once.
 
 Refused events are stored as dead letters (by ingest, in the same transaction), then
 published to `linespeed/v1/<plant>/deadletters`; they are acknowledged like the rest, so
@@ -15,6 +17,7 @@ the broker never redelivers poison. Milestone cars are published, retained, to
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -25,12 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
 
 import msgspec
-import paho.mqtt.client as mqtt
-from paho.mqtt.properties import Properties
-from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
+from linespeed.bridges.mqtt_late import LateDeliveries
 from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
 from linespeed.bridges.mqtt_milestones import MilestoneWatch
 from linespeed.errors import StoreError
@@ -42,7 +43,8 @@ from linespeed.ingest.core import (
     Outcome,
     RawEvent,
 )
-from linespeed.mqtt.broker import BrokerAddress, BrokerError, Connection
+from linespeed.mqtt.broker import BrokerAddress, BrokerError
+from linespeed.mqtt.connection import Connection, Message
 from linespeed.mqtt.topics import (
     ALL_PLANTS,
     EventsTopic,
@@ -53,12 +55,14 @@ from linespeed.mqtt.topics import (
 )
 
 DEFAULT_RECEIVE_MAXIMUM: Final = 20_000
-"""Messages the broker may send before the bridge acknowledges any (MQTT 5 Receive Maximum)."""
+"""Messages the bridge takes before it acknowledges any (MQTT 5 Receive Maximum; in 3.1.1 the
+bridge stops reading at that many)."""
 DEFAULT_LINGER_S: Final = 0.05
 """How long the bridge gathers messages for one transaction, at most."""
 _POLL_S: Final = 0.2
 _LINGER_STEP_S: Final = 0.005
 _STORE_RETRIES: Final = 5
+_DRAIN_S: Final = 2.0
 
 log = logging.getLogger(__name__)
 
@@ -91,28 +95,23 @@ class BridgeReport(IngestReport):
     batches: int = 0
     dead_letters_published: int = 0
     milestones_published: int = 0
+    late_stored: int = 0
+    """Refused events stored after all, once the events they follow came late (`mqtt_late`)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The ingest counts plus `messages`, `batches` and what was published."""
+        """The ingest counts plus `messages`, `batches`, what was published and stored late."""
         return {
             **super().as_dict(),
             "messages": self.messages,
             "batches": self.batches,
             "dead_letters_published": self.dead_letters_published,
             "milestones_published": self.milestones_published,
+            "late_stored": self.late_stored,
         }
 
 
-class _Message(NamedTuple):
-    generation: int
-    mid: int
-    qos: int
-    topic: str
-    payload: bytes
-
-
 class _Batch(NamedTuple):
-    messages: list[_Message]
+    messages: list[Message]
     items: list[RawEvent]
     plants: list[str]
     """The plant each item's topic names."""
@@ -125,9 +124,9 @@ class MqttBridge:
         self.engine = engine
         self.settings = settings
         self.report = BridgeReport()
-        self._inbox: queue.SimpleQueue[_Message] = queue.SimpleQueue()
-        self._subscribed = threading.Event()
-        self._refused_subscription: str | None = None
+        self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
+        self.protocol = "MQTT"
+        """The MQTT version spoken with the broker (`MQTT 5` or `MQTT 3.1.1`), once connected."""
 
     def run(
         self, stop: threading.Event, on_ready: Callable[[str], None] | None = None
@@ -153,45 +152,23 @@ class MqttBridge:
             persistent=True,
             receive_maximum=self.settings.receive_maximum,
         )
-        client = connection.client
-        client.on_raw_message = self._received(connection)
-        client.on_subscribe = self._granted
-        connection.on_connect.append(lambda _kept: client.subscribe(subscription, qos=1))
+        connection.on_message = self._inbox.put
         connection.open()
         try:
-            if not self._subscribed.wait(10.0) or self._refused_subscription:
-                why = self._refused_subscription or "no answer"
-                raise BrokerError(f"the broker refused the subscription {subscription}: {why}")
+            self.protocol = connection.version_name
+            connection.subscribe(subscription)
             for news in watch.newest():
-                client.publish(milestones_topic(plant, news.line), news.payload, qos=1, retain=True)
+                connection.publish(milestones_topic(plant, news.line), news.payload, retain=True)
             if on_ready is not None:
                 on_ready(subscription)
             self._bridge(stop, connection, watch)
+            with contextlib.suppress(BrokerError):  # dead letters are in the store anyway
+                connection.drain(_DRAIN_S)
         finally:
             connection.close()
         return self.report
 
-    def _received(self, connection: Connection) -> Callable[[int, int, str, bytes], None]:
-        inbox = self._inbox
-
-        def received(mid: int, qos: int, topic: str, payload: bytes) -> None:
-            inbox.put(_Message(connection.generation, mid, qos, topic, payload))
-
-        return received
-
-    def _granted(
-        self,
-        _client: mqtt.Client,
-        _userdata: Any,
-        _mid: int,
-        reasons: list[ReasonCode],
-        _properties: Properties | None,
-    ) -> None:
-        failed = [str(reason) for reason in reasons if reason.is_failure or reason.value < 1]
-        self._refused_subscription = ", ".join(failed) or None
-        self._subscribed.set()
-
-    def _next_batch(self) -> list[_Message]:
+    def _next_batch(self) -> list[Message]:
         """The messages waiting, gathered for a bounded time (none if none came in time).
 
         After the first message, it takes every message that comes within `linger_s` (or
@@ -230,6 +207,7 @@ class MqttBridge:
         are ingested again, in order, after a pause (a few times, then the error goes up).
         """
         ingestor = Ingestor(self.engine, self.settings.live_window)
+        late = LateDeliveries(ingestor)
         plant = watch.plant.plant
         pending: deque[_Batch] = deque()
         attempt = 0
@@ -239,11 +217,14 @@ class MqttBridge:
                 batches = self._batches(stop, halted, plant, pending)
                 for outcomes in ingestor.ingest_batches(batches):
                     # committed: now, and only now, the broker may forget these messages
-                    self._acknowledge(connection, pending.popleft(), outcomes)
+                    batch = pending.popleft()
+                    self._acknowledge(connection, batch, outcomes)
                     attempt = 0
+                    late.after_commit(outcomes, any(message.dup for message in batch.messages))
+                    self.report.late_stored = late.stored
                     for news in watch.reached_since_last_look():
-                        connection.client.publish(
-                            milestones_topic(plant, news.line), news.payload, qos=1, retain=True
+                        connection.publish(
+                            milestones_topic(plant, news.line), news.payload, retain=True
                         )
                         self.report.milestones_published += 1
                 return
@@ -267,7 +248,7 @@ class MqttBridge:
                 pending.append(batch)
                 yield batch.items
 
-    def _prepare(self, plant: str, messages: list[_Message]) -> _Batch:
+    def _prepare(self, plant: str, messages: list[Message]) -> _Batch:
         batch = _Batch(messages, [], [])
         limit = self.settings.max_payload_bytes
         for message in messages:
@@ -280,21 +261,18 @@ class MqttBridge:
         return batch
 
     def _acknowledge(self, connection: Connection, batch: _Batch, outcomes: list[Outcome]) -> None:
-        client = connection.client
-        generation = connection.generation
-        client.ack_all(
-            [
-                message.mid
-                for message in batch.messages
-                if message.qos and message.generation == generation
-            ]
-        )
+        mids: dict[int, list[int]] = {}
+        for message in batch.messages:
+            if message.qos:
+                mids.setdefault(message.generation, []).append(message.mid)
+        for generation, of_generation in mids.items():  # an earlier connection's are dropped
+            connection.acknowledge(generation, of_generation)
         self.report.add(outcomes)
         self.report.messages += len(batch.messages)
         self.report.batches += 1
         for item, outcome, item_plant in zip(batch.items, outcomes, batch.plants, strict=True):
             if outcome.status == "rejected":
-                client.publish(deadletters_topic(item_plant), _dead_letter(item, outcome), qos=1)
+                connection.publish(deadletters_topic(item_plant), _dead_letter(item, outcome))
                 self.report.dead_letters_published += 1
 
 

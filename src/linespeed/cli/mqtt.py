@@ -64,7 +64,8 @@ def mqtt_ingest(
             "--receive-maximum",
             min=1,
             max=65535,
-            help="Messages the broker may send ahead of acknowledgements.",
+            help="Messages taken ahead of acknowledgements (MQTT 5 Receive Maximum;"
+            " with MQTT 3.1.1 the bridge stops reading at that many).",
         ),
     ] = DEFAULT_RECEIVE_MAXIMUM,
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
@@ -74,8 +75,9 @@ def mqtt_ingest(
 ) -> None:
     """Bridge a broker's station topics into the store until stopped (Ctrl-C or SIGTERM).
 
-    Subscribes to linespeed/v1/PLANT/+/+/events with QoS 1 in a persistent session and
-    acknowledges each message only after its events are committed; refused events go to
+    Subscribes to linespeed/v1/PLANT/+/+/events with QoS 1 in a persistent session (MQTT 5,
+    or 3.1.1 when the broker refuses version 5) and acknowledges each message only after
+    its events are committed; refused events go to
     dead letters and to linespeed/v1/PLANT/deadletters (so do events dated outside the live
     window, `ts.out_of_range`: see --max-future-s, --max-age-days); milestone cars are published,
     retained, to linespeed/v1/PLANT/LINE/milestones. Prints what it ingested when it stops.
@@ -102,7 +104,9 @@ def mqtt_ingest(
         signal.signal(signal_number, lambda _signal, _frame: stop.set())
 
     def ready(subscription: str) -> None:
-        err.print(f"bridging {subscription} from {settings.broker}; Ctrl-C to stop")
+        err.print(
+            f"bridging {subscription} from {settings.broker} over {bridge.protocol}; Ctrl-C to stop"
+        )
 
     report = bridge.run(stop, on_ready=ready)
     if json_output:

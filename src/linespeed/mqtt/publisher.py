@@ -4,6 +4,7 @@ Messages are written back to back into one buffer and sent in large writes; the 
 PUBACKs are read in bulk. Every message is kept until the broker acknowledges it; when the
 connection drops, the publisher reconnects on its own and sends every unacknowledged message
 again, in order, marked as a duplicate (events are idempotent by id, so a repeat is harmless).
+It speaks MQTT 5, or 3.1.1 with a broker that refuses version 5 (`linespeed.mqtt.handshake`).
 """
 
 from __future__ import annotations
@@ -11,23 +12,27 @@ from __future__ import annotations
 import contextlib
 import logging
 import select
-import socket
 import ssl
-import struct
 import time
 from collections import Counter
 from typing import Final
 
-from linespeed.mqtt.broker import CONNECT_TIMEOUT_S, KEEPALIVE_S, BrokerAddress, BrokerError
+from linespeed.mqtt.broker import BrokerAddress, BrokerError
+from linespeed.mqtt.handshake import (
+    CONNECT_TIMEOUT_S,
+    KEEPALIVE_S,
+    VERSIONS,
+    Socket,
+    open_session,
+)
 from linespeed.mqtt.wire import (
-    CONNACK,
     DISCONNECT,
     DISCONNECT_PACKET,
+    MQTT_5,
     PINGREQ_PACKET,
     PUBACK,
     MalformedPacketError,
     Packet,
-    connect_packet,
     publish_packet,
     read_ack,
     read_packets,
@@ -38,16 +43,13 @@ DEFAULT_WINDOW: Final = 1_000
 MAX_WINDOW: Final = 65_535
 _SEND_BYTES: Final = 64 << 10
 _READ_BYTES: Final = 256 << 10
-_RECEIVE_MAXIMUM: Final = 0x21
 _RECONNECT_DELAYS_S: Final = (1.0, 2.0, 4.0, 5.0)
 
 log = logging.getLogger(__name__)
 
-Socket = socket.socket | ssl.SSLSocket
-
 
 class QosOnePublisher:
-    """Publishes QoS 1 messages in order over one MQTT 5 connection (clean start).
+    """Publishes QoS 1 messages in order over one connection (clean start), MQTT 5 or 3.1.1.
 
     Not thread-safe: one thread calls `publish`, `pause`, `drain` and `close`.
     """
@@ -72,6 +74,8 @@ class QosOnePublisher:
         self._next_mid = 0
         self._sent_at = time.monotonic()
         self._topics: dict[str, bytes] = {}
+        self.version: int | None = None
+        """The protocol level spoken (5, or 4 for MQTT 3.1.1), once connected."""
 
     def open(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         """Connect. Raises BrokerError if the broker cannot be reached or refuses us."""
@@ -96,7 +100,7 @@ class QosOnePublisher:
         if topic_bytes is None:
             topic_bytes = self._topics[topic] = topic.encode("utf-8")
         self._unacked[mid] = (topic_bytes, payload)
-        self._out += publish_packet(topic_bytes, payload, mid)
+        self._out += publish_packet(topic_bytes, payload, mid, version=self._version)
         if len(self._out) >= _SEND_BYTES:
             self._exchange(wait_s=0.0)
 
@@ -171,87 +175,22 @@ class QosOnePublisher:
             except BrokerError as refused:
                 log.warning("%s", refused)
         self._out = bytearray().join(
-            publish_packet(topic, payload, mid, dup=True)
+            publish_packet(topic, payload, mid, dup=True, version=self._version)
             for mid, (topic, payload) in self._unacked.items()
         )
         log.warning(
             "reconnected to %s; sending %d messages again", self.address, len(self._unacked)
         )
 
+    @property
+    def _version(self) -> int:
+        return self.version or MQTT_5
+
     def _connect(self, timeout_s: float) -> Socket:
-        address = self.address
-        try:
-            sock: Socket = socket.create_connection((address.host, address.port), timeout_s)
-            if address.tls:
-                sock = ssl.create_default_context().wrap_socket(sock, server_hostname=address.host)
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            sock.sendall(
-                connect_packet(
-                    self.client_id,
-                    clean_start=True,
-                    keepalive_s=KEEPALIVE_S,
-                    username=address.username,
-                    password=address.password,
-                )
-            )
-            received = bytearray()
-            deadline = time.monotonic() + timeout_s
-            while not (packets := read_packets(received)):
-                sock.settimeout(max(0.01, deadline - time.monotonic()))
-                data = sock.recv(4096)
-                if not data:
-                    raise ConnectionError("the broker closed the connection")
-                received += data
-        except (OSError, MalformedPacketError) as error:
-            raise BrokerError(f"cannot reach the broker at {address}: {error}") from None
-        first_byte, body = packets[0]
-        reason = body[1] if len(body) > 1 else 0xFF
-        if first_byte & 0xF0 != CONNACK or reason >= 0x80:
-            sock.close()
-            raise BrokerError(
-                f"the broker at {address} refused {self.client_id!r}: reason {reason:#04x}"
-            )
-        self._limit = min(self.window, _receive_maximum(body) or MAX_WINDOW)
-        sock.settimeout(KEEPALIVE_S)
-        self._in = received
-        return sock
-
-
-def _receive_maximum(connack_body: bytes) -> int | None:
-    """The broker's Receive Maximum from a CONNACK body (None when it sets none)."""
-    position, length, shift = 2, 0, 0
-    while position < len(connack_body):
-        digit = connack_body[position]
-        position += 1
-        length |= (digit & 0x7F) << shift
-        shift += 7
-        if not digit & 0x80:
-            break
-    properties = connack_body[position : position + length]
-    index = 0
-    while index < len(properties):
-        identifier = properties[index]
-        index += 1
-        if identifier == _RECEIVE_MAXIMUM:
-            return int(struct.unpack_from("!H", properties, index)[0])
-        size = _PROPERTY_SIZES.get(identifier)
-        if size is None:  # a string, binary or user property: length-prefixed
-            if identifier == 0x26:  # user property: two strings
-                for _ in range(2):
-                    index += 2 + struct.unpack_from("!H", properties, index)[0]
-                continue
-            index += 2 + struct.unpack_from("!H", properties, index)[0]
-        elif size == 0:  # variable byte integer
-            while properties[index] & 0x80:
-                index += 1
-            index += 1
-        else:
-            index += size
-    return None
-
-
-_PROPERTY_SIZES: Final = {
-    0x01: 1, 0x02: 4, 0x11: 4, 0x13: 2, 0x17: 1, 0x19: 1, 0x21: 2, 0x22: 2, 0x23: 2,
-    0x24: 1, 0x25: 1, 0x27: 4, 0x28: 1, 0x29: 1, 0x2A: 1, 0x0B: 0,
-}  # fmt: skip
-"""Byte sizes of fixed-size MQTT 5 properties (0: a variable byte integer)."""
+        versions = VERSIONS if self.version is None else (self.version,)
+        session = open_session(self.address, self.client_id, versions=versions, timeout_s=timeout_s)
+        self.version = session.version
+        self._limit = min(self.window, session.connack.receive_maximum or MAX_WINDOW)
+        session.sock.settimeout(KEEPALIVE_S)
+        self._in = session.received
+        return session.sock

@@ -1,8 +1,10 @@
-"""MQTT 5 packets on the wire: the few the fast paths build and read themselves.
+"""MQTT 5 and 3.1.1 packets on the wire: PUBLISH and PUBACK, and cutting a stream into packets.
 
-Only what a QoS 1 publisher and a QoS 1 subscriber need (CONNECT, CONNACK, PUBLISH,
-PUBACK, PINGREQ, DISCONNECT), built as bytes and read from a byte buffer, so that a stream
-of small messages costs a few microseconds each instead of a Python object graph each.
+Only what a QoS 1 publisher and a QoS 1 subscriber exchange by the thousand (PUBLISH,
+PUBACK), built as bytes and read from a byte buffer, so that a stream of small messages costs
+a few microseconds each instead of a Python object graph each. The two versions differ here
+only in MQTT 5's properties (a PUBLISH carries a property length, 0 from us). The packets of
+a session's start and end (CONNECT, CONNACK, SUBSCRIBE, SUBACK) are in `linespeed.mqtt.control`.
 """
 
 from __future__ import annotations
@@ -16,20 +18,24 @@ CONNECT: Final = 0x10
 CONNACK: Final = 0x20
 PUBLISH: Final = 0x30
 PUBACK: Final = 0x40
+SUBSCRIBE: Final = 0x82
+SUBACK: Final = 0x90
 PINGREQ: Final = 0xC0
 PINGRESP: Final = 0xD0
 DISCONNECT: Final = 0xE0
+MQTT_5: Final = 5
+MQTT_311: Final = 4
+"""Protocol levels as CONNECT carries them: 5 for MQTT 5, 4 for MQTT 3.1.1."""
+VERSION_NAMES: Final = {MQTT_5: "MQTT 5", MQTT_311: "MQTT 3.1.1"}
 
 PINGREQ_PACKET: Final = b"\xc0\x00"
 DISCONNECT_PACKET: Final = b"\xe0\x00"
-_SESSION_EXPIRY: Final = 0x11
-_RECEIVE_MAXIMUM: Final = 0x21
 _u16 = struct.Struct("!H")
 _puback = struct.Struct("!BBH")
 
 
 class MalformedPacketError(LinespeedError):
-    """Bytes from the broker that are not the MQTT 5 packet they claim to be."""
+    """Bytes from the broker that are not the MQTT packet they claim to be."""
 
     code = "mqtt.packet"
 
@@ -51,50 +57,25 @@ def varint(value: int) -> bytes:
             return bytes(out)
 
 
-def _string(text: str | bytes) -> bytes:
+def string(text: str | bytes) -> bytes:
+    """An MQTT string (or binary data): its length in two bytes, then its UTF-8 bytes."""
     data = text.encode("utf-8") if isinstance(text, str) else text
     return _u16.pack(len(data)) + data
 
 
-def connect_packet(
-    client_id: str,
+def publish_packet(
+    topic: bytes,
+    payload: bytes,
+    mid: int,
     *,
-    clean_start: bool,
-    keepalive_s: int,
-    session_expiry_s: int = 0,
-    receive_maximum: int | None = None,
-    username: str | None = None,
-    password: str | None = None,
+    dup: bool = False,
+    retain: bool = False,
+    version: int = MQTT_5,
 ) -> bytes:
-    """A CONNECT packet (MQTT 5)."""
-    flags = 0x02 if clean_start else 0
-    payload = _string(client_id)
-    if username is not None:
-        flags |= 0x80
-        payload += _string(username)
-        if password is not None:
-            flags |= 0x40
-            payload += _string(password)
-    properties = b""
-    if session_expiry_s:
-        properties += bytes([_SESSION_EXPIRY]) + struct.pack("!I", session_expiry_s)
-    if receive_maximum is not None:
-        properties += bytes([_RECEIVE_MAXIMUM]) + _u16.pack(receive_maximum)
-    body = (
-        _string("MQTT")
-        + bytes([5, flags])
-        + _u16.pack(keepalive_s)
-        + varint(len(properties))
-        + properties
-        + payload
-    )
-    return bytes([CONNECT]) + varint(len(body)) + body
-
-
-def publish_packet(topic: bytes, payload: bytes, mid: int, *, dup: bool = False) -> bytes:
     """A QoS 1 PUBLISH packet of `payload` on `topic` (UTF-8) with packet id `mid`."""
-    size = 2 + len(topic) + 2 + 1 + len(payload)
-    first = PUBLISH | 0x02 | (0x08 if dup else 0)
+    properties = b"\x00" if version == MQTT_5 else b""
+    size = 2 + len(topic) + 2 + len(properties) + len(payload)
+    first = PUBLISH | 0x02 | (0x08 if dup else 0) | (0x01 if retain else 0)
     return b"".join(
         (
             bytes([first]),
@@ -102,7 +83,7 @@ def publish_packet(topic: bytes, payload: bytes, mid: int, *, dup: bool = False)
             _u16.pack(len(topic)),
             topic,
             _u16.pack(mid),
-            b"\x00",
+            properties,
             payload,
         )
     )
@@ -140,7 +121,7 @@ def read_packets(buffer: bytearray) -> list[Packet]:
     return packets
 
 
-def read_publish(packet: Packet) -> tuple[str, int, bytes]:
+def read_publish(packet: Packet, version: int = MQTT_5) -> tuple[str, int, bytes]:
     """The topic, packet id (0 for QoS 0) and payload of a PUBLISH packet.
 
     Raises MalformedPacketError if it is cut short or uses a topic alias (never asked for).
@@ -155,7 +136,7 @@ def read_publish(packet: Packet) -> tuple[str, int, bytes]:
             (mid,) = _u16.unpack_from(body, position)
             position += 2
         properties_length, multiplier = 0, 1
-        while True:
+        while version == MQTT_5:
             digit = body[position]
             position += 1
             properties_length += (digit & 0x7F) * multiplier
@@ -170,7 +151,10 @@ def read_publish(packet: Packet) -> tuple[str, int, bytes]:
 
 
 def read_ack(packet: Packet) -> tuple[int, int]:
-    """The packet id and reason code (0 when left out) of a PUBACK packet."""
+    """The packet id and reason code (0 when left out, always in 3.1.1) of a PUBACK packet.
+
+    Raises MalformedPacketError if it is shorter than a packet id.
+    """
     body = packet.body
     if len(body) < 2:
         raise MalformedPacketError("PUBACK packet shorter than its packet id")
