@@ -1,0 +1,348 @@
+"""The NATS bridge: a plant's JetStream stream in, the one ingest path, acks after commit.
+
+The bridge reads `LS_<PLANT>` at a plant (or `LS_HQ` at headquarters, filtered to the
+plant) through a durable pull consumer with explicit acknowledgement. It pulls a batch,
+commits it in a worker thread through `Ingestor.ingest` (sending in-progress acks while
+the commit runs, and pulling the next batch meanwhile), and only then acknowledges each
+message. A process killed at any moment loses nothing: what it had not acknowledged,
+JetStream delivers again, and ingest, idempotent by event, counts it as a duplicate.
+
+A message whose events are all refused is in dead letters once its batch commits (ingest
+writes them in the same transaction); it is then terminated, so JetStream never delivers
+it again. Several processes may run on one durable consumer: one reads, the others wait
+on its lease (`linespeed.natsio.lease`) and take over when it dies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final, NamedTuple
+
+import nats.errors
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
+
+from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
+from linespeed.ingest.core import (
+    DEFAULT_BATCH_SIZE,
+    Ingestor,
+    IngestReport,
+    LiveWindow,
+    Outcome,
+    RawEvent,
+)
+from linespeed.mqtt.topics import parse_events_topic
+from linespeed.natsio.lease import LEASE_FACTOR, ConsumerLease, lease_bucket
+from linespeed.natsio.server import NatsError, connect
+from linespeed.natsio.streams import StreamPlan, StreamState, ensure_streams
+from linespeed.natsio.subjects import (
+    HQ_STREAM,
+    is_name,
+    plant_subjects,
+    stream_name,
+    subject_topic,
+)
+from linespeed.store.plants import current_plant
+
+DEFAULT_ACK_WAIT_S: Final = 30.0
+"""How long JetStream waits for an acknowledgement before it delivers a message again."""
+_FETCH_WAIT_S: Final = 1.0
+_STORE_RETRIES: Final = 5
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class NatsBridgeSettings:
+    """Where the bridge reads, as whom, and how much it takes at once."""
+
+    server: str
+    plants: tuple[str, ...] = ()
+    """The plants whose events to read (default: the store's); a store holding one plant
+    refuses the others' events into dead letters (`plant.unknown`)."""
+    hq: bool = False
+    """Read headquarters' `LS_HQ` (filtered to each plant) instead of the plants' streams."""
+    durable: str | None = None
+    """The durable consumer's name (default `linespeed-<plant>`; one per plant)."""
+    replicas: int = 1
+    """Replicas of a stream the bridge has to make (it was not set up)."""
+    batch_size: int = DEFAULT_BATCH_SIZE
+    """Most messages pulled and ingested in one transaction."""
+    ack_wait_s: float = DEFAULT_ACK_WAIT_S
+    max_payload_bytes: int = DEFAULT_MAX_PAYLOAD_BYTES
+    live_window: LiveWindow | None = field(default_factory=LiveWindow)
+
+
+@dataclass
+class NatsReport(IngestReport):
+    """What a bridge run ingested, with the messages it acknowledged or terminated."""
+
+    messages: int = 0
+    batches: int = 0
+    redelivered: int = 0
+    """Messages JetStream delivered more than once (their events count as duplicates)."""
+    terminated: int = 0
+    """Messages whose every event was refused: in dead letters, never delivered again."""
+
+    def as_dict(self) -> dict[str, Any]:
+        """The ingest counts plus `messages`, `batches`, `redelivered` and `terminated`."""
+        return {
+            **super().as_dict(),
+            "messages": self.messages,
+            "batches": self.batches,
+            "redelivered": self.redelivered,
+            "terminated": self.terminated,
+        }
+
+
+@dataclass
+class _Feed:
+    """One plant's durable consumer, and the lease on reading it."""
+
+    plant: str
+    stream: str
+    durable: str
+    subscription: JetStreamContext.PullSubscription
+    lease: ConsumerLease
+
+
+class _Batch(NamedTuple):
+    messages: list[Msg]
+    items: list[RawEvent]
+    counts: list[int]
+    """How many items each message gave."""
+
+
+class NatsBridge:
+    """Bridges JetStream streams into one store; `run` until told to stop."""
+
+    def __init__(self, engine: Engine, settings: NatsBridgeSettings) -> None:
+        """Raises NatsError if the durable name, batch size or ack wait is not one."""
+        if settings.durable is not None and not is_name(settings.durable):
+            raise NatsError(f"bad durable name {settings.durable!r}: use [A-Za-z0-9_-]+")
+        if settings.batch_size < 1 or settings.ack_wait_s < 1:
+            raise NatsError("the batch size must be >= 1 and the ack wait >= 1 s")
+        self.engine = engine
+        self.settings = settings
+        self.report = NatsReport()
+        self.streams: list[StreamState] = []
+        self._ingestor = Ingestor(engine, settings.live_window)
+
+    def run(
+        self, stop: threading.Event, on_ready: Callable[[str], None] | None = None
+    ) -> NatsReport:
+        """Bridge until `stop` is set; `on_ready` is told what is read once consumers hold.
+
+        Makes the plant's stream (or `LS_HQ`) if it is missing. Raises StoreError if the
+        store holds no plant, NatsError if the server cannot be reached, a stream exists with
+        other subjects or JetStream refuses the consumer, and lets database errors through
+        when the store keeps failing (nothing of the failing batch was acknowledged).
+        """
+        with self.engine.connect() as connection:
+            store_plant = current_plant(connection).plant
+        plants = self.settings.plants or (store_plant,)
+        asyncio.run(self._run(stop, plants, on_ready))
+        return self.report
+
+    async def _run(
+        self,
+        stop: threading.Event,
+        plants: tuple[str, ...],
+        on_ready: Callable[[str], None] | None,
+    ) -> None:
+        settings = self.settings
+        client = await connect(settings.server, name="linespeed-ingest")
+        try:
+            js = client.jetstream()
+            plan = StreamPlan(plants, hq=settings.hq, replicas=settings.replicas)
+            self.streams = await ensure_streams(js, plan)
+            feeds = [await self._feed(js, plant) for plant in plants]
+            if on_ready is not None:
+                names = ", ".join(f"{feed.stream}/{feed.durable}" for feed in feeds)
+                on_ready(f"{names} on {settings.server}")
+            renewing = asyncio.create_task(_renew_leases(feeds))
+            try:
+                await self._bridge(stop, client, feeds)
+            finally:
+                renewing.cancel()
+                for feed in feeds:
+                    await feed.lease.release()
+        finally:
+            with contextlib.suppress(nats.errors.Error, TimeoutError):
+                await asyncio.wait_for(client.flush(), 5.0)
+            await client.close()
+
+    async def _feed(self, js: JetStreamContext, plant: str) -> _Feed:
+        settings = self.settings
+        stream = HQ_STREAM if settings.hq else stream_name(plant)
+        durable = settings.durable or f"linespeed-{plant}"
+        if len(settings.plants) > 1 and settings.durable:
+            durable = f"{settings.durable}-{plant}"
+        config = ConsumerConfig(
+            durable_name=durable,
+            description=f"linespeed ingest of plant {plant}",
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=settings.ack_wait_s,
+            max_deliver=-1,
+            filter_subject=plant_subjects(plant),
+            # one batch committing and the next pulled meanwhile
+            max_ack_pending=2 * settings.batch_size,
+        )
+        try:
+            info = await js.add_consumer(stream, config)
+        except nats.js.errors.BadRequestError:
+            # it exists with another configuration: keep it, as the first process made it
+            info = await js.consumer_info(stream, durable)
+        except (nats.errors.Error, TimeoutError) as error:
+            raise NatsError(
+                f"JetStream refused the consumer {durable} on {stream}: {error}"
+            ) from None
+        if info.config.filter_subject != plant_subjects(plant):
+            raise NatsError(
+                f"consumer {durable} on {stream} reads {info.config.filter_subject}, not"
+                f" {plant_subjects(plant)}: name another with --durable"
+            )
+        try:
+            subscription = await js.pull_subscribe_bind(durable, stream=stream)
+        except (nats.errors.Error, TimeoutError) as error:
+            raise NatsError(f"cannot read consumer {durable} on {stream}: {error}") from None
+        ack_wait_s = info.config.ack_wait or settings.ack_wait_s
+        stream_info = await js.stream_info(stream)
+        lease = ConsumerLease(
+            js,
+            lease_bucket(stream, durable),
+            ttl_s=LEASE_FACTOR * ack_wait_s,
+            replicas=stream_info.config.num_replicas or 1,
+        )
+        await lease.open()
+        return _Feed(plant, stream, durable, subscription, lease)
+
+    async def _bridge(self, stop: threading.Event, client: Client, feeds: list[_Feed]) -> None:
+        """Pull and commit batches until `stop`, pulling each while the one before commits."""
+        store_plant = await asyncio.to_thread(self._store_plant)
+        committing: asyncio.Task[None] | None = None
+        while not stop.is_set():
+            pulled = False
+            for feed in feeds:
+                if stop.is_set():
+                    break
+                if not await feed.lease.try_acquire():
+                    continue
+                messages = await _pull(feed, self.settings.batch_size)
+                if not messages:
+                    continue
+                pulled = True
+                batch = self._prepare(messages, store_plant)
+                if committing is not None:
+                    await committing
+                committing = asyncio.create_task(self._commit(batch))
+            if not pulled:
+                if committing is not None:
+                    await committing
+                    committing = None
+                if not any(feed.lease.held for feed in feeds):
+                    await asyncio.sleep(min(feed.lease.renew_every_s for feed in feeds))
+        if committing is not None:
+            await committing
+
+    def _store_plant(self) -> str:
+        with self.engine.connect() as connection:
+            return current_plant(connection).plant
+
+    def _prepare(self, messages: list[Msg], store_plant: str) -> _Batch:
+        batch = _Batch(messages, [], [])
+        limit = self.settings.max_payload_bytes
+        for message in messages:
+            subject = message.subject
+            where = parse_events_topic(subject_topic(subject))
+            if where is None:
+                detail = (
+                    f"subject {subject} is not an events subject"
+                    " (linespeed.v1.<plant>.<line>.<station>.events)"
+                )
+                items = [RawEvent(message.data, subject, refusal=("topic.mismatch", detail))]
+            else:
+                items = message_events(
+                    message.data, subject, where, store_plant, max_payload_bytes=limit
+                )
+            batch.items.extend(items)
+            batch.counts.append(len(items))
+            if message.metadata.num_delivered > 1:
+                self.report.redelivered += 1
+        return batch
+
+    async def _commit(self, batch: _Batch) -> None:
+        """Ingest `batch` in a worker thread, keep its messages in progress meanwhile, then
+        acknowledge them (or terminate those whose every event was refused)."""
+        keeping = asyncio.create_task(_keep_in_progress(batch.messages, self.settings.ack_wait_s))
+        try:
+            outcomes = await self._ingest(batch.items)
+        finally:
+            keeping.cancel()
+        at = 0
+        for message, count in zip(batch.messages, batch.counts, strict=True):
+            mine = outcomes[at : at + count]
+            at += count
+            with contextlib.suppress(nats.errors.Error):
+                if mine and all(outcome.status == "rejected" for outcome in mine):
+                    await message.term()
+                    self.report.terminated += 1
+                else:
+                    await message.ack()
+        self.report.add(outcomes)
+        self.report.messages += len(batch.messages)
+        self.report.batches += 1
+
+    async def _ingest(self, items: list[RawEvent]) -> list[Outcome]:
+        """Ingest `items` in one transaction in a worker thread, retrying a failing store."""
+        attempt = 0
+        while True:
+            try:
+                return await asyncio.to_thread(self._ingestor.ingest, items)
+            except OperationalError as error:
+                attempt += 1
+                if attempt >= _STORE_RETRIES:
+                    raise
+                log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
+                await asyncio.sleep(2**attempt)
+
+
+async def _pull(feed: _Feed, batch_size: int) -> list[Msg]:
+    """The next messages of `feed` (none if none came within a second)."""
+    try:
+        return await feed.subscription.fetch(batch_size, timeout=_FETCH_WAIT_S)
+    except (TimeoutError, nats.errors.TimeoutError):
+        return []
+    except (nats.errors.Error, OSError) as error:
+        log.warning("pulling from %s failed (%s); trying again", feed.stream, error)
+        await asyncio.sleep(_FETCH_WAIT_S)
+        return []
+
+
+async def _keep_in_progress(messages: list[Msg], ack_wait_s: float) -> None:
+    """Tell JetStream every third of `ack_wait_s` that `messages` are still being worked on."""
+    while True:
+        await asyncio.sleep(ack_wait_s / 3)
+        for message in messages:
+            with contextlib.suppress(nats.errors.Error):
+                await message.in_progress()
+
+
+async def _renew_leases(feeds: list[_Feed]) -> None:
+    """Renew the leases held, for as long as the bridge runs."""
+    every_s = min(feed.lease.renew_every_s for feed in feeds)
+    while True:
+        await asyncio.sleep(every_s)
+        for feed in feeds:
+            if feed.lease.held and not await feed.lease.renew():
+                log.warning("lost the lease on %s/%s to another process", feed.stream, feed.durable)
