@@ -32,6 +32,8 @@ ACK_TIMEOUT_S: Final = 3.0
 """How long an acknowledgement may take before the message is sent again."""
 GIVE_UP_S: Final = 60.0
 """How long without any acknowledgement before publishing fails."""
+NO_STREAM_S: Final = 5.0
+"""How long JetStream may answer that no stream captures a subject before publishing fails."""
 _NO_RESPONDERS: Final = "503"
 
 
@@ -65,6 +67,7 @@ class JetStreamPublisher:
         self._subscription: Subscription | None = None
         self._room = asyncio.Event()
         self._trouble_at: float | None = None
+        self._no_stream_since: float | None = None
         self._progress_at = time.monotonic()
 
     async def publish(self, subject: str, payload: bytes, msg_id: str) -> None:
@@ -109,6 +112,7 @@ class JetStreamPublisher:
         status = (msg.headers or {}).get("Status")
         if status == _NO_RESPONDERS or not msg.data:
             self._trouble_at = self._trouble_at or time.monotonic()
+            self._no_stream_since = self._no_stream_since or time.monotonic()
             return
         try:
             answer = json.loads(msg.data)
@@ -118,6 +122,7 @@ class JetStreamPublisher:
             self._trouble_at = self._trouble_at or time.monotonic()
             return
         del self._pending[token]
+        self._no_stream_since = None
         self.acknowledged += 1
         self.duplicates += bool(answer.get("duplicate"))
         self._progress_at = time.monotonic()
@@ -129,6 +134,12 @@ class JetStreamPublisher:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._room.wait(), 0.25)
         now = time.monotonic()
+        if self._no_stream_since is not None and now - self._no_stream_since > NO_STREAM_S:
+            subject = next(iter(self._pending.values())).subject
+            raise NatsError(
+                f"no JetStream stream captures {subject}: set the plant's stream up first"
+                " (`linespeed nats setup --plant ID`)"
+            )
         if now - self._progress_at > GIVE_UP_S:
             subject = next(iter(self._pending.values())).subject
             raise NatsError(

@@ -12,9 +12,10 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from linespeed.mqtt.topics import LINE_LEVEL, TOPIC_ROOT
-
-SUBJECT_ROOT: Final = TOPIC_ROOT.replace("/", ".")
+SUBJECT_ROOT: Final = "linespeed.v1"
+"""`linespeed.mqtt.topics.TOPIC_ROOT` with `/` as `.` (the packages know nothing of each other)."""
+LINE_LEVEL: Final = "_"
+"""The station level of a subject for events of the line, as `linespeed.mqtt.topics.LINE_LEVEL`."""
 HQ_STREAM: Final = "LS_HQ"
 HQ_DOMAIN: Final = "hq"
 MSG_ID_HEADER: Final = "Nats-Msg-Id"
