@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final, NamedTuple
@@ -42,7 +43,7 @@ from linespeed.ingest.core import (
 )
 from linespeed.mqtt.topics import parse_events_topic
 from linespeed.natsio.lease import LEASE_FACTOR, ConsumerLease, lease_bucket
-from linespeed.natsio.server import NatsError, connect
+from linespeed.natsio.server import NatsBusyError, NatsError, connect
 from linespeed.natsio.streams import StreamPlan, StreamState, ensure_streams
 from linespeed.natsio.subjects import (
     HQ_STREAM,
@@ -56,6 +57,8 @@ from linespeed.store.plants import current_plant
 DEFAULT_ACK_WAIT_S: Final = 30.0
 """How long JetStream waits for an acknowledgement before it delivers a message again."""
 _FETCH_WAIT_S: Final = 1.0
+_BUSY_S: Final = 60.0
+"""How long the bridge waits at its start for a busy JetStream (a leader election)."""
 _STORE_RETRIES: Final = 5
 
 log = logging.getLogger(__name__)
@@ -163,9 +166,7 @@ class NatsBridge:
         client = await connect(settings.server, name="linespeed-ingest")
         try:
             js = client.jetstream()
-            plan = StreamPlan(plants, hq=settings.hq, replicas=settings.replicas)
-            self.streams = await ensure_streams(js, plan)
-            feeds = [await self._feed(js, plant) for plant in plants]
+            feeds = await self._open(js, plants)
             if on_ready is not None:
                 names = ", ".join(f"{feed.stream}/{feed.durable}" for feed in feeds)
                 on_ready(f"{names} on {settings.server}")
@@ -180,6 +181,21 @@ class NatsBridge:
             with contextlib.suppress(nats.errors.Error, TimeoutError):
                 await asyncio.wait_for(client.flush(), 5.0)
             await client.close()
+
+    async def _open(self, js: JetStreamContext, plants: tuple[str, ...]) -> list[_Feed]:
+        """Make or check the streams, then the consumers and leases, retrying while JetStream
+        is busy (a leader election) for up to `_BUSY_S`."""
+        plan = StreamPlan(plants, hq=self.settings.hq, replicas=self.settings.replicas)
+        deadline = time.monotonic() + _BUSY_S
+        while True:
+            try:
+                self.streams = await ensure_streams(js, plan)
+                return [await self._feed(js, plant) for plant in plants]
+            except NatsBusyError as error:
+                if time.monotonic() > deadline:
+                    raise NatsError(f"{error.message}, for {_BUSY_S:g} s") from None
+                log.warning("%s; trying again", error.message)
+                await asyncio.sleep(1.0)
 
     async def _feed(self, js: JetStreamContext, plant: str) -> _Feed:
         settings = self.settings
@@ -199,11 +215,14 @@ class NatsBridge:
             max_ack_pending=2 * settings.batch_size,
         )
         try:
-            info = await js.add_consumer(stream, config)
-        except nats.js.errors.BadRequestError:
-            # it exists with another configuration: keep it, as the first process made it
-            info = await js.consumer_info(stream, durable)
-        except (nats.errors.Error, TimeoutError) as error:
+            try:
+                info = await js.add_consumer(stream, config)
+            except nats.js.errors.BadRequestError:
+                # it exists with another configuration: keep it, as the first process made it
+                info = await js.consumer_info(stream, durable)
+        except (nats.errors.TimeoutError, TimeoutError, nats.js.errors.ServiceUnavailableError):
+            raise NatsBusyError(f"JetStream did not answer about {durable} in time") from None
+        except nats.errors.Error as error:
             raise NatsError(
                 f"JetStream refused the consumer {durable} on {stream}: {error}"
             ) from None
@@ -214,10 +233,12 @@ class NatsBridge:
             )
         try:
             subscription = await js.pull_subscribe_bind(durable, stream=stream)
-        except (nats.errors.Error, TimeoutError) as error:
+            stream_info = await js.stream_info(stream)
+        except (nats.errors.TimeoutError, TimeoutError, nats.js.errors.ServiceUnavailableError):
+            raise NatsBusyError(f"JetStream did not answer about {stream} in time") from None
+        except nats.errors.Error as error:
             raise NatsError(f"cannot read consumer {durable} on {stream}: {error}") from None
         ack_wait_s = info.config.ack_wait or settings.ack_wait_s
-        stream_info = await js.stream_info(stream)
         lease = ConsumerLease(
             js,
             lease_bucket(stream, durable),

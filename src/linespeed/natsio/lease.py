@@ -21,10 +21,10 @@ from typing import Final
 import nats.errors
 from nats.js import JetStreamContext
 from nats.js.api import KeyValueConfig, StorageType
-from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import BucketNotFoundError, KeyWrongLastSequenceError, ServiceUnavailableError
 from nats.js.kv import KeyValue
 
-from linespeed.natsio.server import NatsError
+from linespeed.natsio.server import NatsBusyError, NatsError
 
 LEASE_FACTOR: Final = 1.5
 """The lease's life, in acknowledgement waits of the consumer it guards."""
@@ -74,7 +74,9 @@ class ConsumerLease:
             status = await self._kv.status()
             if status.ttl:
                 self.ttl_s = status.ttl
-        except (nats.errors.Error, TimeoutError) as error:
+        except (nats.errors.TimeoutError, TimeoutError, ServiceUnavailableError):
+            raise NatsBusyError(f"JetStream did not answer about {self.bucket} in time") from None
+        except nats.errors.Error as error:
             raise NatsError(f"cannot open the consumer's lease {self.bucket}: {error}") from None
 
     async def try_acquire(self) -> bool:

@@ -6,9 +6,9 @@ import asyncio
 from typing import Final
 from urllib.parse import urlsplit
 
-import nats
 from nats.aio.client import Client
 
+import nats
 from linespeed.errors import LinespeedError
 
 CONNECT_TIMEOUT_S: Final = 5.0
@@ -19,6 +19,12 @@ class NatsError(LinespeedError):
     """A NATS URL is malformed, a server cannot be reached, or JetStream refuses a request."""
 
     code = "nats.server"
+
+
+class NatsBusyError(NatsError):
+    """JetStream did not answer in time (a leader election, a server restarting): try again."""
+
+    code = "nats.busy"
 
 
 def parse_server_url(url: str) -> str:

@@ -23,9 +23,9 @@ from nats.js.api import (
     StreamInfo,
     StreamSource,
 )
-from nats.js.errors import NotFoundError
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 
-from linespeed.natsio.server import NatsError, connect
+from linespeed.natsio.server import NatsBusyError, NatsError, connect
 from linespeed.natsio.subjects import HQ_STREAM, is_plant_id, plant_subjects, stream_name
 
 DEFAULT_DUPLICATE_WINDOW_S: Final = 600.0
@@ -155,7 +155,9 @@ async def _request(request: Awaitable[StreamInfo], name: str) -> StreamInfo:
             "JetStream does not answer on this server: start nats-server with JetStream on"
             " (-js, or a jetstream block in its configuration)"
         ) from None
-    except (nats.errors.Error, TimeoutError) as error:
+    except (nats.errors.TimeoutError, TimeoutError, ServiceUnavailableError):
+        raise NatsBusyError(f"JetStream did not answer about stream {name} in time") from None
+    except nats.errors.Error as error:
         raise NatsError(f"JetStream refused the request for stream {name}: {error}") from None
 
 

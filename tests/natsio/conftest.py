@@ -113,7 +113,7 @@ class NatsServer:
         self.config.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"server_name: {self.name}\n"
-            f'jetstream {{ store_dir: "{store}" {jetstream} }}\n'
+            f'jetstream {{\n  store_dir: "{store}"\n  {jetstream}\n}}\n'
             f"{self.extra}\n",
             encoding="utf-8",
         )

@@ -23,7 +23,7 @@ from linespeed.natsio.subjects import events_subject, stream_name
 from linespeed.plant.model import Plant
 from linespeed.store.deadletters import list_dead_letters
 from tests.conftest import Result, cli_runner, make_store
-from tests.nats.conftest import (
+from tests.natsio.conftest import (
     ThreadBridge,
     distinct_ids,
     free_port,
@@ -37,9 +37,7 @@ pytestmark = [pytest.mark.service]
 
 
 @pytest.fixture
-def linespeed(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> object:
+def linespeed(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> object:
     """`linespeed ARGS` run in this process."""
     return cli_runner(capsys, monkeypatch)
 
@@ -237,7 +235,7 @@ def test_simulate_publishes_to_jetstream_with_message_ids(
     linespeed: object, nats_url: str, tmp_path: Path
 ) -> None:
     """`simulate --nats` publishes the scenario's plant, acknowledged, idempotent."""
-    from tests.nats.conftest import NatsServer
+    from tests.natsio.conftest import NatsServer
 
     server = NatsServer(tmp_path, "sim")
     server.start()
