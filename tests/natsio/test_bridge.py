@@ -6,7 +6,7 @@ server; the streams are deleted at the end.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import msgspec
@@ -69,23 +69,23 @@ def sim_store(db_url: str, own_plant: Plant) -> Iterator[Engine]:
     store.dispose()
 
 
-def settings(nats_url: str, **changes: object) -> NatsBridgeSettings:
+def settings(
+    nats_url: str, *, batch_size: int = 5_000, durable: str | None = None, ack_wait_s: float = 5.0
+) -> NatsBridgeSettings:
     """Bridge settings for tests: no live window (the simulator's events are from 2024)."""
-    base = NatsBridgeSettings(server=nats_url, live_window=None, ack_wait_s=5.0)
-    return msgspec.structs.replace(base, **changes) if False else _replace(base, changes)
-
-
-def _replace(base: NatsBridgeSettings, changes: dict[str, object]) -> NatsBridgeSettings:
-    from dataclasses import replace
-
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return NatsBridgeSettings(
+        server=nats_url,
+        live_window=None,
+        batch_size=batch_size,
+        durable=durable,
+        ack_wait_s=ack_wait_s,
+    )
 
 
 def test_setup_makes_the_plant_stream_once_and_checks_it_after(
-    linespeed: object, nats_url: str, own_plant: Plant, own_stream: str
+    linespeed: Callable[..., Result], nats_url: str, own_plant: Plant, own_stream: str
 ) -> None:
     invoke = linespeed
-    assert callable(invoke)
     made: Result = invoke("nats", "setup", "--server", nats_url, "--plant", own_plant.plant)
     assert made.exit_code == 0, made.stderr
     subjects = f"linespeed.v1.{own_plant.plant}.>"
@@ -107,7 +107,7 @@ def test_setup_makes_the_plant_stream_once_and_checks_it_after(
 
 
 def test_a_stream_with_other_subjects_is_refused_and_left_as_it_is(
-    linespeed: object, nats_url: str, own_plant: Plant, own_stream: str
+    linespeed: Callable[..., Result], nats_url: str, own_plant: Plant, own_stream: str
 ) -> None:
     async def make_other() -> None:
         client = await nats.connect(nats_url)
@@ -118,7 +118,6 @@ def test_a_stream_with_other_subjects_is_refused_and_left_as_it_is(
 
     run(make_other())
     invoke = linespeed
-    assert callable(invoke)
     refused: Result = invoke("nats", "setup", "--server", nats_url, "--plant", own_plant.plant)
     assert refused.exit_code == 1
     assert refused.stderr.startswith(
@@ -135,13 +134,18 @@ def test_a_stream_with_other_subjects_is_refused_and_left_as_it_is(
     assert run(subjects()) == [f"elsewhere.{own_plant.plant}.>"]
 
 
-def test_an_unreachable_server_is_one_clear_error(linespeed: object, db_url: str) -> None:
+def test_an_unreachable_server_is_one_clear_error(
+    linespeed: Callable[..., Result], engine: Engine, db_url: str
+) -> None:
     invoke = linespeed
-    assert callable(invoke)
     url = f"nats://127.0.0.1:{free_port()}"
     setup: Result = invoke("nats", "setup", "--server", url, "--plant", "p1")
     assert setup.exit_code == 1
     assert setup.stderr.startswith(f"error: cannot reach the NATS server at {url}: ")
+    ingest = invoke("nats", "ingest", "--server", url, "--db", db_url)
+    assert ingest.exit_code == 1
+    assert ingest.stderr.startswith(f"error: cannot reach the NATS server at {url}: ")
+    assert ingest.stderr.count("\n") == 1
     bad_url: Result = invoke("nats", "setup", "--server", "http://x", "--plant", "p1")
     assert bad_url.exit_code == 1
     assert "bad NATS server URL 'http://x': expected nats://HOST:PORT" in bad_url.stderr
@@ -232,7 +236,7 @@ def test_bad_messages_become_dead_letters_and_are_not_delivered_again(
 
 
 def test_simulate_publishes_to_jetstream_with_message_ids(
-    linespeed: object, nats_url: str, tmp_path: Path
+    linespeed: Callable[..., Result], nats_url: str, tmp_path: Path
 ) -> None:
     """`simulate --nats` publishes the scenario's plant, acknowledged, idempotent."""
     from tests.natsio.conftest import NatsServer
@@ -241,7 +245,6 @@ def test_simulate_publishes_to_jetstream_with_message_ids(
     server.start()
     try:
         invoke = linespeed
-        assert callable(invoke)
         setup: Result = invoke("nats", "setup", "--server", server.url, "--plant", "yz1")
         assert setup.exit_code == 0, setup.stderr
         args = ("simulate", "--days", "0.5", "--nats", server.url, "--speed", "0", "--json")
