@@ -14,4 +14,6 @@ is `linespeed.mqtt`, the lower-level library the simulator's publisher uses too.
 - `nats`: `NatsBridge` (a plant's JetStream stream, or headquarters', in through a durable
   pull consumer; acknowledged after commit, poison terminated), `NatsBridgeSettings`,
   `NatsReport`, `DEFAULT_ACK_WAIT_S`. The wire is `linespeed.natsio`.
+- `nats_commits`: `Committer`, the NATS bridge's batches ingested in order in a thread of
+  their own, handed back once committed (the store retried a few times when it fails).
 """

@@ -1,10 +1,10 @@
 """The NATS bridge: a plant's JetStream stream in, the one ingest path, acks after commit.
 
 The bridge reads `LS_<PLANT>` at a plant (or `LS_HQ` at headquarters, filtered to the
-plant) through a durable pull consumer with explicit acknowledgement. It pulls a batch,
-commits it in a worker thread through `Ingestor.ingest` (sending in-progress acks while
-the commit runs, and pulling the next batch meanwhile), and only then acknowledges each
-message. A process killed at any moment loses nothing: what it had not acknowledged,
+plant) through a durable pull consumer with explicit acknowledgement. It pulls a batch
+(`linespeed.natsio.pull`), hands it to the committer's thread (`nats_commits`: the one
+ingest path, `Ingestor.ingest_batches`), pulls the next meanwhile, sends in-progress acks
+while batches wait or commit, and acknowledges each message only once its batch is committed. A process killed at any moment loses nothing: what it had not acknowledged,
 JetStream delivers again, and ingest, idempotent by event, counts it as a duplicate.
 
 A message whose events are all refused is in dead letters once its batch commits (ingest
@@ -27,12 +27,11 @@ from typing import Any, Final, NamedTuple
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
+from linespeed.bridges.nats_commits import Committer
 from linespeed.ingest.core import (
     DEFAULT_BATCH_SIZE,
     Ingestor,
@@ -41,8 +40,9 @@ from linespeed.ingest.core import (
     Outcome,
     RawEvent,
 )
-from linespeed.mqtt.topics import parse_events_topic
+from linespeed.mqtt.topics import EventsTopic, parse_events_topic
 from linespeed.natsio.lease import LEASE_FACTOR, ConsumerLease, lease_bucket
+from linespeed.natsio.pull import Puller
 from linespeed.natsio.server import NatsBusyError, NatsError, connect
 from linespeed.natsio.streams import StreamPlan, StreamState, ensure_streams
 from linespeed.natsio.subjects import (
@@ -56,10 +56,13 @@ from linespeed.store.plants import current_plant
 
 DEFAULT_ACK_WAIT_S: Final = 30.0
 """How long JetStream waits for an acknowledgement before it delivers a message again."""
-_FETCH_WAIT_S: Final = 1.0
+_FETCH_WAIT_S: Final = 0.5
+_PLACES_KEPT: Final = 10_000
+_UNSEEN: Final = EventsTopic("", "", None)
+_IN_FLIGHT: Final = 3
+"""Batches handed to the committer and not yet committed, at most."""
 _BUSY_S: Final = 60.0
 """How long the bridge waits at its start for a busy JetStream (a leader election)."""
-_STORE_RETRIES: Final = 5
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +117,7 @@ class _Feed:
     plant: str
     stream: str
     durable: str
-    subscription: JetStreamContext.PullSubscription
+    puller: Puller
     lease: ConsumerLease
 
 
@@ -139,6 +142,11 @@ class NatsBridge:
         self.report = NatsReport()
         self.streams: list[StreamState] = []
         self._ingestor = Ingestor(engine, settings.live_window)
+        self._counts: dict[int, list[int]] = {}
+        """How many items each message of a batch in flight gave, by the batch's id."""
+        self._turn = 0
+        self._places: dict[str, EventsTopic | None] = {}
+        """The plant, line and station of each subject seen (few: one per station)."""
 
     def run(
         self, stop: threading.Event, on_ready: Callable[[str], None] | None = None
@@ -165,39 +173,40 @@ class NatsBridge:
         settings = self.settings
         client = await connect(settings.server, name="linespeed-ingest")
         try:
-            js = client.jetstream()
-            feeds = await self._open(js, plants)
+            feeds = await self._open(client, plants)
             if on_ready is not None:
                 names = ", ".join(f"{feed.stream}/{feed.durable}" for feed in feeds)
                 on_ready(f"{names} on {settings.server}")
             renewing = asyncio.create_task(_renew_leases(feeds))
             try:
-                await self._bridge(stop, client, feeds)
+                await self._bridge(stop, feeds)
             finally:
                 renewing.cancel()
                 for feed in feeds:
+                    await feed.puller.close()
                     await feed.lease.release()
         finally:
             with contextlib.suppress(nats.errors.Error, TimeoutError):
                 await asyncio.wait_for(client.flush(), 5.0)
             await client.close()
 
-    async def _open(self, js: JetStreamContext, plants: tuple[str, ...]) -> list[_Feed]:
+    async def _open(self, client: Client, plants: tuple[str, ...]) -> list[_Feed]:
         """Make or check the streams, then the consumers and leases, retrying while JetStream
         is busy (a leader election) for up to `_BUSY_S`."""
         plan = StreamPlan(plants, hq=self.settings.hq, replicas=self.settings.replicas)
         deadline = time.monotonic() + _BUSY_S
         while True:
             try:
-                self.streams = await ensure_streams(js, plan)
-                return [await self._feed(js, plant) for plant in plants]
+                self.streams = await ensure_streams(client.jetstream(), plan)
+                return [await self._feed(client, plant) for plant in plants]
             except NatsBusyError as error:
                 if time.monotonic() > deadline:
                     raise NatsError(f"{error.message}, for {_BUSY_S:g} s") from None
                 log.warning("%s; trying again", error.message)
                 await asyncio.sleep(1.0)
 
-    async def _feed(self, js: JetStreamContext, plant: str) -> _Feed:
+    async def _feed(self, client: Client, plant: str) -> _Feed:
+        js = client.jetstream()
         settings = self.settings
         stream = HQ_STREAM if settings.hq else stream_name(plant)
         durable = settings.durable or f"linespeed-{plant}"
@@ -211,8 +220,8 @@ class NatsBridge:
             ack_wait=settings.ack_wait_s,
             max_deliver=-1,
             filter_subject=plant_subjects(plant),
-            # one batch committing and the next pulled meanwhile
-            max_ack_pending=2 * settings.batch_size,
+            # the batches in flight, and the next one pulled meanwhile
+            max_ack_pending=(_IN_FLIGHT + 1) * settings.batch_size,
         )
         try:
             try:
@@ -232,7 +241,6 @@ class NatsBridge:
                 f" {plant_subjects(plant)}: name another with --durable"
             )
         try:
-            subscription = await js.pull_subscribe_bind(durable, stream=stream)
             stream_info = await js.stream_info(stream)
         except (nats.errors.TimeoutError, TimeoutError, nats.js.errors.ServiceUnavailableError):
             raise NatsBusyError(f"JetStream did not answer about {stream} in time") from None
@@ -246,35 +254,78 @@ class NatsBridge:
             replicas=stream_info.config.num_replicas or 1,
         )
         await lease.open()
-        return _Feed(plant, stream, durable, subscription, lease)
+        puller = Puller(client, stream, durable)
+        await puller.open()
+        return _Feed(plant, stream, durable, puller, lease)
 
-    async def _bridge(self, stop: threading.Event, client: Client, feeds: list[_Feed]) -> None:
-        """Pull and commit batches until `stop`, pulling each while the one before commits."""
+    async def _bridge(self, stop: threading.Event, feeds: list[_Feed]) -> None:
+        """Pull and hand over batches until `stop`; acknowledge each once it is committed.
+
+        At most `_IN_FLIGHT` batches are handed over and not yet committed: the next is
+        pulled and prepared while one commits and another is decoded.
+        """
         store_plant = await asyncio.to_thread(self._store_plant)
-        committing: asyncio.Task[None] | None = None
-        while not stop.is_set():
-            pulled = False
-            for feed in feeds:
-                if stop.is_set():
-                    break
-                if not await feed.lease.try_acquire():
+        committer: Committer[list[Msg]] = Committer(self._ingestor, asyncio.get_running_loop())
+        committer.start()
+        in_flight: list[list[Msg]] = []
+        keeping = asyncio.create_task(_keep_in_progress(in_flight, self.settings.ack_wait_s))
+        try:
+            while not stop.is_set():
+                while not committer.done.empty():
+                    await self._finish(committer.done.get_nowait(), in_flight)
+                if len(in_flight) >= _IN_FLIGHT:
+                    await self._finish(await committer.done.get(), in_flight)
                     continue
-                messages = await _pull(feed, self.settings.batch_size)
-                if not messages:
-                    continue
-                pulled = True
-                batch = self._prepare(messages, store_plant)
-                if committing is not None:
-                    await committing
-                committing = asyncio.create_task(self._commit(batch))
-            if not pulled:
-                if committing is not None:
-                    await committing
-                    committing = None
-                if not any(feed.lease.held for feed in feeds):
+                messages = await self._pull(feeds)
+                if messages:
+                    batch = self._prepare(messages, store_plant)
+                    in_flight.append(messages)
+                    committer.submit(messages, batch.items)
+                    self._counts[id(messages)] = batch.counts
+                elif in_flight:
+                    await self._finish(await committer.done.get(), in_flight)
+                elif not any(feed.lease.held for feed in feeds):
                     await asyncio.sleep(min(feed.lease.renew_every_s for feed in feeds))
-        if committing is not None:
-            await committing
+            while in_flight:
+                await self._finish(await committer.done.get(), in_flight)
+        finally:
+            keeping.cancel()
+            await asyncio.to_thread(committer.close)
+
+    async def _pull(self, feeds: list[_Feed]) -> list[Msg]:
+        """The next messages of the first feed (in turn) whose lease this process holds."""
+        for _turn in range(len(feeds)):
+            feed = feeds[self._turn % len(feeds)]
+            self._turn += 1
+            if await feed.lease.try_acquire():
+                messages = await _pull(feed, self.settings.batch_size)
+                if messages:
+                    return messages
+        return []
+
+    async def _finish(
+        self, done: tuple[list[Msg], list[Outcome]] | BaseException, in_flight: list[list[Msg]]
+    ) -> None:
+        """Acknowledge a committed batch's messages, or terminate those whose every event was
+        refused (they are in dead letters); raise what the committer failed with."""
+        if isinstance(done, BaseException):
+            raise done
+        messages, outcomes = done
+        in_flight.remove(messages)
+        counts = self._counts.pop(id(messages))
+        at = 0
+        for message, count in zip(messages, counts, strict=True):
+            mine = outcomes[at : at + count]
+            at += count
+            with contextlib.suppress(nats.errors.Error):
+                if mine and all(outcome.status == "rejected" for outcome in mine):
+                    await message.term()
+                    self.report.terminated += 1
+                else:
+                    await message.ack()
+        self.report.add(outcomes)
+        self.report.messages += len(messages)
+        self.report.batches += 1
 
     def _store_plant(self) -> str:
         with self.engine.connect() as connection:
@@ -283,9 +334,14 @@ class NatsBridge:
     def _prepare(self, messages: list[Msg], store_plant: str) -> _Batch:
         batch = _Batch(messages, [], [])
         limit = self.settings.max_payload_bytes
+        places = self._places
         for message in messages:
             subject = message.subject
-            where = parse_events_topic(subject_topic(subject))
+            where = places.get(subject, _UNSEEN)
+            if where is _UNSEEN:
+                where = places[subject] = parse_events_topic(subject_topic(subject))
+                if len(places) > _PLACES_KEPT:
+                    places.clear()
             if where is None:
                 detail = (
                     f"subject {subject} is not an events subject"
@@ -298,65 +354,42 @@ class NatsBridge:
                 )
             batch.items.extend(items)
             batch.counts.append(len(items))
-            if message.metadata.num_delivered > 1:
+            if delivered(message.reply) > 1:
                 self.report.redelivered += 1
         return batch
 
-    async def _commit(self, batch: _Batch) -> None:
-        """Ingest `batch` in a worker thread, keep its messages in progress meanwhile, then
-        acknowledge them (or terminate those whose every event was refused)."""
-        keeping = asyncio.create_task(_keep_in_progress(batch.messages, self.settings.ack_wait_s))
-        try:
-            outcomes = await self._ingest(batch.items)
-        finally:
-            keeping.cancel()
-        at = 0
-        for message, count in zip(batch.messages, batch.counts, strict=True):
-            mine = outcomes[at : at + count]
-            at += count
-            with contextlib.suppress(nats.errors.Error):
-                if mine and all(outcome.status == "rejected" for outcome in mine):
-                    await message.term()
-                    self.report.terminated += 1
-                else:
-                    await message.ack()
-        self.report.add(outcomes)
-        self.report.messages += len(batch.messages)
-        self.report.batches += 1
 
-    async def _ingest(self, items: list[RawEvent]) -> list[Outcome]:
-        """Ingest `items` in one transaction in a worker thread, retrying a failing store."""
-        attempt = 0
-        while True:
-            try:
-                return await asyncio.to_thread(self._ingestor.ingest, items)
-            except OperationalError as error:
-                attempt += 1
-                if attempt >= _STORE_RETRIES:
-                    raise
-                log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
-                await asyncio.sleep(2**attempt)
+def delivered(reply: str) -> int:
+    """How many times JetStream has delivered a message, read from its reply subject:
+    `$JS.ACK.<stream>.<consumer>.<delivered>....` (9 tokens) or, with a domain,
+    `$JS.ACK.<domain>.<account>.<stream>.<consumer>.<delivered>....` (12 or more); 1 if the
+    subject is neither."""
+    tokens = reply.split(".", 7)
+    if len(tokens) < 8 or tokens[1] != "ACK":
+        return 1
+    number = tokens[4] if reply.count(".") == 8 else tokens[6]
+    return int(number) if number.isdigit() else 1
 
 
 async def _pull(feed: _Feed, batch_size: int) -> list[Msg]:
     """The next messages of `feed` (none if none came within a second)."""
     try:
-        return await feed.subscription.fetch(batch_size, timeout=_FETCH_WAIT_S)
-    except (TimeoutError, nats.errors.TimeoutError):
-        return []
+        return await feed.puller.pull(batch_size, _FETCH_WAIT_S)
     except (nats.errors.Error, OSError) as error:
         log.warning("pulling from %s failed (%s); trying again", feed.stream, error)
         await asyncio.sleep(_FETCH_WAIT_S)
         return []
 
 
-async def _keep_in_progress(messages: list[Msg], ack_wait_s: float) -> None:
-    """Tell JetStream every third of `ack_wait_s` that `messages` are still being worked on."""
+async def _keep_in_progress(in_flight: list[list[Msg]], ack_wait_s: float) -> None:
+    """Tell JetStream every third of `ack_wait_s` that the batches in flight are still being
+    worked on (committed, or waiting to be)."""
     while True:
         await asyncio.sleep(ack_wait_s / 3)
-        for message in messages:
-            with contextlib.suppress(nats.errors.Error):
-                await message.in_progress()
+        for messages in list(in_flight):
+            for message in messages:
+                with contextlib.suppress(nats.errors.Error):
+                    await message.in_progress()
 
 
 async def _renew_leases(feeds: list[_Feed]) -> None:

@@ -6,6 +6,7 @@ and the simulator's `--nats` publisher; it knows nothing of the store.
   `NatsError`.
 - `streams`: a plant's stream `LS_<PLANT>` and headquarters' sourcing stream `LS_HQ`, made
   or checked (`StreamPlan`, `ensure_streams`).
+- `pull`: `Puller`, batches pulled from a durable consumer at a few microseconds a message.
 - `lease`: `ConsumerLease`, which of several ingest processes on one durable consumer reads
   it (the others wait as hot standbys), kept in a JetStream key-value bucket.
 - `publisher`: `JetStreamPublisher`, pipelined publishing with acknowledgements and message

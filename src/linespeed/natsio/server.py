@@ -6,9 +6,9 @@ import asyncio
 from typing import Final
 from urllib.parse import urlsplit
 
+import nats
 from nats.aio.client import Client
 
-import nats
 from linespeed.errors import LinespeedError
 
 CONNECT_TIMEOUT_S: Final = 5.0
