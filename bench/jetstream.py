@@ -1,4 +1,4 @@
-"""JetStream benchmark: events stored per second from JetStream, against file ingest of the same events.
+"""JetStream benchmark: events stored per second from a stream, against file ingest of the same.
 
 It simulates D days of the bundled scenario's line and, in the same run:
 

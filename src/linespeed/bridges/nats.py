@@ -4,8 +4,9 @@ The bridge reads `LS_<PLANT>` at a plant (or `LS_HQ` at headquarters, filtered t
 plant) through a durable pull consumer with explicit acknowledgement. It pulls a batch
 (`linespeed.natsio.pull`), hands it to the committer's thread (`nats_commits`: the one
 ingest path, `Ingestor.ingest_batches`), pulls the next meanwhile, sends in-progress acks
-while batches wait or commit, and acknowledges each message only once its batch is committed. A process killed at any moment loses nothing: what it had not acknowledged,
-JetStream delivers again, and ingest, idempotent by event, counts it as a duplicate.
+while batches wait or commit, and acknowledges each message only once its batch is committed.
+A process killed at any moment loses nothing: what it had not acknowledged, JetStream
+delivers again, and ingest, idempotent by event, counts it as a duplicate.
 
 A message whose events are all refused is in dead letters once its batch commits (ingest
 writes them in the same transaction); it is then terminated, so JetStream never delivers
