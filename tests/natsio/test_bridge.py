@@ -6,6 +6,7 @@ server; the streams are deleted at the end.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from nats.js.api import StreamConfig
 from sqlalchemy import Engine
 
 from linespeed.bridges.nats import NatsBridgeSettings
+from linespeed.ingest.core import Outcome, RawEvent
 from linespeed.natsio.publisher import publish_event_lines
 from linespeed.natsio.server import NatsError
 from linespeed.natsio.streams import StreamPlan, set_up_streams
@@ -258,3 +260,38 @@ def test_simulate_publishes_to_jetstream_with_message_ids(
         assert stored.stdout.endswith(f", R1, {sent} messages\n")
     finally:
         server.kill()
+
+
+def test_a_long_commit_keeps_its_messages_in_progress(
+    nats_url: str,
+    own_plant: Plant,
+    own_stream: str,
+    sim_store: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A commit that takes three acknowledgement waits: nothing is delivered twice."""
+    from linespeed.ingest.core import Ingestor
+
+    lines = line_events(1)[:200]
+    set_up_streams(nats_url, StreamPlan((own_plant.plant,)))
+    publish_event_lines(lines, nats_url, own_plant.plant)
+    ingest_batches = Ingestor.ingest_batches
+
+    def slowly(self: Ingestor, batches: Iterator[list[RawEvent]]) -> Iterator[list[Outcome]]:
+        for outcomes in ingest_batches(self, batches):
+            time.sleep(3.0)  # the acknowledgement wait is 1 s
+            yield outcomes
+
+    monkeypatch.setattr(Ingestor, "ingest_batches", slowly)
+    with ThreadBridge(sim_store, settings(nats_url, ack_wait_s=1.0)) as bridge:
+        wait_until(lambda: bridge.report.messages == len(lines), 30.0, "the slow batch")
+    assert bridge.report.as_dict() == {
+        "accepted": len(lines),
+        "duplicates": 0,
+        "rejected": 0,
+        "reasons": {},
+        "messages": len(lines),
+        "batches": 1,
+        "redelivered": 0,
+        "terminated": 0,
+    }

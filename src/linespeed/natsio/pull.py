@@ -62,7 +62,7 @@ class Puller:
 
     async def _ask(self, batch: int, wait_s: float | None) -> list[Msg]:
         self._request += 1
-        self._messages = []
+        # messages that came after the last request ended stay: they are the oldest
         self._wanted = batch
         self._done.clear()
         request: dict[str, object] = {"batch": batch}
