@@ -241,3 +241,33 @@ def line_events(days: float, seed: int | None = None) -> tuple[bytes, ...]:
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 
     return tuple(event_lines(simulate(load_scenario(DEFAULT_SCENARIO_PATH), days=days, seed=seed)))
+
+
+def _remaining_length(size: int) -> bytes:
+    """MQTT's variable-length encoding of a packet's remaining length."""
+    encoded = bytearray()
+    while True:
+        size, digit = divmod(size, 128)
+        encoded.append(digit | (0x80 if size else 0))
+        if not size:
+            return bytes(encoded)
+
+
+def _text(value: str | bytes) -> bytes:
+    raw = value.encode() if isinstance(value, str) else value
+    return len(raw).to_bytes(2, "big") + raw
+
+
+def mqtt311_publish(port: int, messages: list[tuple[str, bytes]]) -> None:
+    """Publish `messages` (topic, payload) to 127.0.0.1:`port` as a device does: MQTT 3.1.1,
+    QoS 1, each acknowledged (PUBACK) before the next. Fails the test if one is not."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as device:
+        body = _text("MQTT") + bytes([4, 0x02]) + (60).to_bytes(2, "big")
+        body += _text(f"device-{uuid.uuid4().hex[:8]}")
+        device.sendall(bytes([0x10]) + _remaining_length(len(body)) + body)
+        assert device.recv(4) == b"\x20\x02\x00\x00", "the MQTT listener refused the device"
+        for number, (topic, payload) in enumerate(messages, 1):
+            body = _text(topic) + number.to_bytes(2, "big") + payload
+            device.sendall(bytes([0x32]) + _remaining_length(len(body)) + body)
+            assert device.recv(4) == b"\x40\x02" + number.to_bytes(2, "big"), topic
+        device.sendall(b"\xe0\x00")

@@ -34,6 +34,7 @@ from tests.natsio.conftest import (
     free_port,
     js_ready,
     line_events,
+    mqtt311_publish,
     run,
     stored_count,
     wait_until,
@@ -210,15 +211,12 @@ def test_headquarters_catches_up_after_a_plant_was_cut_off(
     lines = line_events(3)
     half = len(lines) // 2
     # the first events as devices send them: MQTT 3.1.1, QoS 1, on today's topics
+    device_messages = []
     for line in lines[:10]:
         event = msgspec.json.decode(line)
         topic = f"linespeed/v1/{PLANT}/{event['line']}/{event.get('station', '_')}/events"
-        publish = ["mosquitto_pub", "-p", str(mqtt_port), "-V", "mqttv311", "-q", "1"]
-        subprocess.run(
-            [*publish, "-t", topic, "-m", line.decode()],
-            check=True,
-            timeout=10,
-        )
+        device_messages.append((topic, line))
+    mqtt311_publish(mqtt_port, device_messages)
     publish_event_lines(lines[10:half], plant.url, PLANT)
 
     ingest = IngestProcess(hub.url, db_url, tmp_path / "ingest.log", "--hq").start()
