@@ -8,7 +8,6 @@ they fail.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import shutil
@@ -28,6 +27,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from linespeed.bridges.nats import NatsBridge, NatsBridgeSettings, NatsReport
+from linespeed.natsio.sync import run_sync
 from linespeed.plant.model import Plant
 from linespeed.store.schema import events
 
@@ -66,8 +66,9 @@ def free_port() -> int:
 
 
 def run(coroutine: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine to its end (each test's NATS calls on a loop of their own)."""
-    return asyncio.run(coroutine)
+    """Run a coroutine to its end (each test's NATS calls on a loop of their own, also when
+    the browser tests' driver left an event loop running in this thread)."""
+    return run_sync(coroutine)
 
 
 def wait_until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:

@@ -53,6 +53,7 @@ from linespeed.natsio.subjects import (
     stream_name,
     subject_topic,
 )
+from linespeed.natsio.sync import run_sync
 from linespeed.store.plants import current_plant
 
 DEFAULT_ACK_WAIT_S: Final = 30.0
@@ -120,6 +121,8 @@ class _Feed:
     durable: str
     puller: Puller
     lease: ConsumerLease
+    ack_wait_s: float
+    """The consumer's acknowledgement wait (one made earlier keeps its own)."""
 
 
 class _Batch(NamedTuple):
@@ -162,7 +165,7 @@ class NatsBridge:
         with self.engine.connect() as connection:
             store_plant = current_plant(connection).plant
         plants = self.settings.plants or (store_plant,)
-        asyncio.run(self._run(stop, plants, on_ready))
+        run_sync(self._run(stop, plants, on_ready))
         return self.report
 
     async def _run(
@@ -257,7 +260,7 @@ class NatsBridge:
         await lease.open()
         puller = Puller(client, stream, durable)
         await puller.open()
-        return _Feed(plant, stream, durable, puller, lease)
+        return _Feed(plant, stream, durable, puller, lease, ack_wait_s)
 
     async def _bridge(self, stop: threading.Event, feeds: list[_Feed]) -> None:
         """Pull and hand over batches until `stop`; acknowledge each once it is committed.
@@ -269,7 +272,8 @@ class NatsBridge:
         committer: Committer[list[Msg]] = Committer(self._ingestor, asyncio.get_running_loop())
         committer.start()
         in_flight: list[list[Msg]] = []
-        keeping = asyncio.create_task(_keep_in_progress(in_flight, self.settings.ack_wait_s))
+        ack_wait_s = min(feed.ack_wait_s for feed in feeds)
+        keeping = asyncio.create_task(_keep_in_progress(in_flight, ack_wait_s))
         try:
             while not stop.is_set():
                 while not committer.done.empty():

@@ -9,6 +9,8 @@ and the simulator's `--nats` publisher; it knows nothing of the store.
 - `pull`: `Puller`, batches pulled from a durable consumer at a few microseconds a message.
 - `lease`: `ConsumerLease`, which of several ingest processes on one durable consumer reads
   it (the others wait as hot standbys), kept in a JetStream key-value bucket.
+- `sync`: `run_sync`, the client's coroutines run from synchronous code (from a thread
+  already running an event loop too).
 - `publisher`: `JetStreamPublisher`, pipelined publishing with acknowledgements and message
   ids, and `publish_event_lines` for a line's JSON events.
 """

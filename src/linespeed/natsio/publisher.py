@@ -25,6 +25,7 @@ from nats.aio.subscription import Subscription
 
 from linespeed.natsio.server import NatsError, connect
 from linespeed.natsio.subjects import MSG_ID_HEADER, events_subject, message_id
+from linespeed.natsio.sync import run_sync
 
 DEFAULT_WINDOW: Final = 2_000
 """Messages sent ahead of JetStream's acknowledgements."""
@@ -197,7 +198,7 @@ def publish_event_lines(
     once JetStream has acknowledged every event. Raises NatsError if the server cannot be
     reached or acknowledges nothing for a minute, or an event has no id, time or line.
     """
-    return asyncio.run(_publish(lines, server_url, plant, speed, default_line, window, progress))
+    return run_sync(_publish(lines, server_url, plant, speed, default_line, window, progress))
 
 
 async def _publish(

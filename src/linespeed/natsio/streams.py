@@ -9,7 +9,6 @@ twice at a plant and headquarters catches up after a cut link by itself.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -27,6 +26,7 @@ from nats.js.errors import NotFoundError, ServiceUnavailableError
 
 from linespeed.natsio.server import NatsBusyError, NatsError, connect
 from linespeed.natsio.subjects import HQ_STREAM, is_plant_id, plant_subjects, stream_name
+from linespeed.natsio.sync import run_sync
 
 DEFAULT_DUPLICATE_WINDOW_S: Final = 600.0
 """How long JetStream remembers message ids: a publisher resending after a lost
@@ -186,4 +186,4 @@ def set_up_streams(server_url: str, plan: StreamPlan) -> list[StreamState]:
         finally:
             await client.close()
 
-    return asyncio.run(set_up())
+    return run_sync(set_up())
