@@ -6,6 +6,7 @@ DEMO_DIR := demo
 DEMO_DB := sqlite:///$(DEMO_DIR)/linespeed.db
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 MQTT_URL ?= mqtt://127.0.0.1:1883
+NATS_URL ?= nats://127.0.0.1:4222
 
 .PHONY: demo test check lint typecheck pytest faults mosquitto chromium bench clean
 
@@ -69,6 +70,9 @@ export LINESPEED_TEST_PG_URL ?= $(PG_URL)
 endif
 ifneq ($(call port_open,1883),)
 export LINESPEED_TEST_MQTT_URL ?= $(MQTT_URL)
+endif
+ifneq ($(call port_open,4222),)
+export LINESPEED_TEST_NATS_URL ?= $(NATS_URL)
 endif
 
 # The MQTT fault tests start (and restart) brokers of their own.

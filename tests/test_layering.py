@@ -32,7 +32,8 @@ ROOT: Final = "linespeed"
 
 RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"errors"}),
-    frozenset({"yamlfile", "csvfile", "mqtt"}),  # mqtt: the wire library, under bridges and sim
+    # mqtt, natsio: the wire libraries, under bridges, sim and cli
+    frozenset({"yamlfile", "csvfile", "mqtt", "natsio"}),
     frozenset({"plant"}),
     frozenset({"events"}),
     frozenset({"store"}),

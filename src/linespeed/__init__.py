@@ -17,6 +17,8 @@ keeps it so):
 - `twin`: a scenario fitted from the store (work times, failures, the plan, supply), and
   the milestone forecasts it answers.
 - `mqtt`: MQTT plumbing shared by bridges and the simulator's publisher.
+- `natsio`: NATS JetStream plumbing (subjects, streams, leases, the publisher) for the NATS
+  bridge, `nats setup` and the simulator's `--nats`.
 - Faces, which hold no logic: `cli` (the `linespeed` command), `api` (HTTP and dashboard),
   `bridges` (MQTT in), and the dashboard's static files in `web`.
 """

@@ -13,6 +13,9 @@ is `linespeed.mqtt`, the lower-level library the simulator's publisher uses too.
 - `mqtt_milestones`: `MilestoneWatch`, the milestone cars reached since it last looked (from
   `linespeed.live.milestones`, the same payload as the SSE feed's), as `MilestoneMessage`s
   for the bridge to publish retained per line.
-
-The NATS bridge is to come here, beside them.
+- `nats`: `NatsBridge` (a plant's JetStream stream, or headquarters', in through a durable
+  pull consumer; acknowledged after commit, poison terminated), `NatsBridgeSettings`,
+  `NatsReport`, `DEFAULT_ACK_WAIT_S`. The wire is `linespeed.natsio`.
+- `nats_commits`: `Committer`, the NATS bridge's batches ingested in order in a thread of
+  their own, handed back once committed (the store retried a few times when it fails).
 """

@@ -16,6 +16,7 @@ importing a module registers it, in the order `--help` lists them:
 - `stock`: parts on hand, lots, days of cover and run-out days
 - `aftersales`: service bays and fast chargers per region as the fleet grows
 - `mqtt`: events in over MQTT
+- `nats`: events in over NATS JetStream: streams set up, ingest
 - `trace`: genealogy and recall
 - `common`: the app, consoles, shared options and output helpers; `errors`: usage errors
 - `choices`: the library's choices and defaults that signatures show, copied so that
@@ -52,6 +53,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     stock,
     aftersales,
     mqtt,
+    nats,
     trace,
     token,
 )

@@ -26,3 +26,7 @@ DEFAULT_MAX_PAYLOAD_BYTES: Final = 1 << 20
 """`linespeed.bridges.mqtt_messages.DEFAULT_MAX_PAYLOAD_BYTES`: the largest MQTT message."""
 DEFAULT_RECEIVE_MAXIMUM: Final = 20_000
 """`linespeed.bridges.mqtt.DEFAULT_RECEIVE_MAXIMUM`: MQTT messages in flight."""
+DEFAULT_ACK_WAIT_S: Final = 30.0
+"""`linespeed.bridges.nats.DEFAULT_ACK_WAIT_S`: seconds before JetStream delivers again."""
+DEFAULT_DUPLICATE_WINDOW_S: Final = 600.0
+"""`linespeed.natsio.streams.DEFAULT_DUPLICATE_WINDOW_S`: how long message ids are remembered."""

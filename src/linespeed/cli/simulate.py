@@ -1,4 +1,4 @@
-"""`linespeed simulate`: run the line simulator into files, a store or MQTT."""
+"""`linespeed simulate`: run the line simulator into files, a store, MQTT or NATS."""
 
 from __future__ import annotations
 
@@ -74,10 +74,21 @@ def simulate(
             " A bridge into a store not made with `init --simulation` dead-letters them.",
         ),
     ] = None,
+    nats: Annotated[
+        str | None,
+        typer.Option(
+            "--nats",
+            help="Publish each event to its station's subject on this NATS server's JetStream"
+            " (nats://HOST:PORT), acknowledged, its idempotency key as message id; run"
+            " `nats setup` first.",
+        ),
+    ] = None,
     speed: Annotated[
         float,
         typer.Option(
-            "--speed", min=0, help="With --mqtt: X times real time; 0: as fast as can be."
+            "--speed",
+            min=0,
+            help="With --mqtt or --nats: X times real time; 0: as fast as can be.",
         ),
     ] = 1.0,
     plan_out: Annotated[
@@ -103,6 +114,8 @@ def simulate(
     from linespeed.ingest.core import Ingestor
     from linespeed.ingest.lines import ingest_lines
     from linespeed.mqtt.broker import parse_broker_url
+    from linespeed.natsio.publisher import publish_event_lines
+    from linespeed.natsio.server import parse_server_url
     from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
     from linespeed.sim.production_plan import run_plan
     from linespeed.sim.publish import publish_events
@@ -114,14 +127,16 @@ def simulate(
     from linespeed.supply.plan import import_plan_unless_same
     from linespeed.supply.plan_file import plan_csv
 
-    outputs = [out is not None, into_db, mqtt is not None].count(True)
+    outputs = [out is not None, into_db, mqtt is not None, nats is not None].count(True)
     if outputs > 1 or (outputs == 0 and plan_out is None):
         raise CliUsageError(
-            "give exactly one of --out FILE and --into-db (or --mqtt URL), or only --plan-out FILE",
+            "give exactly one of --out FILE and --into-db (or --mqtt URL, --nats URL),"
+            " or only --plan-out FILE",
             parameter="--out",
             value=out,
         )
     broker = None if mqtt is None else parse_broker_url(mqtt)
+    nats_server = None if nats is None else parse_server_url(nats)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
     require_from_start(loaded)
     engine = open_store(db) if into_db else None
@@ -133,7 +148,8 @@ def simulate(
         if plan_out is not None:
             write_plan_file(plan_out, plan_file)
         counts = StreamCounts()
-        ingest = published = None
+        ingest = None
+        published: dict[str, int | float] | None = None
         after_s = None if after_units is None else start_after(run, after_units)
         lines = counted(event_lines(run, detail=detail, after_s=after_s), counts)
         with progress_counter("simulate", None) as advance:
@@ -147,6 +163,14 @@ def simulate(
                     lines, broker, loaded.plant.plant, speed=speed, progress=advance
                 )
                 published = {"events": sent.published, "seconds": round(sent.seconds, 3)}
+            elif nats_server is not None:
+                sent_nats = publish_event_lines(
+                    lines, nats_server, loaded.plant.plant, speed=speed, progress=advance
+                )
+                published = {
+                    "events": sent_nats.published,
+                    "seconds": round(sent_nats.seconds, 3),
+                }
             elif out is not None:
                 write_lines(lines, out, progress=advance)
         stored = None
@@ -215,6 +239,6 @@ def simulate(
             err.print(f"wrote the plan to {plan_out}, start of production to day {summary['days']}")
         if published is not None:
             err.print(
-                f"published {plural(sent.published, 'event')} to {broker} "
+                f"published {plural(int(published['events']), 'event')} to {broker or nats_server} "
                 f"in {published['seconds']} s, every one acknowledged"
             )

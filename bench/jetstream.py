@@ -1,0 +1,232 @@
+"""JetStream benchmark: events stored per second from a stream, against file ingest of the same.
+
+It simulates D days of the bundled scenario's line and, in the same run:
+
+(a) file baseline: writes the events to a JSONL file and ingests it (`linespeed ingest`'s
+    function) into a fresh SQLite store, timing the ingest (not the interpreter's start);
+(b) JetStream R1: a `nats-server` of its own (JetStream on, loopback), `LS_YZ1` with one
+    replica; every event is published first (`simulate --nats` does the same), then
+    `linespeed nats ingest` runs on a fresh store and is timed from its start until the store
+    holds every event;
+(c) JetStream R3: the same on a three-server cluster of its own, `LS_YZ1` with three replicas.
+
+Each runs `--repeat` times (default 3), alternating, each on a fresh store and a fresh durable
+consumer, so a burst of load from elsewhere on the machine hits all alike; the best run of
+each is reported. Beside the wall-clock rates it prints the events per CPU-second of the
+ingest process (the machine may be busy with other work). It prints the ratios b/a and c/a
+(goal >= 0.8). Two plants ingesting at once into one PostgreSQL needs a store that holds
+several plants (issue 17, item 4): it is reported as not measurable yet.
+It only prints figures.
+
+(Named jetstream.py, not nats.py: run as a script, a file named nats.py would hide the `nats`
+library from every import.)
+
+Run:
+    .venv/bin/python bench/jetstream.py               # 5 days, about 8,000 events
+    .venv/bin/python bench/jetstream.py --days 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+from sqlalchemy import Engine, func, select
+
+from linespeed.natsio.publisher import publish_event_lines
+from linespeed.natsio.streams import StreamPlan, set_up_streams
+from linespeed.sim.emit import event_lines
+from linespeed.sim.run import simulate
+from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+from linespeed.store.engine import connect
+from linespeed.store.schema import events
+
+LINESPEED = str(Path(sys.executable).parent / "linespeed")
+NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
+PLANT = "yz1"
+
+
+def _init(db_url: str) -> None:
+    subprocess.run(
+        [LINESPEED, "init", "--simulation", "--db", db_url], check=True, capture_output=True
+    )
+
+
+def _stored(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _servers(folder: Path, size: int) -> tuple[list[subprocess.Popen[bytes]], str]:
+    """`size` nats-servers of our own (a cluster if more than one); the first one's URL."""
+    ports = [_free_port() for _ in range(size)]
+    routes = [_free_port() for _ in range(size)]
+    processes = []
+    for number, (port, route) in enumerate(zip(ports, routes, strict=True)):
+        config = folder / f"n{size}-{number}.conf"
+        text = (
+            f"listen: 127.0.0.1:{port}\nserver_name: n{size}-{number}\n"
+            f'jetstream {{\n  store_dir: "{folder}/js-{size}-{number}"\n}}\n'
+        )
+        if size > 1:
+            all_routes = ", ".join(f"nats-route://127.0.0.1:{other}" for other in routes)
+            text += (
+                f"cluster {{ name: c{size}, listen: 127.0.0.1:{route}, routes: [{all_routes}] }}\n"
+            )
+        config.write_text(text)
+        log = (folder / f"n{size}-{number}.log").open("ab")
+        processes.append(subprocess.Popen([NATS_SERVER, "-c", str(config)], stdout=log, stderr=log))
+    url = f"nats://127.0.0.1:{ports[0]}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            set_up_streams(url, StreamPlan((PLANT,), replicas=size))
+            return processes, url
+        except Exception:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
+def _file_rate(lines: list[bytes], folder: Path, run: int) -> tuple[float, float]:
+    path = folder / "line.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    db_url = f"sqlite:///{folder / f'file-{run}.db'}"
+    _init(db_url)
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from linespeed.ingest.core import Ingestor\n"
+        "from linespeed.ingest.files import ingest_files\n"
+        "from linespeed.store.engine import connect\n"
+        "ingestor = Ingestor(connect(sys.argv[1]))\n"
+        "began, cpu = time.perf_counter(), time.process_time()\n"
+        "report = ingest_files(ingestor, [Path(sys.argv[2])])\n"
+        "print(time.perf_counter() - began, time.process_time() - cpu, report.accepted)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, db_url, str(path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    seconds, cpu_s, accepted = done.stdout.split()
+    assert int(accepted) == len(lines)
+    return len(lines) / float(seconds), len(lines) / float(cpu_s)
+
+
+def _nats_rate(lines: list[bytes], folder: Path, url: str, name: str) -> tuple[float, float]:
+    """(events stored per second, per CPU-second of the ingest) reading the whole stream."""
+    db_url = f"sqlite:///{folder / f'{name}.db'}"
+    _init(db_url)
+    store = connect(db_url)
+    ingest = subprocess.Popen(
+        [LINESPEED, "nats", "ingest", "--server", url, "--durable", name, "--max-age-days", "0"],
+        env={**os.environ, "LINESPEED_DB": db_url},
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        assert ingest.stderr is not None
+        if not ingest.stderr.readline().startswith(b"reading "):
+            raise SystemExit("the NATS ingest did not start")
+        process = psutil.Process(ingest.pid)
+        began = time.perf_counter()
+        cpu = process.cpu_times()
+        while _stored(store) < len(lines):
+            time.sleep(0.02)
+        stored_s = time.perf_counter() - began
+        after = process.cpu_times()
+        cpu_s = (after.user + after.system) - (cpu.user + cpu.system)
+    finally:
+        store.dispose()
+        ingest.send_signal(signal.SIGTERM)
+        ingest.wait(30)
+    return len(lines) / stored_s, len(lines) / max(cpu_s, 1e-9)
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--days", type=float, default=5.0, help="days of the line to simulate")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each (best is reported)")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    options = parser.parse_args()
+
+    lines = list(event_lines(simulate(load_scenario(DEFAULT_SCENARIO_PATH), days=options.days)))
+    file_runs: list[tuple[float, float]] = []
+    nats_runs: dict[str, list[tuple[float, float]]] = {"R1": [], "R3": []}
+    published: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="linespeed-bench-nats-") as workdir:
+        folder = Path(workdir)
+        started: list[subprocess.Popen[bytes]] = []
+        try:
+            urls = {}
+            for replicas in (1, 3):
+                processes, url = _servers(folder, replicas)
+                started.extend(processes)
+                urls[f"R{replicas}"] = url
+                sent = publish_event_lines(lines, url, PLANT)
+                assert sent.published == len(lines)
+                published[f"R{replicas}"] = len(lines) / sent.seconds
+            for run in range(max(1, options.repeat)):
+                file_runs.append(_file_rate(lines, folder, run))
+                for key, url in urls.items():
+                    nats_runs[key].append(_nats_rate(lines, folder, url, f"{key}-{run}"))
+        finally:
+            for process in started:
+                process.terminate()
+                process.wait(10)
+    file_rate = max(rate for rate, _ in file_runs)
+    file_cpu = max(cpu for _, cpu in file_runs)
+    best = {key: max(rate for rate, _ in runs) for key, runs in nats_runs.items()}
+    best_cpu = {key: max(cpu for _, cpu in runs) for key, runs in nats_runs.items()}
+    figures = {
+        "events": len(lines),
+        "runs": len(file_runs),
+        "file_ingest_events_per_s": round(file_rate),
+        "file_ingest_events_per_cpu_s": round(file_cpu),
+        **{f"nats_{key}_published_events_per_s": round(rate) for key, rate in published.items()},
+        **{f"nats_{key}_stored_events_per_s": round(rate) for key, rate in best.items()},
+        **{f"nats_{key}_events_per_cpu_s": round(rate) for key, rate in best_cpu.items()},
+        **{f"ratio_{key}_to_file": round(rate / file_rate, 3) for key, rate in best.items()},
+        **{f"cpu_ratio_{key}_to_file": round(rate / file_cpu, 3) for key, rate in best_cpu.items()},
+        "goal": ">= 0.8",
+        "two_plants_into_one_postgresql": "not measurable yet: a store holds one plant (item 4)",
+    }
+    if options.json:
+        print(json.dumps(figures, indent=2))
+        return
+    print(f"events: {len(lines)} (one per message); best of {len(file_runs)} runs each")
+    print(f"file ingest:        {file_rate:10,.0f} events/s  {file_cpu:10,.0f} events/CPU-s")
+    for key in best:
+        print(
+            f"JetStream {key} stored: {best[key]:10,.0f} events/s  {best_cpu[key]:10,.0f}"
+            f" events/CPU-s  (published at {published[key]:,.0f} events/s)"
+        )
+    for key in best:
+        print(
+            f"ratio {key} / file: {best[key] / file_rate:.3f} wall clock,"
+            f" {best_cpu[key] / file_cpu:.3f} CPU (goal >= 0.8)"
+        )
+    print("two plants into one PostgreSQL: not measurable yet (a store holds one plant: item 4)")
+
+
+if __name__ == "__main__":
+    main()

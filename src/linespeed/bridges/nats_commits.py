@@ -1,0 +1,86 @@
+"""The NATS bridge's committer: batches ingested in order in a thread of their own.
+
+The bridge's event loop pulls and prepares batches and hands them over; the committer runs
+them through `Ingestor.ingest_batches` (which decodes the next batch while one commits) and
+hands each batch back with its outcomes once it is committed, in the order they came. When
+the store fails, the batches not yet committed are ingested again, in order, after a pause
+(a few times, then the error is handed back and the bridge stops: nothing of them was
+acknowledged, so JetStream delivers them again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from collections.abc import Iterator
+from typing import Final, Generic, TypeVar
+
+from sqlalchemy.exc import OperationalError
+
+from linespeed.ingest.core import Ingestor, Outcome, RawEvent
+
+STORE_RETRIES: Final = 5
+Work = TypeVar("Work")
+"""What the caller keeps with a batch (its messages), handed back with the outcomes."""
+
+log = logging.getLogger(__name__)
+
+
+class Committer(Generic[Work]):
+    """Ingests handed-over batches in a thread; `done` yields (work, outcomes) in order."""
+
+    def __init__(self, ingestor: Ingestor, loop: asyncio.AbstractEventLoop) -> None:
+        self.ingestor = ingestor
+        self.loop = loop
+        self.done: asyncio.Queue[tuple[Work, list[Outcome]] | BaseException] = asyncio.Queue()
+        self._inbox: queue.SimpleQueue[tuple[Work, list[RawEvent]] | None] = queue.SimpleQueue()
+        self._pending: deque[tuple[Work, list[RawEvent]]] = deque()
+        self._thread = threading.Thread(target=self._run, name="linespeed-nats-commit", daemon=True)
+
+    def start(self) -> None:
+        """Start the thread."""
+        self._thread.start()
+
+    def submit(self, work: Work, items: list[RawEvent]) -> None:
+        """Hand a batch over; it comes back on `done` once committed."""
+        self._inbox.put((work, items))
+
+    def close(self) -> None:
+        """Let the thread end after the batches handed over; wait for it."""
+        self._inbox.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        attempt = 0
+        finished = threading.Event()
+        while not finished.is_set():
+            try:
+                for outcomes in self.ingestor.ingest_batches(self._batches(finished)):
+                    work, _items = self._pending.popleft()
+                    self.loop.call_soon_threadsafe(self.done.put_nowait, (work, outcomes))
+                    attempt = 0
+            except OperationalError as error:
+                attempt += 1
+                if attempt >= STORE_RETRIES:
+                    self.loop.call_soon_threadsafe(self.done.put_nowait, error)
+                    return
+                log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
+                time.sleep(2**attempt)
+            except BaseException as error:
+                self.loop.call_soon_threadsafe(self.done.put_nowait, error)
+                return
+
+    def _batches(self, finished: threading.Event) -> Iterator[list[RawEvent]]:
+        """The batches not yet committed (after a store failure), then new ones until closed."""
+        yield from [items for _work, items in list(self._pending)]
+        while True:
+            handed = self._inbox.get()
+            if handed is None:
+                finished.set()
+                return
+            self._pending.append(handed)
+            yield handed[1]

@@ -1,0 +1,200 @@
+"""The `nats` commands: `nats setup`, a plant's (or headquarters') stream, and `nats ingest`."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from typing import Annotated
+
+import typer
+
+from linespeed.cli.choices import (
+    DEFAULT_ACK_WAIT_S,
+    DEFAULT_BATCH_SIZE,
+    DEFAULT_DUPLICATE_WINDOW_S,
+    DEFAULT_MAX_FUTURE_S,
+    DEFAULT_MAX_PAYLOAD_BYTES,
+)
+from linespeed.cli.common import (
+    DEFAULT_MAX_AGE_DAYS,
+    DbOption,
+    JsonOption,
+    MaxAgeOption,
+    MaxFutureOption,
+    app,
+    err,
+    live_window,
+    out,
+    print_json,
+)
+
+nats_app = typer.Typer(
+    help="Events in over NATS JetStream: `linespeed nats setup`, then `linespeed nats ingest`."
+)
+app.add_typer(nats_app, name="nats")
+
+ServerOption = Annotated[
+    str,
+    typer.Option(
+        "--server", envvar="LINESPEED_NATS_URL", help="NATS server URL: nats://HOST:PORT."
+    ),
+]
+HqOption = Annotated[
+    bool,
+    typer.Option(
+        "--hq", help="At headquarters: LS_HQ, sourcing each plant's stream from its domain."
+    ),
+]
+ReplicasOption = Annotated[
+    int,
+    typer.Option(
+        "--replicas", min=1, max=5, help="Replicas of a stream made now (3 in a cluster)."
+    ),
+]
+
+
+@nats_app.command("setup")
+def nats_setup(
+    server: ServerOption,
+    plant: Annotated[
+        list[str],
+        typer.Option(
+            "--plant", help="Plant id (repeat with --hq for each plant headquarters sources)."
+        ),
+    ],
+    hq: HqOption = False,
+    replicas: ReplicasOption = 1,
+    duplicate_window_s: Annotated[
+        float,
+        typer.Option(
+            "--duplicate-window-s", min=1, help="How long JetStream drops repeated message ids."
+        ),
+    ] = DEFAULT_DUPLICATE_WINDOW_S,
+    json_output: JsonOption = False,
+) -> None:
+    """Make a plant's stream LS_PLANT (or, with --hq, LS_HQ) if missing; check it if it exists.
+
+    Run it before any device publishes: NATS's MQTT listener acknowledges QoS 1 publishes
+    even when no stream captures them. LS_PLANT holds linespeed.v1.PLANT.> (file storage,
+    duplicate window); LS_HQ holds no subjects and sources each LS_PLANT through
+    $JS.PLANT.API. A stream that exists with other subjects is an error, and is left as it is.
+
+    Example: linespeed nats setup --server nats://127.0.0.1:4222 --plant yz1
+    """
+    from linespeed.natsio.streams import StreamPlan, set_up_streams
+
+    plan = StreamPlan(tuple(plant), hq=hq, replicas=replicas, duplicate_window_s=duplicate_window_s)
+    if not hq and len(plan.plants) > 1:
+        err.print("note: one stream per plant; each plant's server should hold only its own")
+    states = set_up_streams(server, plan)
+    if json_output:
+        print_json(
+            [
+                {
+                    "stream": state.name,
+                    "created": state.created,
+                    "subjects": list(state.subjects),
+                    "sources": list(state.sources),
+                    "replicas": state.replicas,
+                    "messages": state.messages,
+                }
+                for state in states
+            ]
+        )
+        return
+    for state in states:
+        holds = (
+            f"subjects {', '.join(state.subjects)}"
+            if state.subjects
+            else f"sources {', '.join(state.sources)}"
+        )
+        out.print(
+            f"{state.name}: {'created' if state.created else 'exists'}, {holds},"
+            f" R{state.replicas}, {state.messages} messages"
+        )
+
+
+@nats_app.command("ingest")
+def nats_ingest(
+    server: ServerOption,
+    plant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--plant",
+            help="Plant whose events to read (default: the store's; repeatable). Events of a"
+            " plant the store does not hold go to dead letters.",
+        ),
+    ] = None,
+    hq: HqOption = False,
+    durable: Annotated[
+        str | None,
+        typer.Option(
+            "--durable", help="Durable consumer name (linespeed-PLANT); shared by standbys."
+        ),
+    ] = None,
+    replicas: ReplicasOption = 1,
+    batch_size: Annotated[
+        int, typer.Option("--batch-size", min=1, help="Most messages per transaction.")
+    ] = DEFAULT_BATCH_SIZE,
+    ack_wait_s: Annotated[
+        float,
+        typer.Option(
+            "--ack-wait-s",
+            min=1,
+            help="Seconds before JetStream delivers an unacknowledged message again.",
+        ),
+    ] = DEFAULT_ACK_WAIT_S,
+    max_payload_bytes: Annotated[
+        int,
+        typer.Option("--max-payload-bytes", min=1, help="Refuse bigger messages (dead letters)."),
+    ] = DEFAULT_MAX_PAYLOAD_BYTES,
+    max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
+    max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
+    """Ingest a plant's JetStream stream into the store until stopped (Ctrl-C or SIGTERM).
+
+    Reads LS_PLANT (LS_HQ with --hq), making it if missing, through a durable pull consumer;
+    each batch is committed, then its messages acknowledged; a message whose every event is
+    refused is in dead letters and terminated. Redelivered messages count as duplicates. Run
+    several on one --durable: one reads, the others take over when it dies. Prints what it
+    ingested when it stops.
+
+    Example: linespeed nats ingest --server nats://127.0.0.1:4222
+    """
+    from linespeed.bridges.nats import NatsBridge, NatsBridgeSettings
+    from linespeed.store.engine import open_store
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    settings = NatsBridgeSettings(
+        server=server,
+        plants=tuple(plant or ()),
+        hq=hq,
+        durable=durable,
+        replicas=replicas,
+        batch_size=batch_size,
+        ack_wait_s=ack_wait_s,
+        max_payload_bytes=max_payload_bytes,
+        live_window=live_window(max_future_s, max_age_days),
+    )
+    bridge = NatsBridge(open_store(db), settings)
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda _signal, _frame: stop.set())
+
+    def ready(reading: str) -> None:
+        err.print(f"reading {reading}; Ctrl-C to stop")
+
+    report = bridge.run(stop, on_ready=ready)
+    if json_output:
+        print_json(report.as_dict())
+        return
+    out.print(
+        f"messages {report.messages}: accepted {report.accepted}, "
+        f"duplicates {report.duplicates}, rejected {report.rejected}"
+        f" ({report.terminated} messages terminated, {report.redelivered} redelivered)"
+    )
+    for reason, count in sorted(report.reasons.items()):
+        out.print(f"  {reason}: {count}")
