@@ -18,8 +18,8 @@ ingest process (the machine may be busy with other work). It prints the ratios b
 several plants (issue 17, item 4): it is reported as not measurable yet.
 It only prints figures.
 
-(Named jetstream.py, not nats.py: run as a script, a file named nats.py would hide the `nats`
-library from every import.)
+`bench/nats.py`, the name issue 17 gives it, runs this one: a script named nats.py would
+hide the `nats` library from every import, so it moves its folder to the end of the path.
 
 Run:
     .venv/bin/python bench/jetstream.py               # 5 days, about 8,000 events
