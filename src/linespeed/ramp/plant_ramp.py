@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Engine, String, func, select
+from sqlalchemy import ColumnElement, Connection, Date, Engine, String, func, select
 
 from linespeed.errors import LinespeedError
 from linespeed.ramp.history import HistoryPeriod, read_history
@@ -82,19 +82,20 @@ def counts_per_local_day(
     """How many rows have `column` (a UtcDateTime of `units`) on each plant-local day of
     `timezone`.
 
-    A column that leads an index is counted day by day, each day a range of the index
-    between its local midnights (exact in any zone, and no sort of the whole history);
-    another is counted per UTC hour in SQL (text 'YYYY-MM-DDTHH' on SQLite, `date_trunc`
-    elsewhere), so zones off by a whole number of hours split days exactly.
+    PostgreSQL counts by the local date itself (`AT TIME ZONE`: exact in any zone). On
+    SQLite, a column that leads an index is counted day by day, each day a range of the
+    index between its local midnights (exact in any zone, and no sort of the whole
+    history); another per UTC hour (text 'YYYY-MM-DDTHH'), so zones off by a whole number of
+    hours split days exactly.
     """
     zone = ZoneInfo(timezone)
+    if connection.dialect.name != "sqlite":
+        local_day = func.date(func.timezone(timezone, column), type_=Date)
+        by_day = select(local_day, func.count()).where(column.is_not(None)).group_by(local_day)
+        return Counter({day: int(count) for day, count in connection.execute(by_day)})
     if _leads_an_index(column):
         return _counts_by_index(connection, column, zone)
-    hour: ColumnElement[Any]
-    if connection.dialect.name == "sqlite":
-        hour = func.substr(column, 1, 13, type_=String)
-    else:
-        hour = func.date_trunc("hour", column)
+    hour = func.substr(column, 1, 13, type_=String)
     statement = select(hour, func.count()).where(column.is_not(None)).group_by(hour)
     per_day: Counter[date] = Counter()
     for bucket, count in connection.execute(statement):
@@ -143,8 +144,6 @@ def _midnight(day: date, zone: ZoneInfo) -> datetime:
     return datetime.combine(day, time(), zone).astimezone(UTC)
 
 
-def _local_day(bucket: object, zone: ZoneInfo) -> date:
-    moment = bucket if isinstance(bucket, datetime) else datetime.fromisoformat(str(bucket))
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(zone).date()
+def _local_day(hour: object, zone: ZoneInfo) -> date:
+    """The local day of a UTC hour read as SQLite text ('YYYY-MM-DDTHH')."""
+    return datetime.fromisoformat(str(hour)).replace(tzinfo=UTC).astimezone(zone).date()
