@@ -295,3 +295,23 @@ def test_a_long_commit_keeps_its_messages_in_progress(
         "redelivered": 0,
         "terminated": 0,
     }
+
+
+def test_the_same_key_with_other_content_reaches_ingest_as_a_conflict(
+    nats_url: str, own_plant: Plant, own_stream: str, sim_store: Engine
+) -> None:
+    """JetStream drops a byte-identical repeat, never an event reusing a key with other content."""
+    entered = next(line for line in line_events(1) if b'"station"' in line)
+    event = msgspec.json.decode(entered)
+    event["ts"] = (
+        event["ts"].replace(":00", ":01", 1) if ":00" in event["ts"] else "2024-01-01T00:00:00Z"
+    )
+    other = msgspec.json.encode(event)
+    assert other != entered
+    set_up_streams(nats_url, StreamPlan((own_plant.plant,)))
+    sent = publish_event_lines([entered, entered, other], nats_url, own_plant.plant)
+    assert (sent.published, sent.duplicates) == (3, 1)
+    with ThreadBridge(sim_store, settings(nats_url, ack_wait_s=2.0)) as bridge:
+        wait_until(lambda: bridge.report.messages == 2, 30.0, "the two messages")
+    assert (bridge.report.accepted, bridge.report.rejected) == (1, 1)
+    assert [letter.reason for letter in list_dead_letters(sim_store)] == ["id.conflict"]
