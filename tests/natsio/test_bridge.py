@@ -17,6 +17,7 @@ from nats.js.api import StreamConfig
 from sqlalchemy import Engine
 
 from linespeed.bridges.nats import NatsBridgeSettings
+from linespeed.errors import StoreError
 from linespeed.ingest.core import Outcome, RawEvent
 from linespeed.natsio.publisher import publish_event_lines
 from linespeed.natsio.server import NatsError
@@ -295,3 +296,62 @@ def test_a_long_commit_keeps_its_messages_in_progress(
         "redelivered": 0,
         "terminated": 0,
     }
+
+
+def test_the_same_key_with_other_content_reaches_ingest_as_a_conflict(
+    nats_url: str, own_plant: Plant, own_stream: str, sim_store: Engine
+) -> None:
+    """JetStream drops a byte-identical repeat, never an event reusing a key with other content."""
+    entered = next(line for line in line_events(1) if b'"station"' in line)
+    event = msgspec.json.decode(entered)
+    event["ts"] = (
+        event["ts"].replace(":00", ":01", 1) if ":00" in event["ts"] else "2024-01-01T00:00:00Z"
+    )
+    other = msgspec.json.encode(event)
+    assert other != entered
+    set_up_streams(nats_url, StreamPlan((own_plant.plant,)))
+    sent = publish_event_lines([entered, entered, other], nats_url, own_plant.plant)
+    assert (sent.published, sent.duplicates) == (3, 1)
+    with ThreadBridge(sim_store, settings(nats_url, ack_wait_s=2.0)) as bridge:
+        wait_until(lambda: bridge.report.messages == 2, 30.0, "the two messages")
+    assert (bridge.report.accepted, bridge.report.rejected) == (1, 1)
+    assert [letter.reason for letter in list_dead_letters(sim_store)] == ["id.conflict"]
+
+
+def test_an_ingest_stopped_by_its_store_hands_its_messages_back_before_its_lease(
+    nats_url: str,
+    own_plant: Plant,
+    own_stream: str,
+    sim_store: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A standby taking over at once reads the failed batches first: no car's events come
+    out of order, none is refused."""
+    from sqlalchemy.exc import OperationalError
+
+    from linespeed.bridges import nats_commits
+    from linespeed.ingest.core import DecodedBatch
+
+    monkeypatch.setattr(nats_commits, "STORE_RETRIES", 1)
+    lines = line_events(1)[:400]
+    set_up_streams(nats_url, StreamPlan((own_plant.plant,)))
+    publish_event_lines(lines, nats_url, own_plant.plant)
+    failing = ThreadBridge(sim_store, settings(nats_url, batch_size=100, ack_wait_s=10.0))
+
+    def fail_at_commit(
+        prepared: DecodedBatch, before_commit: Callable[[], object] | None = None
+    ) -> list[Outcome]:
+        if before_commit is not None:
+            before_commit()
+        raise OperationalError("COMMIT", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(failing.bridge._ingestor, "_ingest", fail_at_commit)
+    with failing:
+        wait_until(lambda: not failing.thread.is_alive(), 20.0, "the failing ingest to stop")
+    assert isinstance(failing.error, StoreError)
+    assert "database is locked" in failing.error.message
+    # well before the acknowledgement wait (10 s) would bring the failed batches back
+    with ThreadBridge(sim_store, settings(nats_url, batch_size=100, ack_wait_s=10.0)) as standby:
+        wait_until(lambda: standby.report.messages == len(lines), 8.0, "every message, at once")
+    assert (standby.report.accepted, standby.report.rejected) == (len(lines), 0)
+    assert stored_count(sim_store) == len(lines)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from linespeed.cli import choices
@@ -25,8 +27,18 @@ def test_stream_names_and_message_ids() -> None:
     assert subjects.stream_name("yz1") == "LS_YZ1"
     assert subjects.stream_name("berlin-2") == "LS_BERLIN-2"
     assert subjects.plant_subjects("yz1") == "linespeed.v1.yz1.>"
-    assert subjects.message_id("e1", "l1", "ga-090") == "station:ga-090/e1"
-    assert subjects.message_id("e1", "l1", None) == "line:l1/e1"
+    digest = hashlib.sha256(b'{"id":"e1"}').hexdigest()[:16]
+    assert (
+        subjects.message_id("e1", "l1", "ga-090", b'{"id":"e1"}') == f"station:ga-090/e1#{digest}"
+    )
+    assert subjects.message_id("e1", "l1", None, b'{"id":"e1"}') == f"line:l1/e1#{digest}"
+
+
+def test_the_same_key_with_other_content_has_another_message_id() -> None:
+    """JetStream must not drop a conflicting event as a repeat: ingest refuses it."""
+    first = subjects.message_id("e1", "l1", "ga-090", b'{"id":"e1","vin":"A"}')
+    assert subjects.message_id("e1", "l1", "ga-090", b'{"id":"e1","vin":"A"}') == first
+    assert subjects.message_id("e1", "l1", "ga-090", b'{"id":"e1","vin":"B"}') != first
 
 
 def test_bad_plans_and_urls_are_named() -> None:

@@ -159,8 +159,9 @@ class NatsBridge:
 
         Makes the plant's stream (or `LS_HQ`) if it is missing. Raises StoreError if the
         store holds no plant, NatsError if the server cannot be reached, a stream exists with
-        other subjects or JetStream refuses the consumer, and lets database errors through
-        when the store keeps failing (nothing of the failing batch was acknowledged).
+        other subjects or JetStream refuses the consumer, and StoreError when the store keeps
+        failing to commit (nothing of the failing batch was acknowledged: it and the batches
+        after it are handed back to JetStream before the lease is given up).
         """
         with self.engine.connect() as connection:
             store_plant = current_plant(connection).plant
@@ -296,6 +297,9 @@ class NatsBridge:
         finally:
             keeping.cancel()
             await asyncio.to_thread(committer.close)
+            # Leaving on an error: hand back what is not acknowledged before the lease goes,
+            # so that a standby reads it first, not the messages after it.
+            await _nak([message for messages in in_flight for message in messages])
 
     async def _pull(self, feeds: list[_Feed]) -> list[Msg]:
         """The next messages of the first feed (in turn) whose lease this process holds."""
@@ -395,6 +399,13 @@ async def _keep_in_progress(in_flight: list[list[Msg]], ack_wait_s: float) -> No
             for message in messages:
                 with contextlib.suppress(nats.errors.Error):
                     await message.in_progress()
+
+
+async def _nak(messages: list[Msg]) -> None:
+    """Tell JetStream to deliver `messages` again at once (they were not committed)."""
+    for message in messages:
+        with contextlib.suppress(nats.errors.Error, TimeoutError):
+            await message.nak()
 
 
 async def _renew_leases(feeds: list[_Feed]) -> None:

@@ -4,7 +4,7 @@ The bridge's event loop pulls and prepares batches and hands them over; the comm
 them through `Ingestor.ingest_batches` (which decodes the next batch while one commits) and
 hands each batch back with its outcomes once it is committed, in the order they came. When
 the store fails, the batches not yet committed are ingested again, in order, after a pause
-(a few times, then the error is handed back and the bridge stops: nothing of them was
+(a few times, then a StoreError is handed back and the bridge stops: nothing of them was
 acknowledged, so JetStream delivers them again).
 """
 
@@ -21,9 +21,12 @@ from typing import Final, Generic, TypeVar
 
 from sqlalchemy.exc import OperationalError
 
+from linespeed.errors import StoreError
 from linespeed.ingest.core import Ingestor, Outcome, RawEvent
 
 STORE_RETRIES: Final = 5
+_AHEAD_WAIT_S: Final = 0.2
+"""How long a read ahead (while a batch commits) waits for the next batch to be handed over."""
 Work = TypeVar("Work")
 """What the caller keeps with a batch (its messages), handed back with the outcomes."""
 
@@ -66,7 +69,13 @@ class Committer(Generic[Work]):
             except OperationalError as error:
                 attempt += 1
                 if attempt >= STORE_RETRIES:
-                    self.loop.call_soon_threadsafe(self.done.put_nowait, error)
+                    failed = StoreError(
+                        f"the store failed {attempt} times in a row to commit a batch"
+                        f" ({str(error.orig).strip()}): stopped; nothing of the batch was"
+                        " acknowledged, JetStream delivers it again"
+                    )
+                    failed.__cause__ = error
+                    self.loop.call_soon_threadsafe(self.done.put_nowait, failed)
                     return
                 log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
                 time.sleep(2**attempt)
@@ -75,12 +84,24 @@ class Committer(Generic[Work]):
                 return
 
     def _batches(self, finished: threading.Event) -> Iterator[list[RawEvent]]:
-        """The batches not yet committed (after a store failure), then new ones until closed."""
-        yield from [items for _work, items in list(self._pending)]
+        """The batches not yet committed (after a store failure), then new ones until closed.
+
+        Only the first read waits as long as it takes: the others are asked for while a batch
+        commits (`Ingestor.ingest_batches` reads ahead), and should that COMMIT fail, the
+        ingest's error comes out only once this read is over. So they wait `_AHEAD_WAIT_S` at
+        most, then end the batches (`_run` starts them again, waiting as long as it takes).
+        """
+        replayed = [items for _work, items in list(self._pending)]
+        yield from replayed
+        wait_s: float | None = _AHEAD_WAIT_S if replayed else None
         while True:
-            handed = self._inbox.get()
+            try:
+                handed = self._inbox.get(timeout=wait_s)
+            except queue.Empty:
+                return
             if handed is None:
                 finished.set()
                 return
             self._pending.append(handed)
+            wait_s = _AHEAD_WAIT_S
             yield handed[1]

@@ -80,9 +80,14 @@ class ConsumerLease:
             raise NatsError(f"cannot open the consumer's lease {self.bucket}: {error}") from None
 
     async def try_acquire(self) -> bool:
-        """Take the lease if nobody holds it; whether this process holds it now."""
-        if self.held:
+        """Take the lease if nobody holds it; whether this process holds it now.
+
+        A lease held but not renewed for half its life is not trusted (renewals failing):
+        it is checked in the bucket again, as if it were not held.
+        """
+        if self.held and time.monotonic() - self._renewed_at < self.ttl_s / 2:
             return True
+        self.held = False
         kv = self._bucket()
         try:
             self._revision = await kv.create("holder", self.holder)

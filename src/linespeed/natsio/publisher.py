@@ -232,7 +232,7 @@ async def _publish(
             await publisher.publish(
                 events_subject(plant, route_line, route.station),
                 line,
-                message_id(route.id, route_line, route.station),
+                message_id(route.id, route_line, route.station, line),
             )
             report.published += 1
             if progress is not None and report.published % 1000 == 0:

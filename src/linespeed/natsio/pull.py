@@ -20,6 +20,8 @@ from nats.aio.subscription import Subscription
 
 API_PREFIX: Final = "$JS.API"
 _STATUS: Final = "Status"
+_ACK_PREFIX: Final = "$JS.ACK."
+"""How the reply subject of a consumer's delivery begins (a server status has no reply)."""
 _HEARTBEAT: Final = "100"
 _SLACK_S: Final = 2.0
 """How much longer than the request's expiry a pull waits for its end (a lost connection)."""
@@ -46,11 +48,16 @@ class Puller:
         )
 
     async def close(self) -> None:
-        """Stop receiving (messages still unacknowledged are delivered again later)."""
+        """Stop receiving; hand back the messages that came after the last pull (negative
+        acknowledgement: JetStream delivers them again at once, before later ones)."""
         if self._subscription is not None:
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
             self._subscription = None
+        left, self._messages = self._messages, []
+        for message in left:
+            with contextlib.suppress(Exception):
+                await message.nak()
 
     async def pull(self, batch: int, wait_s: float) -> list[Msg]:
         """Up to `batch` messages: those the consumer holds now, or else the first to come
@@ -79,14 +86,16 @@ class Puller:
         return messages
 
     async def _received(self, msg: Msg) -> None:
-        status = msg.headers.get(_STATUS) if msg.headers else None
-        if status is None:
-            # A message the consumer delivered: kept even if its request has ended, so that
-            # it is not left unacknowledged to come again after later ones.
+        if msg.reply.startswith(_ACK_PREFIX):
+            # A message the consumer delivered (its reply is where to acknowledge it; its
+            # headers are the publisher's, a `Status` among them or not): kept even if its
+            # request has ended, so that it is not left unacknowledged to come again after
+            # later ones.
             self._messages.append(msg)
             if len(self._messages) >= self._wanted:
                 self._done.set()
             return
+        status = msg.headers.get(_STATUS) if msg.headers else None
         if status == _HEARTBEAT:
             return
         # 404 no messages, 408 request expired, 409 a limit or a leadership change: this

@@ -3,12 +3,15 @@
 NATS's MQTT listener turns the topic `linespeed/v1/<plant>/<line>/<station>/events` into the
 subject `linespeed.v1.<plant>.<line>.<station>.events`; a plant's stream `LS_<PLANT>` holds
 `linespeed.v1.<plant>.>`. The message id (`Nats-Msg-Id`) is the event's idempotency key,
-`station:<station>/<id>` or `line:<line>/<id>`, so JetStream drops a repeat within its
-duplicate window and ingest counts any later one as a duplicate.
+`station:<station>/<id>` or `line:<line>/<id>`, and a digest of the payload after `#`, so
+JetStream drops a byte-identical repeat within its duplicate window (ingest counts any later
+one as a duplicate) and an event with the same key and other content reaches ingest, which
+refuses it (`id.conflict`).
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from typing import Final
 
@@ -21,6 +24,8 @@ HQ_DOMAIN: Final = "hq"
 MSG_ID_HEADER: Final = "Nats-Msg-Id"
 _PLANT_ID: Final = re.compile(r"[a-z0-9-]+")
 _NAME: Final = re.compile(r"[A-Za-z0-9_-]+")
+_DIGEST_HEX: Final = 16
+"""How many hex digits of the payload's SHA-256 a message id ends with."""
 
 
 def is_plant_id(plant: str) -> bool:
@@ -53,6 +58,12 @@ def subject_topic(subject: str) -> str:
     return subject.replace(".", "/")
 
 
-def message_id(event_id: str, line: str | None, station: str | None) -> str:
-    """The `Nats-Msg-Id` of an event: its idempotency key, `station:<s>/<id>` or `line:<l>/<id>`."""
-    return f"station:{station}/{event_id}" if station else f"line:{line}/{event_id}"
+def message_id(event_id: str, line: str | None, station: str | None, payload: bytes) -> str:
+    """The `Nats-Msg-Id` of an event: its idempotency key (`station:<s>/<id>` or
+    `line:<l>/<id>`), `#` and the first 16 hex digits of the payload's SHA-256.
+
+    The digest keeps JetStream from dropping an event with a known key and other content
+    within its duplicate window: ingest must see it to refuse it as `id.conflict`.
+    """
+    key = f"station:{station}/{event_id}" if station else f"line:{line}/{event_id}"
+    return f"{key}#{hashlib.sha256(payload).hexdigest()[:_DIGEST_HEX]}"
