@@ -22,8 +22,10 @@ It only prints figures.
 hide the `nats` library from every import, so it moves its folder to the end of the path.
 
 Run:
-    .venv/bin/python bench/jetstream.py               # 5 days, about 8,000 events
-    .venv/bin/python bench/jetstream.py --days 20 --json
+    .venv/bin/python bench/nats.py               # 5 days, about 8,000 events
+    .venv/bin/python bench/nats.py --days 20 --json
+(Not `python bench/jetstream.py`: with bench/ first on the path, `import nats` would find
+bench/nats.py.)
 """
 
 from __future__ import annotations
