@@ -317,6 +317,9 @@ class Connection:
         sock = self._sock
         if sock is None:
             return
+        if self._fresh:  # what came with the CONNACK (its acknowledgements go out now)
+            self._fresh = False
+            self._handle(read_packets(self._in))
         with self._lock:
             out = bytes(self._out)
             self._out.clear()
@@ -326,9 +329,6 @@ class Connection:
         if out:
             sock.sendall(out)
             self._sent_at = now
-        if self._fresh:  # what came with the CONNACK
-            self._fresh = False
-            self._handle(read_packets(self._in))
         if self._held and not self._full():
             self._handle(self._take_held())
         reading = not self._held
