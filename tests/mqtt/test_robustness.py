@@ -11,7 +11,10 @@ import struct
 import threading
 
 import pytest
+from sqlalchemy import create_engine
 
+from linespeed.bridges.mqtt import BridgeSettings, MqttBridge, _Batch
+from linespeed.ingest.core import Outcome, RawEvent
 from linespeed.mqtt.broker import BrokerAddress, BrokerError
 from linespeed.mqtt.connection import MAX_PUBLICATIONS, Connection, Message, reconnect_delay_s
 from linespeed.mqtt.wire import (
@@ -254,3 +257,19 @@ def test_a_session_taken_over_again_and_again_backs_off_and_names_the_client_id(
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("took the session of client id 'line-3-bridge' over" in e for e in errors)
     assert any("dropped client id 'line-3-bridge'" in e for e in errors)
+
+
+def test_the_bridge_counts_a_dead_letter_it_cannot_publish_and_goes_on(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING)
+    away = BrokerAddress("127.0.0.1", 1)
+    connection = Connection(away, "away")  # never opened: the broker is away
+    bridge = MqttBridge(create_engine("sqlite://"), BridgeSettings(broker=away))
+    topic = "linespeed/v1/p1/l1/s1/events"
+    batch = _Batch([Message(1, 7, 1, topic, b"{}", False, False)], [RawEvent(b"{}", topic)], ["p1"])
+    bridge._acknowledge(connection, batch, [Outcome("rejected", "e-1", topic, "event.bad")])
+    connection.drain(0.1)  # nothing left waiting for the broker
+    assert bridge.report.dead_letters_published == 0
+    assert bridge.report.dead_letters_unpublished == 1
+    assert "dead letter e-1 not published to linespeed/v1/p1/deadletters" in caplog.text
