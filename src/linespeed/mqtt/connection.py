@@ -495,7 +495,8 @@ class Connection:
                 continue
             self._in_flight.add(mid)
             self._send(self._publish_packet(mid, publication, dup=mid in self._ever_sent))
-            self._ever_sent.add(mid)
+            if self._sock is not None:  # else dropped unsent: the next connection sends it
+                self._ever_sent.add(mid)
 
     def _take_mid(self) -> int:
         """The next free packet id. Raises BrokerError if all 65,535 are taken."""
