@@ -103,6 +103,7 @@ def test_a_line_over_mqtt_is_stored_as_its_file_would_be(
         "messages": len(line_events),
         "batches": 0,
         "dead_letters_published": 0,
+        "dead_letters_unpublished": 0,
         "milestones_published": 1,  # car 1
         "late_stored": 0,
     }

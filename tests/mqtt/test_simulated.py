@@ -104,6 +104,7 @@ def test_a_simulator_on_a_real_plants_topics_is_dead_lettered_not_stored(
         "messages": total,
         "batches": 0,
         "dead_letters_published": len(simulated),
+        "dead_letters_unpublished": 0,
         "milestones_published": 0,
         "late_stored": 0,
     }

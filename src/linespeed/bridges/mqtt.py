@@ -11,7 +11,10 @@ delivers again, and ingest, idempotent by event id, stores it once.
 
 Refused events are stored as dead letters (by ingest, in the same transaction), then
 published to `linespeed/v1/<plant>/deadletters`; they are acknowledged like the rest, so
-the broker never redelivers poison. Milestone cars are published, retained, to
+the broker never redelivers poison. A dead letter is not published (only counted and logged)
+while the broker is away or too many publications wait for its acknowledgement: it is in the
+store anyway, and the bridge never blocks on it. QoS 0 messages count against the bound too,
+and are released once their batch commits. Milestone cars are published, retained, to
 `linespeed/v1/<plant>/<line>/milestones`.
 """
 
@@ -94,6 +97,8 @@ class BridgeReport(IngestReport):
     messages: int = 0
     batches: int = 0
     dead_letters_published: int = 0
+    dead_letters_unpublished: int = 0
+    """Dead letters stored but not published: the broker was away or had too many waiting."""
     milestones_published: int = 0
     late_stored: int = 0
     """Refused events stored after all, once the events they follow came late (`mqtt_late`)."""
@@ -105,6 +110,7 @@ class BridgeReport(IngestReport):
             "messages": self.messages,
             "batches": self.batches,
             "dead_letters_published": self.dead_letters_published,
+            "dead_letters_unpublished": self.dead_letters_unpublished,
             "milestones_published": self.milestones_published,
             "late_stored": self.late_stored,
         }
@@ -262,18 +268,27 @@ class MqttBridge:
 
     def _acknowledge(self, connection: Connection, batch: _Batch, outcomes: list[Outcome]) -> None:
         mids: dict[int, list[int]] = {}
-        for message in batch.messages:
-            if message.qos:
-                mids.setdefault(message.generation, []).append(message.mid)
+        for message in batch.messages:  # QoS 0 too: id 0 frees its place, sends nothing
+            mids.setdefault(message.generation, []).append(message.mid)
         for generation, of_generation in mids.items():  # an earlier connection's are dropped
             connection.acknowledge(generation, of_generation)
         self.report.add(outcomes)
         self.report.messages += len(batch.messages)
         self.report.batches += 1
         for item, outcome, item_plant in zip(batch.items, outcomes, batch.plants, strict=True):
-            if outcome.status == "rejected":
-                connection.publish(deadletters_topic(item_plant), _dead_letter(item, outcome))
+            if outcome.status != "rejected":
+                continue
+            topic = deadletters_topic(item_plant)
+            if connection.try_publish(topic, _dead_letter(item, outcome)):
                 self.report.dead_letters_published += 1
+            else:  # stored anyway; never block the bridge on the broker
+                self.report.dead_letters_unpublished += 1
+                log.warning(
+                    "dead letter %s not published to %s: the broker is away or has too many "
+                    "unacknowledged (it is in the store)",
+                    outcome.event_id,
+                    topic,
+                )
 
 
 def _event_count(payload: bytes) -> int:

@@ -6,9 +6,19 @@ It reads whatever the socket holds at once and cuts it into packets (`linespeed.
 so a stream of small messages costs a few microseconds each.
 
 It connects with MQTT 5 and falls back to 3.1.1 when the broker refuses version 5
-(`linespeed.mqtt.handshake`); it reconnects by itself (every 1 to 5 s) with the same
-version, subscribes again when the broker did not keep the session, sends again what it
-published and the broker had not acknowledged, and pings the broker when the line is quiet.
+(`linespeed.mqtt.handshake`); it reconnects by itself with the same version, subscribes
+again when the broker did not keep the session, sends again what it published and the broker
+had not acknowledged, and pings the broker when the line is quiet. A socket that takes no
+bytes for `KEEPALIVE_S` (a broker that stopped reading) is dropped and made again.
+Reconnections back off from 1 s to about 60 s (with jitter), and start again from 1 s only
+after 30 s of healthy connection, so two clients with the same id (each taking the other's
+session) do not kick each other off every second; that case is logged as an error naming
+the client id.
+
+At most the broker's Receive Maximum publications are in flight at once (MQTT 5 flow
+control); the rest wait their turn in order. At most `MAX_PUBLICATIONS` wait or fly at once
+(packet ids are 16 bits): `publish` then waits for room (and raises if there is none),
+`try_publish` gives up at once, as it does while the broker is away.
 
 `generation` counts the connections: each message carries the one it came on, and
 `acknowledge` drops the acknowledgements of an earlier connection (the broker delivers those
@@ -17,12 +27,15 @@ messages again), so no acknowledgement of an old connection goes out on a new on
 With `manual_ack`, at most `receive_maximum` messages are unacknowledged at once: MQTT 5
 tells the broker so (Receive Maximum); in 3.1.1, which has none, the loop stops reading the
 socket while that many are unacknowledged, and the broker's messages wait in TCP buffers.
+QoS 0 messages count against the same bound (the broker's Receive Maximum does not cover
+them): acknowledging their packet id 0 releases them and sends nothing.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import select
 import socket
 import ssl
@@ -61,8 +74,17 @@ from linespeed.mqtt.wire import (
 )
 
 _READ_BYTES: Final = 256 << 10
-_RECONNECT_DELAYS_S: Final = (1.0, 2.0, 4.0, 5.0)
+_FIRST_RECONNECT_S: Final = 1.0
+_LONGEST_RECONNECT_S: Final = 60.0
+_HEALTHY_S: Final = 30.0
+"""How long a connection must last before the reconnection back-off starts again from 1 s."""
+_QUICK_DROPS_LOGGED: Final = 3
+"""Drops in a row, each within `_HEALTHY_S` of connecting, logged as an error."""
+_SESSION_TAKEN_OVER: Final = 0x8E
+_FAREWELL_S: Final = 1.0
 _MAX_MID: Final = 65_535
+MAX_PUBLICATIONS: Final = 64_000
+"""Publications kept until acknowledged, at most (the other packet ids go to subscriptions)."""
 
 log = logging.getLogger(__name__)
 
@@ -126,9 +148,18 @@ class Connection:
         self._held: deque[Packet] = deque()
         self._unacknowledged = 0
         self._outgoing: dict[int, _Publication] = {}
+        """Publications not yet acknowledged, by packet id, in the order published."""
+        self._in_flight: set[int] = set()
+        """Those sent on this connection."""
+        self._waiting: deque[int] = deque()
+        """Those not yet sent on this connection: their turn comes when the window allows."""
+        self._ever_sent: set[int] = set()
+        """Those sent on some connection (sent again with DUP)."""
         self._subscriptions: list[str] = []
         self._granted: dict[int, list[int] | None] = {}
         self._next_mid = 0
+        self._broker_receive_maximum: int | None = None
+        self._connected_at = time.monotonic()
         self._sock: Socket | None = None
         self._sent_at = self._heard_at = time.monotonic()
         self._wake_reader: socket.socket | None = None
@@ -179,13 +210,32 @@ class Connection:
             why = f"code {granted[0]:#04x}" if granted else "no code"
             raise BrokerError(f"the broker refused the subscription {topic_filter}: {why}")
 
-    def publish(self, topic: str, payload: bytes, *, retain: bool = False) -> None:
-        """Publish with QoS 1; kept, and sent again after a reconnection, until acknowledged."""
-        publication = _Publication(topic.encode("utf-8"), payload, retain)
+    def publish(
+        self, topic: str, payload: bytes, *, retain: bool = False, wait_s: float = CONNECT_TIMEOUT_S
+    ) -> None:
+        """Publish with QoS 1; kept, and sent again after a reconnection, until acknowledged.
+
+        When `MAX_PUBLICATIONS` are unacknowledged, it waits up to `wait_s` for room.
+        Raises BrokerError if there is none (at once when the broker is away).
+        """
         with self._lock:
-            mid = self._take_mid()
-            self._outgoing[mid] = publication
-            self._send(self._publish_packet(mid, publication, dup=False))
+            if not self._has_room() and (
+                self._sock is None or not self._lock.wait_for(self._has_room, wait_s)
+            ):
+                raise BrokerError(
+                    f"cannot publish to {topic}: {len(self._outgoing)} messages published "
+                    f"to {self.address} are unacknowledged"
+                )
+            self._queue_publication(topic, payload, retain)
+
+    def try_publish(self, topic: str, payload: bytes, *, retain: bool = False) -> bool:
+        """Publish with QoS 1 as `publish` does, unless the broker is away or
+        `MAX_PUBLICATIONS` are unacknowledged: then publish nothing and return False."""
+        with self._lock:
+            if self._sock is None or not self._has_room():
+                return False
+            self._queue_publication(topic, payload, retain)
+            return True
 
     def drain(self, timeout_s: float = CONNECT_TIMEOUT_S) -> None:
         """Wait until the broker has acknowledged everything published.
@@ -200,16 +250,21 @@ class Connection:
                 )
 
     def acknowledge(self, generation: int, mids: list[int]) -> None:
-        """Acknowledge these QoS 1 messages of connection `generation` in one write.
+        """Acknowledge these messages of connection `generation` in one write.
 
-        Acknowledgements of an earlier connection are dropped: the broker sends those
+        Packet id 0 (a QoS 0 message) only frees its place under the bound; nothing is sent
+        for it. Acknowledgements of an earlier connection are dropped: the broker sends those
         messages again.
         """
         with self._lock:
             if generation != self.generation or not mids:
                 return
             self._unacknowledged -= len(mids)
-            self._send(pubacks(mids))
+            qos_one = [mid for mid in mids if mid]
+            if qos_one:
+                self._send(pubacks(qos_one))
+            else:
+                self._wake()  # the loop may be holding messages back until there is room
 
     def close(self) -> None:
         """Send what is queued, disconnect cleanly and stop the network thread (a persistent
@@ -229,27 +284,42 @@ class Connection:
     # --- the network thread ---
 
     def _loop(self) -> None:
-        attempt = 0
+        attempt = quick_drops = 0
         while not self._closing.is_set():
             if self._sock is None:
-                if self._closing.wait(_RECONNECT_DELAYS_S[min(attempt, 3)]):
+                if self._closing.wait(reconnect_delay_s(attempt)):
                     return
                 attempt += 1
                 self._reconnect()
                 continue
-            attempt = 0
+            if attempt and time.monotonic() - self._connected_at >= _HEALTHY_S:
+                attempt = quick_drops = 0
             try:
                 self._step()
             except (OSError, MalformedPacketError, ConnectionError) as error:
                 log.warning("lost the broker at %s (%s); reconnecting", self.address, error)
                 with self._lock:
                     self._drop_socket(b"")
+                if time.monotonic() - self._connected_at < _HEALTHY_S:
+                    quick_drops += 1
+                    if quick_drops >= _QUICK_DROPS_LOGGED:
+                        log.error(
+                            "the broker at %s dropped client id %r %d times in a row within "
+                            "%g s of connecting: is another client using the same id?",
+                            self.address,
+                            self.client_id,
+                            quick_drops,
+                            _HEALTHY_S,
+                        )
 
     def _step(self) -> None:
         """Write what is queued, then read what the broker sent (unless the bound is hit)."""
         sock = self._sock
         if sock is None:
             return
+        if self._fresh:  # what came with the CONNACK (its acknowledgements go out now)
+            self._fresh = False
+            self._handle(read_packets(self._in))
         with self._lock:
             out = bytes(self._out)
             self._out.clear()
@@ -259,9 +329,6 @@ class Connection:
         if out:
             sock.sendall(out)
             self._sent_at = now
-        if self._fresh:  # what came with the CONNACK
-            self._fresh = False
-            self._handle(read_packets(self._in))
         if self._held and not self._full():
             self._handle(self._take_held())
         reading = not self._held
@@ -299,9 +366,12 @@ class Connection:
                 mid, reason = read_ack(packet)
                 with self._lock:
                     if self._outgoing.pop(mid, None) is not None:
+                        self._in_flight.discard(mid)
+                        self._ever_sent.discard(mid)
                         if reason >= 0x80:
                             self.refused_publications += 1
                             log.warning("the broker refused message %d: reason %#04x", mid, reason)
+                        self._send_waiting()
                         self._lock.notify_all()
             elif kind == SUBACK:
                 mid, codes = read_suback(packet.body, version=version)
@@ -313,20 +383,26 @@ class Connection:
                         log.error("the broker refused a subscription again: codes %s", codes)
             elif kind == DISCONNECT:
                 reason = packet.body[0] if packet.body else 0
+                if reason == _SESSION_TAKEN_OVER:
+                    log.error(
+                        "the broker at %s took the session of client id %r over: another "
+                        "client connected with the same id",
+                        self.address,
+                        self.client_id,
+                    )
                 raise ConnectionError(f"the broker disconnected us (reason {reason:#04x})")
 
     def _received(self, packet: Packet, version: int) -> None:
         qos = (packet.first_byte >> 1) & 0x03
         if qos == 2:
             raise MalformedPacketError("QoS 2 message on a QoS 1 subscription")
-        topic, mid, payload = read_publish(packet, version)
+        topic, mid, payload = read_publish(packet, version)  # QoS 3, packet id 0: malformed
         retain, dup = bool(packet.first_byte & 0x01), bool(packet.first_byte & 0x08)
-        if qos == 1:
-            with self._lock:
-                if self.manual_ack:
-                    self._unacknowledged += 1
-                else:
-                    self._out += pubacks([mid])
+        with self._lock:
+            if self.manual_ack:
+                self._unacknowledged += 1  # QoS 0 too: released by acknowledging id 0
+            elif qos == 1:
+                self._out += pubacks([mid])
         callback = self.on_message
         if callback is not None:
             callback(Message(self.generation, mid, qos, topic, payload, retain, dup))
@@ -368,7 +444,10 @@ class Connection:
         with self._lock:
             self.generation += 1
             self.version = session.version
+            self._broker_receive_maximum = session.connack.receive_maximum
+            session.sock.settimeout(KEEPALIVE_S)  # a broker that stops reading: dropped
             self._sock = session.sock
+            self._connected_at = time.monotonic()
             self._in = session.received
             self._fresh = bool(session.received)
             self._held.clear()
@@ -380,8 +459,9 @@ class Connection:
                     self._out += subscribe_packet(
                         topic_filter, self._take_mid(), version=session.version
                     )
-            for mid, publication in self._outgoing.items():
-                self._out += self._publish_packet(mid, publication, dup=True)
+            self._in_flight.clear()
+            self._waiting = deque(self._outgoing)  # all again, in order, as the window allows
+            self._send_waiting()
 
     def _drop_socket(self, farewell: bytes) -> None:
         """Close the socket (sending `farewell` first, if any); the loop reconnects."""
@@ -389,18 +469,44 @@ class Connection:
         if sock is not None:
             with contextlib.suppress(OSError):
                 if farewell:
+                    sock.settimeout(_FAREWELL_S)  # a broker that stopped reading: no farewell
                     sock.sendall(farewell)
+            with contextlib.suppress(OSError):
                 sock.close()
 
     # --- helpers, called holding the lock ---
 
+    def _has_room(self) -> bool:
+        return len(self._outgoing) < MAX_PUBLICATIONS
+
+    def _queue_publication(self, topic: str, payload: bytes, retain: bool) -> None:
+        mid = self._take_mid()
+        self._outgoing[mid] = _Publication(topic.encode("utf-8"), payload, retain)
+        self._waiting.append(mid)
+        self._send_waiting()
+
+    def _send_waiting(self) -> None:
+        """Send waiting publications while fewer than the broker's Receive Maximum fly."""
+        window = self._broker_receive_maximum or _MAX_MID
+        while self._waiting and len(self._in_flight) < window:
+            mid = self._waiting.popleft()
+            publication = self._outgoing.get(mid)
+            if publication is None:
+                continue
+            self._in_flight.add(mid)
+            self._send(self._publish_packet(mid, publication, dup=mid in self._ever_sent))
+            if self._sock is not None:  # else dropped unsent: the next connection sends it
+                self._ever_sent.add(mid)
+
     def _take_mid(self) -> int:
+        """The next free packet id. Raises BrokerError if all 65,535 are taken."""
         mid = self._next_mid
-        while True:
+        for _ in range(_MAX_MID):
             mid = mid % _MAX_MID + 1
             if mid not in self._outgoing and mid not in self._granted:
                 self._next_mid = mid
                 return mid
+        raise BrokerError(f"all {_MAX_MID} packet ids to {self.address} are in use")
 
     def _publish_packet(self, mid: int, publication: _Publication, *, dup: bool) -> bytes:
         topic, payload, retain = publication
@@ -416,3 +522,10 @@ class Connection:
         if self._wake_writer is not None:
             with contextlib.suppress(OSError):
                 self._wake_writer.send(b"\x00")
+
+
+def reconnect_delay_s(attempt: int) -> float:
+    """The wait before reconnection attempt `attempt` (0 first): 1 s doubling to about 60 s,
+    with up to a quarter more at random, so that clients dropped together spread out."""
+    delay_s = min(_LONGEST_RECONNECT_S, _FIRST_RECONNECT_S * 2.0 ** min(attempt, 6))
+    return delay_s * random.uniform(1.0, 1.25)  # jitter, not a secret

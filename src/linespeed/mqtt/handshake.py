@@ -150,7 +150,7 @@ def _open(
     if refusal is not None:
         sock.close()
         raise BrokerError(f"the broker at {address} refused {client_id!r}: {refusal}")
-    sock.settimeout(None)
+    sock.settimeout(KEEPALIVE_S)  # a broker that stops reading fails a send, not blocks it
     after = bytearray().join(  # rarely: packets that came in the CONNACK's read
         bytes([rest.first_byte]) + varint(len(rest.body)) + rest.body for rest in packets[1:]
     )

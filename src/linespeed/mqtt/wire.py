@@ -124,17 +124,27 @@ def read_packets(buffer: bytearray) -> list[Packet]:
 def read_publish(packet: Packet, version: int = MQTT_5) -> tuple[str, int, bytes]:
     """The topic, packet id (0 for QoS 0) and payload of a PUBLISH packet.
 
-    Raises MalformedPacketError if it is cut short or uses a topic alias (never asked for).
+    Raises MalformedPacketError if it is cut short (a topic or properties longer than the
+    body), has QoS 3 or a QoS 1 packet id of 0, or uses a topic alias (never asked for).
     """
     body = packet.body
+    qos = (packet.first_byte >> 1) & 0x03
+    if qos == 3:
+        raise MalformedPacketError("PUBLISH packet with QoS 3 (no such QoS)")
     try:
         (topic_length,) = _u16.unpack_from(body, 0)
         position = 2 + topic_length
+        if position > len(body):
+            raise MalformedPacketError(
+                f"bad PUBLISH packet: topic of {topic_length} bytes in a body of {len(body)}"
+            )
         topic = body[2:position].decode("utf-8")
         mid = 0
-        if packet.first_byte & 0x06:
+        if qos:
             (mid,) = _u16.unpack_from(body, position)
             position += 2
+            if mid == 0:
+                raise MalformedPacketError(f"QoS {qos} PUBLISH packet with packet id 0")
         properties_length, multiplier = 0, 1
         while version == MQTT_5:
             digit = body[position]
@@ -143,8 +153,14 @@ def read_publish(packet: Packet, version: int = MQTT_5) -> tuple[str, int, bytes
             if not digit & 0x80:
                 break
             multiplier <<= 7
+            if multiplier > 1 << 21:
+                raise MalformedPacketError("bad PUBLISH packet: property length over 4 bytes")
     except (struct.error, IndexError, UnicodeDecodeError) as error:
         raise MalformedPacketError(f"bad PUBLISH packet: {error}") from None
+    if position + properties_length > len(body):
+        raise MalformedPacketError(
+            f"bad PUBLISH packet: properties of {properties_length} bytes past its end"
+        )
     if not topic:
         raise MalformedPacketError("PUBLISH packet with an empty topic (topic alias)")
     return topic, mid, body[position + properties_length :]
