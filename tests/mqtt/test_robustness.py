@@ -223,11 +223,21 @@ def test_qos_0_messages_count_against_the_receive_bound() -> None:
 # --- 2.5: a session taken over backs off and is named ---
 
 
-def test_the_reconnection_wait_doubles_to_a_minute_with_jitter() -> None:
+@pytest.mark.parametrize(("jitter", "spread"), [("low", 1.0), ("high", 1.25)])
+def test_the_reconnection_wait_doubles_to_a_minute_with_jitter(
+    monkeypatch: pytest.MonkeyPatch, jitter: str, spread: float
+) -> None:
+    # The jitter drawn at either end of its range: the whole sequence of waits, exactly.
+    drawn: list[tuple[float, float]] = []
+
+    def uniform(low: float, high: float) -> float:
+        drawn.append((low, high))
+        return low if jitter == "low" else high
+
+    monkeypatch.setattr("linespeed.mqtt.connection.random.uniform", uniform)
     waits_s = [reconnect_delay_s(attempt) for attempt in range(10)]
-    assert 1.0 <= waits_s[0] <= 1.25
-    assert 2.0 <= waits_s[1] <= 2.5
-    assert all(60.0 <= wait_s <= 75.0 for wait_s in waits_s[6:])
+    assert drawn == [(1.0, 1.25)] * 10
+    assert waits_s == [base * spread for base in (1, 2, 4, 8, 16, 32, 60, 60, 60, 60)]
 
 
 def test_a_session_taken_over_again_and_again_backs_off_and_names_the_client_id(
