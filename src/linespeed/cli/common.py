@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import logging
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -198,3 +201,13 @@ def plant_zone(engine: Engine) -> str | None:
 def plural(count: int, noun: str) -> str:
     """`count` with its noun, singular for exactly 1: `1 car`, `2 cars`, `0 cars`."""
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def bridge_process() -> threading.Event:
+    """Set up a long-running bridge command: warnings logged with their time, and an event
+    that SIGINT or SIGTERM sets (the bridge stops after the batch it is committing)."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    stop = threading.Event()
+    for signal_number in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signal_number, lambda _signal, _frame: stop.set())
+    return stop

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -22,6 +19,7 @@ from linespeed.cli.common import (
     MaxAgeOption,
     MaxFutureOption,
     app,
+    bridge_process,
     err,
     live_window,
     out,
@@ -88,7 +86,7 @@ def mqtt_ingest(
     from linespeed.mqtt.broker import parse_broker_url
     from linespeed.store.engine import open_store
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    stop = bridge_process()
     settings = BridgeSettings(
         broker=parse_broker_url(broker),
         plant=plant,
@@ -99,9 +97,6 @@ def mqtt_ingest(
         live_window=live_window(max_future_s, max_age_days),
     )
     bridge = MqttBridge(open_store(db), settings)
-    stop = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda _signal, _frame: stop.set())
 
     def ready(subscription: str) -> None:
         err.print(

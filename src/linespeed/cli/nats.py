@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-import signal
-import threading
 from typing import Annotated
 
 import typer
@@ -23,6 +20,7 @@ from linespeed.cli.common import (
     MaxAgeOption,
     MaxFutureOption,
     app,
+    bridge_process,
     err,
     live_window,
     out,
@@ -167,7 +165,7 @@ def nats_ingest(
     from linespeed.bridges.nats import NatsBridge, NatsBridgeSettings
     from linespeed.store.engine import open_store
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    stop = bridge_process()
     settings = NatsBridgeSettings(
         server=server,
         plants=tuple(plant or ()),
@@ -180,9 +178,6 @@ def nats_ingest(
         live_window=live_window(max_future_s, max_age_days),
     )
     bridge = NatsBridge(open_store(db), settings)
-    stop = threading.Event()
-    for signal_number in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signal_number, lambda _signal, _frame: stop.set())
 
     def ready(reading: str) -> None:
         err.print(f"reading {reading}; Ctrl-C to stop")
