@@ -37,36 +37,22 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-from sqlalchemy import Engine, func, select
 
+from bridged import LINESPEED, file_ingest_s, init_store, stored
 from linespeed.natsio.publisher import publish_event_lines
 from linespeed.natsio.streams import StreamPlan, set_up_streams
 from linespeed.sim.emit import event_lines
 from linespeed.sim.run import simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import connect
-from linespeed.store.schema import events
 
-LINESPEED = str(Path(sys.executable).parent / "linespeed")
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 PLANT = "yz1"
-
-
-def _init(db_url: str) -> None:
-    subprocess.run(
-        [LINESPEED, "init", "--simulation", "--db", db_url], check=True, capture_output=True
-    )
-
-
-def _stored(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
 
 
 def _free_port() -> int:
@@ -107,36 +93,14 @@ def _servers(folder: Path, size: int) -> tuple[list[subprocess.Popen[bytes]], st
 
 
 def _file_rate(lines: list[bytes], folder: Path, run: int) -> tuple[float, float]:
-    path = folder / "line.jsonl"
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    db_url = f"sqlite:///{folder / f'file-{run}.db'}"
-    _init(db_url)
-    script = (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from linespeed.ingest.core import Ingestor\n"
-        "from linespeed.ingest.files import ingest_files\n"
-        "from linespeed.store.engine import connect\n"
-        "ingestor = Ingestor(connect(sys.argv[1]))\n"
-        "began, cpu = time.perf_counter(), time.process_time()\n"
-        "report = ingest_files(ingestor, [Path(sys.argv[2])])\n"
-        "print(time.perf_counter() - began, time.process_time() - cpu, report.accepted)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, db_url, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    seconds, cpu_s, accepted = done.stdout.split()
-    assert int(accepted) == len(lines)
-    return len(lines) / float(seconds), len(lines) / float(cpu_s)
+    seconds, cpu_s = file_ingest_s(lines, folder, run)
+    return len(lines) / seconds, len(lines) / cpu_s
 
 
 def _nats_rate(lines: list[bytes], folder: Path, url: str, name: str) -> tuple[float, float]:
     """(events stored per second, per CPU-second of the ingest) reading the whole stream."""
     db_url = f"sqlite:///{folder / f'{name}.db'}"
-    _init(db_url)
+    init_store(db_url)
     store = connect(db_url)
     ingest = subprocess.Popen(
         [LINESPEED, "nats", "ingest", "--server", url, "--durable", name, "--max-age-days", "0"],
@@ -151,7 +115,7 @@ def _nats_rate(lines: list[bytes], folder: Path, url: str, name: str) -> tuple[f
         process = psutil.Process(ingest.pid)
         began = time.perf_counter()
         cpu = process.cpu_times()
-        while _stored(store) < len(lines):
+        while stored(store) < len(lines):
             time.sleep(0.02)
         stored_s = time.perf_counter() - began
         after = process.cpu_times()

@@ -33,36 +33,22 @@ import shutil
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import psutil
-from sqlalchemy import Engine, func, select
 
+from bridged import LINESPEED, file_ingest_s, init_store, stored
 from linespeed.mqtt.broker import parse_broker_url
 from linespeed.sim.emit import event_lines
 from linespeed.sim.publish import publish_events
 from linespeed.sim.run import simulate
 from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import connect
-from linespeed.store.schema import events
 
-LINESPEED = str(Path(sys.executable).parent / "linespeed")
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 NATS_SERVER = shutil.which("nats-server") or "/usr/local/bin/nats-server"
-
-
-def _init(db_url: str) -> None:
-    subprocess.run(
-        [LINESPEED, "init", "--simulation", "--db", db_url], check=True, capture_output=True
-    )
-
-
-def _stored(engine: Engine) -> int:
-    with engine.connect() as connection:
-        return int(connection.execute(select(func.count()).select_from(events)).scalar_one())
 
 
 def _own_broker(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
@@ -119,37 +105,15 @@ def _own_nats(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _file_rate(lines: list[bytes], folder: Path, run: int) -> tuple[float, float]:
-    path = folder / "line.jsonl"
-    path.write_bytes(b"\n".join(lines) + b"\n")
-    db_url = f"sqlite:///{folder / f'file-{run}.db'}"
-    _init(db_url)
-    script = (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from linespeed.ingest.core import Ingestor\n"
-        "from linespeed.ingest.files import ingest_files\n"
-        "from linespeed.store.engine import connect\n"
-        "ingestor = Ingestor(connect(sys.argv[1]))\n"
-        "began, cpu = time.perf_counter(), time.process_time()\n"
-        "report = ingest_files(ingestor, [Path(sys.argv[2])])\n"
-        "print(time.perf_counter() - began, time.process_time() - cpu, report.accepted)\n"
-    )
-    done = subprocess.run(
-        [sys.executable, "-c", script, db_url, str(path)],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    seconds, cpu_s, accepted = done.stdout.split()
-    assert int(accepted) == len(lines)
-    return len(lines) / float(seconds), float(cpu_s) / len(lines) * 1e6
+    seconds, cpu_s = file_ingest_s(lines, folder, run)
+    return len(lines) / seconds, cpu_s / len(lines) * 1e6
 
 
 def _mqtt_rate(
     lines: list[bytes], folder: Path, broker_url: str, run: int
 ) -> tuple[float, float, float]:
     db_url = f"sqlite:///{folder / f'mqtt-{run}.db'}"
-    _init(db_url)
+    init_store(db_url)
     client_id = f"bench-{os.getpid()}-{run}"
     store = connect(db_url)
     bridge = subprocess.Popen(
@@ -174,7 +138,7 @@ def _mqtt_rate(
         began = time.perf_counter()
         sent = publish_events(lines, parse_broker_url(broker_url), "yz1", speed=0)
         published_s = time.perf_counter() - began
-        while _stored(store) < len(lines):
+        while stored(store) < len(lines):
             time.sleep(0.01)
         stored_s = time.perf_counter() - began
         done = process.cpu_times()
