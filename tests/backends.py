@@ -39,7 +39,8 @@ def postgres_server_url() -> str:
 
 @contextmanager
 def postgres_schema_url(prefix: str = "linespeed_test") -> Iterator[str]:
-    """The URL of a new, empty PostgreSQL schema (first on the search path); dropped after."""
+    """The URL of a new, empty PostgreSQL schema (first on the search path); dropped after,
+    with the schemas of the store's other plants."""
     server = postgres_server_url()
     schema = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(server, isolation_level="AUTOCOMMIT")
@@ -50,7 +51,13 @@ def postgres_schema_url(prefix: str = "linespeed_test") -> Iterator[str]:
         yield url.render_as_string(hide_password=False)
     finally:
         with admin.connect() as connection:
-            connection.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+            # The store's other plants live in schemas named after it (store.plant_stores).
+            plant_schemas = connection.execute(
+                text("SELECT nspname FROM pg_namespace WHERE starts_with(nspname, :prefix)"),
+                {"prefix": f"{schema}__"},
+            ).scalars()
+            for name in [schema, *plant_schemas]:
+                connection.execute(text(f'DROP SCHEMA IF EXISTS "{name}" CASCADE'))
         admin.dispose()
 
 

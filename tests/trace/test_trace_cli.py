@@ -28,8 +28,10 @@ def test_trace_commands(
     recall = run("trace", "part", part, "--lot", lot, "--json")
     assert recall.exit_code == 0, recall.stderr
     found = recall.json()
-    assert set(found) == {"cars", "counts"}
+    assert set(found) == {"cars", "counts", "plants"}
+    assert found["plants"] == [plant.plant]
     assert [car["vin"] for car in found["cars"]] == holders
+    assert {car["plant"] for car in found["cars"]} == {plant.plant}
     assert set(found["counts"]) == {"in_production", "completed", "shipped", "scrapped"}
     assert sum(found["counts"].values()) == len(holders)
 

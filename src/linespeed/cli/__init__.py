@@ -5,7 +5,7 @@ importing a module registers it, in the order `--help` lists them:
 
 - `ingest`, `unit`, `rebuild`: events in from files, one car's history, projections rebuilt
 - `kpi`: counts, throughput, yield, OEE, downtime and the bottleneck
-- `init`, `plant`, `vin`: a store and its plant; plant files and VINs checked
+- `init`, `plants`, `plant`, `vin`: a store and its plants; plant files and VINs checked
 - `simulate`: the line simulator into files, a store or MQTT
 - `whatif`: the line engine over many seeds: P10/P50/P90 of when car N is completed
 - `twin`: a scenario fitted from the store (`twin calibrate`)
@@ -38,6 +38,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     rebuild,
     kpi,
     init,
+    plants,
     simulate,
     whatif,
     twin,

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from linespeed.cli.common import DbOption, JsonOption, app, out, print_json, store
+from linespeed.cli.common import DbOption, JsonOption, PlantOption, app, out, print_json, store
 from linespeed.cli.errors import CliUsageError
 
 if TYPE_CHECKING:
@@ -48,6 +48,7 @@ def aftersales_plan(
         str | None, typer.Option("--until", help="Last month planned (YYYY-MM).")
     ] = None,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write the picture (PNG).")] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -95,7 +96,7 @@ def aftersales_plan(
     if deliveries is not None:
         monthly = parse_deliveries(read_input(deliveries), str(deliveries))
     else:
-        with store(db) as engine:
+        with store(db, plant) as engine:
             found = store_deliveries(engine, last)
         if found is None:
             raise CliUsageError(

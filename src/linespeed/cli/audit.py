@@ -9,10 +9,12 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     plant_zone,
     print_json,
+    store,
     time_text,
 )
 
@@ -24,6 +26,7 @@ def audit(
         int | None,
         typer.Option("--before-id", min=1, help="Only entries older than this id (next page)."),
     ] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -32,13 +35,13 @@ def audit(
     Example: linespeed audit --limit 1000 --before-id 52001 --json
     """
     from linespeed.access.audit import list_audit
-    from linespeed.store.engine import open_store
 
-    entries = list_audit(open_store(db), limit=limit, before_id=before_id)
+    with store(db, plant) as engine:
+        entries = list_audit(engine, limit=limit, before_id=before_id)
+        zone = plant_zone(engine)
     if json_output:
         print_json(entries)
         return
-    zone = plant_zone(open_store(db))
     for entry in entries:
         who = "no token" if entry.token_id is None else f"token {entry.token_id}"
         out.print(

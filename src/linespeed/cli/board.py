@@ -10,9 +10,11 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     print_json,
+    store,
 )
 from linespeed.cli.errors import CliUsageError
 
@@ -22,6 +24,7 @@ def board(
     day: Annotated[
         str | None, typer.Option("--day", help="Plant-local day YYYY-MM-DD (default: latest).")
     ] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -31,7 +34,6 @@ def board(
     Example: linespeed board --json
     """
     from linespeed.live.board import line_board
-    from linespeed.store.engine import open_store
 
     try:
         chosen = None if day is None else date.fromisoformat(day)
@@ -39,7 +41,8 @@ def board(
         raise CliUsageError(
             f"{day!r} is not a day such as 2025-06-30", parameter="--day", value=day
         ) from None
-    report = line_board(open_store(db), day=chosen)
+    with store(db, plant) as engine:
+        report = line_board(engine, day=chosen)
     if json_output:
         print_json(report)
         return

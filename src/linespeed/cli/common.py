@@ -70,6 +70,15 @@ DbOption = Annotated[
         show_default=False,
     ),
 ]
+PlantOption = Annotated[
+    str | None,
+    typer.Option(
+        "--plant",
+        envvar="LINESPEED_PLANT",
+        help="The plant to ask, in a store of several (`linespeed plants`).",
+        show_default=False,
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 MaxFutureOption = Annotated[
     float,
@@ -102,18 +111,28 @@ def live_window(max_future_s: float, max_age_days: float) -> LiveWindow:
 
 
 @contextmanager
-def store(db: str | None) -> Iterator[Engine]:
-    """The store named by `--db` (or LINESPEED_DB), closed when the command is done.
+def store(db: str | None, plant: str | None = None) -> Iterator[Engine]:
+    """The store named by `--db` (or LINESPEED_DB), of plant `plant` if given, closed when
+    the command is done.
 
-    Raises StoreError if it cannot be opened (see `open_store`).
+    Raises StoreError if it cannot be opened (see `open_store`), holds several plants and
+    none is named, or holds no plant `plant`.
     """
-    from linespeed.store.engine import open_store
+    from linespeed.store.plant_stores import plant_store
 
-    engine = open_store(db)
-    try:
+    with plant_store(db, plant) as engine:
         yield engine
-    finally:
-        engine.dispose()
+
+
+def open_plant(db: str | None, plant: str | None) -> Engine:
+    """The store named by `--db` of plant `plant` (see `store`), for a command that keeps it
+    until it exits.
+
+    Raises StoreError as `store` does.
+    """
+    from linespeed.store.plant_stores import open_plant_store
+
+    return open_plant_store(db, plant)
 
 
 def print_json(value: Any) -> None:

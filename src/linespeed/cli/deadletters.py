@@ -9,11 +9,13 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     plant_zone,
     plural,
     print_json,
+    store,
     time_text,
 )
 
@@ -27,6 +29,7 @@ app.add_typer(deadletters_app, name="deadletters")
 @deadletters_app.callback()
 def deadletters(
     ctx: typer.Context,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
     show_all: Annotated[bool, typer.Option("--all", help="Include resolved ones.")] = False,
@@ -35,20 +38,19 @@ def deadletters(
 
     Example: linespeed deadletters --json
     """
-    ctx.obj = {"db": db, "json": json_output}
+    ctx.obj = {"db": db, "plant": plant, "json": json_output}
     if ctx.invoked_subcommand is not None:
         return
     from linespeed.store.deadletters import list_dead_letters
-    from linespeed.store.engine import open_store
 
-    engine = open_store(db)
-    letters = list_dead_letters(engine, None if show_all else "open")
+    with store(db, plant) as engine:
+        letters = list_dead_letters(engine, None if show_all else "open")
+        zone = plant_zone(engine)
     if json_output:
         print_json(letters)
         return
     if not letters:
         out.print("no dead letters" if show_all else "no open dead letters")
-    zone = plant_zone(engine)
     for letter in letters:
         out.print(
             f"#{letter.id} {letter.reason} {letter.source} ({letter.status}, "
@@ -61,6 +63,7 @@ def deadletters(
 @deadletters_app.command("retry")
 def deadletters_retry(
     ctx: typer.Context,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -73,9 +76,9 @@ def deadletters_retry(
     from linespeed.ingest.core import Ingestor
     from linespeed.ingest.corrections import os_user
     from linespeed.ingest.retry import retry_dead_letters
-    from linespeed.store.engine import open_store
 
-    report = retry_dead_letters(Ingestor(open_store(db or ctx.obj["db"]), corrector=os_user()))
+    with store(db or ctx.obj["db"], plant or ctx.obj["plant"]) as engine:
+        report = retry_dead_letters(Ingestor(engine, corrector=os_user()))
     if json_output or ctx.obj["json"]:
         print_json({"retried": report.retried, "skipped": report.skipped, **report.as_dict()})
     else:

@@ -11,16 +11,19 @@ from linespeed.cli.choices import DEFAULT_BATCH_SIZE
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     err,
     out,
     print_json,
+    store,
 )
 
 
 @app.command()
 def ingest(
     files: Annotated[list[Path], typer.Argument(help="JSONL or CSV event files.")],
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
     batch_size: Annotated[
@@ -39,19 +42,20 @@ def ingest(
     from linespeed.ingest.core import Ingestor
     from linespeed.ingest.corrections import os_user
     from linespeed.ingest.files import ingest_files
-    from linespeed.store.engine import open_store
 
-    engine = open_store(db)
     total = sum(path.stat().st_size for path in files if path.is_file())
-    with Progress(
-        "[progress.description]{task.description}",
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    ) as progress:
+    with (
+        store(db, plant) as engine,
+        Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+            disable=not err.is_terminal,
+        ) as progress,
+    ):
         task = progress.add_task("ingest", total=total)
         report = ingest_files(
             Ingestor(engine, corrector=os_user()),

@@ -47,18 +47,40 @@ def init(
     from linespeed.plant.load import DEFAULT_PLANT_PATH, load_plant
     from linespeed.plant.model import with_tracking
     from linespeed.store.engine import connect, db_url_from_env, migrate
-    from linespeed.store.plants import save_plant
+    from linespeed.store.plant_stores import (
+        home_plant_id,
+        migrate_plant_stores,
+        plant_store_for,
+    )
+    from linespeed.store.plants import current_plant, save_plant
     from linespeed.store.settings import init_simulation
 
     source = plant or DEFAULT_PLANT_PATH
     loaded = load_plant(source)
     if tracking is not None:
         loaded = with_tracking(loaded, tracking)
-    engine = connect(db_url_from_env(db))
-    migrate(engine)
-    is_simulation = init_simulation(engine, simulation=simulation)
-    revision, created = save_plant(engine, loaded, str(source))
-    url = engine.url.render_as_string(hide_password=True)
+    home = connect(db_url_from_env(db))
+    try:
+        migrate(home)
+        migrate_plant_stores(home)
+        first = home_plant_id(home)
+        if plant is None and first is not None and first != loaded.plant:
+            # Without a plant file, a store of another plant is migrated, not given the
+            # bundled plant as a second one.
+            with home.connect() as connection:
+                loaded = current_plant(connection)
+            if tracking is not None:
+                loaded = with_tracking(loaded, tracking)
+        engine = plant_store_for(home, loaded, simulation=simulation)
+        try:
+            is_simulation = init_simulation(engine, simulation=simulation)
+            revision, created = save_plant(engine, loaded, str(source))
+        finally:
+            if engine is not home:
+                engine.dispose()
+        url = home.url.render_as_string(hide_password=True)
+    finally:
+        home.dispose()
     result = {
         "database": url,
         "plant": loaded.plant,

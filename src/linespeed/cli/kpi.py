@@ -10,12 +10,14 @@ from linespeed.cli.choices import GroupBy
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     flag_names,
     out,
     parse_time,
     plant_zone,
     print_json,
+    store,
     time_text,
 )
 
@@ -30,6 +32,7 @@ def kpi(
         str | None, typer.Option("--until", help="End of the window (ISO time with offset).")
     ] = None,
     by: Annotated[GroupBy | None, typer.Option("--by", help="Group counts and rates.")] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -40,11 +43,11 @@ def kpi(
     from rich.table import Table
 
     from linespeed.kpi import kpi_report
-    from linespeed.store.engine import open_store
 
-    engine = open_store(db)
-    zone = plant_zone(engine)
-    report = kpi_report(engine, since=parse_time(since, zone), until=parse_time(until, zone), by=by)
+    with store(db, plant) as engine:
+        zone = plant_zone(engine)
+        since_at, until_at = parse_time(since, zone), parse_time(until, zone)
+        report = kpi_report(engine, since=since_at, until=until_at, by=by)
     if json_output:
         print_json(report)
         return

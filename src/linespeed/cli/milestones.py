@@ -9,11 +9,13 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     plant_zone,
     plural,
     print_json,
+    store,
     time_text,
 )
 
@@ -25,18 +27,23 @@ app.add_typer(milestones_app, name="milestones")
 
 
 @milestones_app.callback()
-def milestones(ctx: typer.Context, db: DbOption = None, json_output: JsonOption = False) -> None:
+def milestones(
+    ctx: typer.Context,
+    plant: PlantOption = None,
+    db: DbOption = None,
+    json_output: JsonOption = False,
+) -> None:
     """Milestones reached so far: number, VIN, completion time, days since start of production.
 
     Example: linespeed milestones --json
     """
-    ctx.obj = {"db": db, "json": json_output}
+    ctx.obj = {"db": db, "plant": plant, "json": json_output}
     if ctx.invoked_subcommand is not None:
         return
     from linespeed.ramp.milestones import milestones_reached
-    from linespeed.store.engine import open_store
 
-    report = milestones_reached(open_store(db))
+    with store(db, plant) as engine:
+        report = milestones_reached(engine)
     if json_output:
         print_json(report)
         return
@@ -63,6 +70,7 @@ def milestones_plan(
     record: Annotated[
         bool, typer.Option("--record", help="Store the best candidate as the car to paint.")
     ] = False,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -71,17 +79,17 @@ def milestones_plan(
     Example: linespeed milestones plan 300000 --record
     """
     from linespeed.ramp.milestones import plan_milestone
-    from linespeed.store.engine import open_store
 
-    engine = open_store(db or ctx.obj["db"])
-    plan = plan_milestone(engine, number, record=record)
+    with store(db or ctx.obj["db"], plant or ctx.obj["plant"]) as engine:
+        plan = plan_milestone(engine, number, record=record)
+        zone = plant_zone(engine)
     if json_output or ctx.obj["json"]:
         print_json(plan)
         return
     if plan.reached is not None:
         out.print(
             f"car {number} was completed: {plan.reached.vin} "
-            f"at {time_text(plan.reached.completed_at, plant_zone(engine))}"
+            f"at {time_text(plan.reached.completed_at, zone)}"
         )
         return
     out.print(

@@ -22,6 +22,7 @@ from linespeed.cli.common import (
     bridge_process,
     err,
     live_window,
+    open_plant,
     out,
     print_json,
 )
@@ -84,7 +85,6 @@ def mqtt_ingest(
     """
     from linespeed.bridges.mqtt import BridgeSettings, MqttBridge
     from linespeed.mqtt.broker import parse_broker_url
-    from linespeed.store.engine import open_store
 
     stop = bridge_process()
     settings = BridgeSettings(
@@ -96,7 +96,7 @@ def mqtt_ingest(
         receive_maximum=receive_maximum,
         live_window=live_window(max_future_s, max_age_days),
     )
-    bridge = MqttBridge(open_store(db), settings)
+    bridge = MqttBridge(open_plant(db, None if plant == "+" else plant), settings)
 
     def ready(subscription: str) -> None:
         err.print(

@@ -23,6 +23,7 @@ from linespeed.cli.common import (
     bridge_process,
     err,
     live_window,
+    open_plant,
     out,
     print_json,
 )
@@ -163,7 +164,6 @@ def nats_ingest(
     Example: linespeed nats ingest --server nats://127.0.0.1:4222
     """
     from linespeed.bridges.nats import NatsBridge, NatsBridgeSettings
-    from linespeed.store.engine import open_store
 
     stop = bridge_process()
     settings = NatsBridgeSettings(
@@ -177,7 +177,7 @@ def nats_ingest(
         max_payload_bytes=max_payload_bytes,
         live_window=live_window(max_future_s, max_age_days),
     )
-    bridge = NatsBridge(open_store(db), settings)
+    bridge = NatsBridge(open_plant(db, plant[0] if plant and len(plant) == 1 else None), settings)
 
     def ready(reading: str) -> None:
         err.print(f"reading {reading}; Ctrl-C to stop")

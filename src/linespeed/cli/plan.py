@@ -11,6 +11,7 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     err,
     flag_names,
@@ -33,6 +34,7 @@ app.add_typer(plan_app, name="plan")
 @plan_app.command("import")
 def plan_import(
     file: Annotated[Path, typer.Argument(help="Plan CSV file: date,line,shift,model,quantity.")],
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -46,7 +48,7 @@ def plan_import(
     from linespeed.supply.plan_file import PlanFileError
 
     data = _read(file)
-    with store(db) as engine:
+    with store(db, plant) as engine:
         try:
             revision = import_plan(engine, data, str(file))
         except PlanFileError as error:
@@ -102,6 +104,7 @@ def plan_show(
     last: Annotated[
         str | None, typer.Option("--to", help="Last day, included (YYYY-MM-DD).")
     ] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -113,7 +116,7 @@ def plan_show(
 
     from linespeed.supply.plan import plan_in_force
 
-    with store(db) as engine:
+    with store(db, plant) as engine:
         view = plan_in_force(engine, first_day=_day(first, "--from"), last_day=_day(last, "--to"))
     if json_output:
         print_json(view)
@@ -139,7 +142,9 @@ def plan_show(
 
 
 @plan_app.command("list")
-def plan_list(db: DbOption = None, json_output: JsonOption = False) -> None:
+def plan_list(
+    plant: PlantOption = None, db: DbOption = None, json_output: JsonOption = False
+) -> None:
     """Every plan revision, newest first: where it came from and the days it covers.
 
     Example: linespeed plan list --json
@@ -148,7 +153,7 @@ def plan_list(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     from linespeed.supply.plan import list_revisions
 
-    with store(db) as engine:
+    with store(db, plant) as engine:
         found = list_revisions(engine)
     if json_output:
         print_json({"revisions": found})

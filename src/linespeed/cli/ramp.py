@@ -10,6 +10,7 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     plant_zone,
@@ -45,6 +46,14 @@ def ramp(
             help="Also forecast by running the plant's twin (fitted from the store) 30 times.",
         ),
     ] = False,
+    plant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--plant",
+            help="The plant to ask, in a store of several; repeat to compare plants' ramps"
+            " in days since each one's start of production.",
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -52,17 +61,21 @@ def ramp(
 
     With --twin, the same targets are also forecast by calibrating a twin from the store
     (as `twin calibrate` does) and running it with `whatif`: P10/P50/P90 beside the curve
-    fit's 90% interval.
+    fit's 90% interval. With --plant twice or more, the plants' ramps side by side, each
+    from its own start of production (with references only if --reference is given).
 
     Example: linespeed ramp --reference tesla-model-3 --forecast 300000 --plot ramp.png
     """
     if ctx.invoked_subcommand is not None:
         return
+    if plant is not None and len(set(plant)) > 1:
+        _compare_plants(tuple(plant), reference or (), plot, db, json_output=json_output)
+        return
     # imported here: fitting and plotting libraries load slowly, and only ramp needs them
     from linespeed.ramp.plot import plot_ramps
     from linespeed.ramp.report import DEFAULT_REFERENCES, compare_text, ramp_report
 
-    with store(db) as engine:
+    with store(db, plant[0] if plant else None) as engine:
         references, targets = reference or DEFAULT_REFERENCES, forecast or ()
         if twin:
             from linespeed.twin.forecast import ramp_report_with_twin
@@ -116,6 +129,29 @@ def ramp(
                 f"(P10 {time_text(band.p10, zone)}, P90 {time_text(band.p90, zone)})"
             )
     out.print(compare_text(report))
+
+
+def _compare_plants(
+    plants: tuple[str, ...],
+    references: list[str] | tuple[str, ...],
+    plot: Path | None,
+    db: str | None,
+    *,
+    json_output: bool,
+) -> None:
+    from linespeed.ramp.plants_ramp import plants_ramp
+    from linespeed.ramp.plot import plot_ramps
+    from linespeed.store.plant_stores import every_plant_store
+
+    with every_plant_store(db, plants) as engines:
+        report = plants_ramp(engines, references=references)
+    if plot is not None and report.plants:
+        first, *others = report.plants
+        plot_ramps(plot, first, [*others, *report.references])
+    if json_output:
+        print_json(report.to_json())
+        return
+    out.print(report.to_text())
     for note in report.notes:
         out.print(f"note: {note}")
     if plot is not None:
@@ -180,6 +216,7 @@ def ramp_forecast(
 @ramp_app.command("import-history")
 def ramp_import_history(
     file: Annotated[Path, typer.Argument(help="CSV file with the header `period,quantity`.")],
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -200,7 +237,7 @@ def ramp_import_history(
         raise HistoryFileError(
             [FileProblem(str(file), None, "", error.strerror or "cannot be read")]
         ) from None
-    with store(db) as engine:
+    with store(db, plant) as engine:
         result = import_history(engine, data, str(file))
     if json_output:
         print_json(

@@ -5,23 +5,27 @@ from __future__ import annotations
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     plural,
     print_json,
+    store,
 )
 
 
 @app.command()
-def rebuild(db: DbOption = None, json_output: JsonOption = False) -> None:
+def rebuild(
+    plant: PlantOption = None, db: DbOption = None, json_output: JsonOption = False
+) -> None:
     """Recompute every projection from the event log alone (events are never re-validated).
 
     Example: linespeed rebuild --db sqlite:///yz1.db
     """
-    from linespeed.store.engine import open_store
     from linespeed.store.rebuild import rebuild as rebuild_projections
 
-    replayed = rebuild_projections(open_store(db))
+    with store(db, plant) as engine:
+        replayed = rebuild_projections(engine)
     if json_output:
         print_json({"replayed": replayed})
     else:

@@ -12,8 +12,10 @@ from linespeed.cli.common import (
     DbOption,
     MaxAgeOption,
     MaxFutureOption,
+    PlantOption,
     app,
     live_window,
+    open_plant,
     out,
 )
 
@@ -63,6 +65,7 @@ def serve(
     ] = 10,
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
+    plant: PlantOption = None,
     db: DbOption = None,
 ) -> None:
     """Serve the HTTP API (/api/v1) and the line's dashboard (/) over the database.
@@ -71,9 +74,8 @@ def serve(
     """
     from linespeed.api import ApiSettings
     from linespeed.api.server import serve as run_server
-    from linespeed.store.engine import open_store
 
-    engine = open_store(db)
+    engine = open_plant(db, plant)
     out.print(
         f"linespeed on http://{host}:{port}/ : dashboard at /#token=<viewer token>, "
         f"API at /api/v1 (OpenAPI /api/v1/openapi.json); Ctrl-C stops"

@@ -15,6 +15,7 @@ from linespeed.cli.common import (
     app,
     err,
     flag_names,
+    open_plant,
     plural,
     print_json,
     progress_counter,
@@ -99,6 +100,14 @@ def simulate(
             " production to the run's last day) to this plan CSV file.",
         ),
     ] = None,
+    plant: Annotated[
+        str | None,
+        typer.Option(
+            "--plant",
+            help="With --into-db: the plant the scenario simulates, in a store of several"
+            " (the scenario's own by default).",
+        ),
+    ] = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -122,7 +131,6 @@ def simulate(
     from linespeed.sim.run import require_from_start, start_after
     from linespeed.sim.run import simulate as simulate_run
     from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
-    from linespeed.store.engine import open_store
     from linespeed.store.settings import require_simulation
     from linespeed.supply.plan import import_plan_unless_same
     from linespeed.supply.plan_file import plan_csv
@@ -139,7 +147,13 @@ def simulate(
     nats_server = None if nats is None else parse_server_url(nats)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
     require_from_start(loaded)
-    engine = open_store(db) if into_db else None
+    if plant is not None and plant != loaded.plant.plant:
+        raise CliUsageError(
+            f"the scenario simulates plant {loaded.plant.plant!r}, not {plant!r}",
+            parameter="--plant",
+            value=plant,
+        )
+    engine = open_plant(db, loaded.plant.plant) if into_db else None
     try:
         if engine is not None:
             require_simulation(engine)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from linespeed.cli.common import DbOption, JsonOption, app, out, print_json, store
+from linespeed.cli.common import DbOption, JsonOption, PlantOption, app, out, print_json, store
 
 if TYPE_CHECKING:
     from linespeed.supply.stock import PartStock
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 @app.command()
 def stock(
     part: Annotated[str | None, typer.Option("--part", help="Only this part.")] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -27,7 +28,7 @@ def stock(
 
     from linespeed.supply.stock import stock_report
 
-    with store(db) as engine:
+    with store(db, plant) as engine:
         report = stock_report(engine, part=part)
     if json_output:
         print_json(report)

@@ -9,10 +9,12 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     plant_zone,
     print_json,
+    store,
     time_text,
 )
 
@@ -31,6 +33,7 @@ def token_create(
         typer.Option("--station", help="Operator only: limit posts to this station (repeat)."),
     ] = None,
     label: Annotated[str | None, typer.Option("--label", help="Who or what uses it.")] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -39,9 +42,9 @@ def token_create(
     Example: linespeed token create --role operator --station ga-090 --json
     """
     from linespeed.access.tokens import create_token
-    from linespeed.store.engine import open_store
 
-    created = create_token(open_store(db), role, stations=station or (), label=label)
+    with store(db, plant) as engine:
+        created = create_token(engine, role, stations=station or (), label=label)
     if json_output:
         print_json(created)
         return
@@ -53,6 +56,7 @@ def token_create(
 @token_app.command("list")
 def token_list(
     show_all: Annotated[bool, typer.Option("--all", help="Include revoked tokens.")] = False,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -63,13 +67,13 @@ def token_list(
     from rich.table import Table
 
     from linespeed.access.tokens import list_tokens
-    from linespeed.store.engine import open_store
 
-    tokens = list_tokens(open_store(db), include_revoked=show_all)
+    with store(db, plant) as engine:
+        tokens = list_tokens(engine, include_revoked=show_all)
+        zone = plant_zone(engine)
     if json_output:
         print_json(tokens)
         return
-    zone = plant_zone(open_store(db))
     table = Table("id", "role", "stations", "label", "created", "revoked", title="API tokens")
     for token in tokens:
         table.add_row(
@@ -86,6 +90,7 @@ def token_list(
 @token_app.command("revoke")
 def token_revoke(
     token_id: Annotated[int, typer.Argument(help="The token's id (from `token list`).")],
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -94,11 +99,12 @@ def token_revoke(
     Example: linespeed token revoke 3
     """
     from linespeed.access.tokens import revoke_token
-    from linespeed.store.engine import open_store
 
-    token = revoke_token(open_store(db), token_id)
+    with store(db, plant) as engine:
+        token = revoke_token(engine, token_id)
+        zone = plant_zone(engine)
     if json_output:
         print_json(token)
         return
-    revoked_at = time_text(token.revoked_at, plant_zone(open_store(db)))
+    revoked_at = time_text(token.revoked_at, zone)
     out.print(f"token {token.id} ({token.role}) revoked at {revoked_at}")

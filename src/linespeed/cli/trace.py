@@ -11,6 +11,7 @@ from linespeed.cli.choices import StatusFilter
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     flag_names,
     out,
@@ -39,6 +40,7 @@ app.add_typer(trace_app, name="trace")
 @trace_app.command("vin")
 def trace_vin(
     vin: Annotated[str, typer.Argument(help="The car's VIN.")],
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -50,7 +52,7 @@ def trace_vin(
 
     from linespeed.trace import vin_trace
 
-    with store(db) as engine:
+    with store(db, plant) as engine:
         trace = vin_trace(engine, vin)
     if json_output:
         print_json(trace)
@@ -86,7 +88,9 @@ def trace_vin(
 
 
 @trace_app.command("missing")
-def trace_missing(db: DbOption = None, json_output: JsonOption = False) -> None:
+def trace_missing(
+    plant: PlantOption = None, db: DbOption = None, json_output: JsonOption = False
+) -> None:
     """Completed and shipped cars without a serialized part their BOM requires.
 
     Example: linespeed trace missing --json
@@ -95,7 +99,7 @@ def trace_missing(db: DbOption = None, json_output: JsonOption = False) -> None:
 
     from linespeed.trace import missing_parts
 
-    with store(db) as engine:
+    with store(db, plant) as engine:
         zone = plant_zone(engine)
         found = missing_parts(engine)
     if json_output:
@@ -138,19 +142,24 @@ def trace_part(
     csv_file: Annotated[
         Path | None, typer.Option("--csv", help="Write the recall file (CSV) here.")
     ] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
     """Every car that holds a matching piece, where it is now, and counts per status.
 
+    Without --plant, every plant of the store is searched: a supplier's lot used in two
+    plants is recalled in both, each car with its plant.
+
     Example: linespeed trace part BRK-2201 --lot BRK-2201-L00042 --csv recall.csv
     """
-    from linespeed.trace import part_recall
+    from linespeed.store.plant_stores import every_plant_store
+    from linespeed.trace import plants_recall
 
-    with store(db) as engine:
-        zone = plant_zone(engine)
-        recall = part_recall(
-            engine,
+    with every_plant_store(db, () if plant is None else (plant,)) as plants:
+        zone = plant_zone(plants[0][1])
+        recall = plants_recall(
+            [engine for _, engine in plants],
             part,
             lots=lot or [],
             serial=serial,
@@ -162,7 +171,7 @@ def trace_part(
     if csv_file is not None:
         write_recall_csv(recall, csv_file)
     if json_output:
-        print_json({"cars": recall.cars, "counts": recall.counts})
+        print_json({"cars": recall.cars, "counts": recall.counts, "plants": recall.plants})
         return
     _print_recall(recall, csv_file)
 
@@ -187,7 +196,9 @@ def _print_recall(recall: Recall, csv_file: Path | None) -> None:
     from linespeed.trace import CAR_STATUSES
 
     zone = recall.timezone
+    several = len(recall.plants) > 1
     table = Table(
+        *(["plant"] if several else []),
         "vin",
         "model",
         "color",
@@ -201,6 +212,7 @@ def _print_recall(recall: Recall, csv_file: Path | None) -> None:
     )
     for car in recall.cars:
         table.add_row(
+            *([car.plant] if several else []),
             car.vin,
             car.model,
             car.color,

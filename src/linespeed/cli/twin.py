@@ -10,6 +10,7 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     flag_names,
     out,
@@ -44,6 +45,7 @@ def calibrate(
     line: Annotated[
         str | None, typer.Option("--line", help="The line (default: the plant's first).")
     ] = None,
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -58,7 +60,7 @@ def calibrate(
     # imported here: the simulator's compiler loads slowly, and only the twin needs it
     from linespeed.twin.calibrate import calibrate as fit_twin
 
-    with store(db) as engine:
+    with store(db, plant) as engine:
         zone = plant_zone(engine)
         fitted = fit_twin(
             engine, since=parse_time(since, zone), until=parse_time(until, zone), line=line

@@ -9,9 +9,11 @@ import typer
 from linespeed.cli.common import (
     DbOption,
     JsonOption,
+    PlantOption,
     app,
     out,
     print_json,
+    store,
     time_text,
 )
 
@@ -19,6 +21,7 @@ from linespeed.cli.common import (
 @app.command()
 def unit(
     vin: Annotated[str, typer.Argument(help="The car's VIN.")],
+    plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
@@ -28,10 +31,10 @@ def unit(
     """
     from rich.table import Table
 
-    from linespeed.store.engine import open_store
     from linespeed.trace.history import unit_history
 
-    history = unit_history(open_store(db), vin)
+    with store(db, plant) as engine:
+        history = unit_history(engine, vin)
     if json_output:
         print_json(history)
         return

@@ -12,6 +12,7 @@
 - `references`: the shipped reference ramps; `reference_curves` for charts.
 - `compare`: `compare_ramps`, the plant beside the references.
 - `report`: the ramp question in one call (curve, forecasts, references).
+- `plants_ramp`: several plants' ramps side by side, in days since each one's start.
 - `plot`: `plot_ramps` (loads matplotlib).
 - `errors`: `RampInputError`, `RampReferenceError`, `MilestoneInputError`, `RampForecastError`.
 

@@ -130,14 +130,7 @@ def ramp_report(
 
     Raises RampReferenceError (ramp.input) naming an unknown reference, StoreError without a plant.
     """
-    unknown = [name for name in references if name not in reference_names()]
-    if unknown:
-        known = ", ".join(reference_names())
-        raise RampReferenceError(
-            f"unknown reference ramp(s) {', '.join(unknown)}; known: {known}",
-            parameter="references",
-            value=unknown,
-        )
+    check_references(references)
     plant = plant_ramp(engine)
     chosen = [reference_series(name) for name in references]
     notes: list[str] = []
@@ -158,6 +151,18 @@ def ramp_report(
     if planned is None:
         notes.append("no production plan is stored: no plan curve (linespeed plan import)")
     return RampReport(plant, chosen, forecasts, comparison, notes, planned)
+
+
+def check_references(references: Sequence[str]) -> None:
+    """Raise RampReferenceError (ramp.input) naming each of `references` that is unknown."""
+    unknown = [name for name in references if name not in reference_names()]
+    if unknown:
+        known = ", ".join(reference_names())
+        raise RampReferenceError(
+            f"unknown reference ramp(s) {', '.join(unknown)}; known: {known}",
+            parameter="references",
+            value=unknown,
+        )
 
 
 def forecast_targets(engine: Engine, targets: Sequence[int] = ()) -> list[int]:

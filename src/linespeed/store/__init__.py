@@ -12,6 +12,8 @@
 - `rebuild`: every projection again from the event log alone.
 - `plants`: numbered plant revisions (`save_plant`, `load_plants`, `current_plant`,
   `plant_timezone`, `plant_summary`).
+- `plant_stores`: several plants in one store, each in a schema or file of its own
+  (`plant_store`, `every_plant_store`, `plant_store_for`, `list_plants`).
 - `deadletters`: refused payloads with their reason (`record_rejections`, `list_dead_letters`,
   `resolve`).
 - `settings`: store-wide settings (`is_simulation`, `init_simulation`, `require_simulation`).

@@ -83,6 +83,13 @@ def current_plant(connection: Connection) -> Plant:
     return Plant.model_validate_json(document)
 
 
+def current_plant_id(connection: Connection) -> str | None:
+    """The id of the plant the store holds (its newest revision's), or None when none is."""
+    return connection.execute(
+        select(plant_revisions.c.plant_id).order_by(plant_revisions.c.revision.desc()).limit(1)
+    ).scalar()
+
+
 def current_revision(connection: Connection) -> int | None:
     """The newest plant revision number, or None when no plant is loaded."""
     value = connection.execute(select(func.max(plant_revisions.c.revision))).scalar()

@@ -425,3 +425,14 @@ revisions named. A cache the KPI query keeps itself (`linespeed.kpi.finished`); 
 empties it."""
 
 PROJECTIONS = (*PROJECTIONS, kpi_reports)
+
+plant_stores = Table(
+    "plant_stores",
+    metadata,
+    Column("plant_id", String(64), primary_key=True),
+    Column("location", Text, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+)
+"""The store's other plants (`linespeed.store.plant_stores`): each in a schema (PostgreSQL) or
+file (SQLite) of its own, named by `location`. The store's first plant lives beside this table
+and is not listed in it; a plant's own store leaves it empty."""

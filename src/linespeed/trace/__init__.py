@@ -5,7 +5,8 @@
 - `missing`: `missing_parts`, completed and shipped cars lacking a serialized part their BOM
   requires (`MissingParts`, `MissingCar`, `MissingPart`).
 - `recall`: `part_recall`, every car holding a part, lot, serial or supplier, shipped or not,
-  with counts by status (`Recall`, `RecalledCar`, `CAR_STATUSES`).
+  with counts by status (`Recall`, `RecalledCar`, `CAR_STATUSES`); `plants_recall`, the same
+  across the plants of a store, each car with its plant.
 - `recall_csv`: `recall_csv`, the recall file, the same bytes for the CLI and the API.
 - `history`: `unit_history`, a car's stations, parts, inspections, defects and numbers.
 - `errors`: `TraceInputError` (`trace.input`), naming the parameter and its value.
@@ -22,6 +23,7 @@ from linespeed.trace.recall import (
     RecalledCar,
     StatusFilter,
     part_recall,
+    plants_recall,
 )
 from linespeed.trace.recall_csv import RECALL_COLUMNS, RECALL_CSV_TYPE, recall_csv
 
@@ -43,6 +45,7 @@ __all__ = [
     "VinTrace",
     "missing_parts",
     "part_recall",
+    "plants_recall",
     "recall_csv",
     "unit_history",
     "vin_trace",

@@ -14,7 +14,12 @@ from sqlalchemy import Connection, Engine, and_, exists, select
 
 from linespeed.events.codec import EARLIEST_TS, LATEST_TS
 from linespeed.store.engine import read_connection
-from linespeed.store.plants import current_revision, load_plants, plant_timezone
+from linespeed.store.plants import (
+    current_plant_id,
+    current_revision,
+    load_plants,
+    plant_timezone,
+)
 from linespeed.store.reads import StampReader, select_rows, stamp_reader_for
 from linespeed.store.schema import installed_parts
 from linespeed.store.writes import stamp_for
@@ -70,6 +75,8 @@ class RecalledCar(msgspec.Struct, frozen=True, gc=False):
     supplier: str | None
     installed_station: str
     installed_at: datetime
+    plant: str
+    """The plant that built the car."""
 
 
 @dataclass(frozen=True)
@@ -77,7 +84,7 @@ class Recall:
     """The cars holding a matching piece, in build order, and how many are in each status.
 
     `counts` counts the cars listed (after the status filter), every status present. Times
-    are UTC; `timezone` is the plant's.
+    are UTC; `timezone` is the (first) plant's; `plants` are the plants searched.
     """
 
     part: str
@@ -90,6 +97,7 @@ class Recall:
     timezone: str
     cars: list[RecalledCar]
     counts: dict[str, int] = field(default_factory=dict)
+    plants: list[str] = field(default_factory=list)
 
 
 def part_recall(
@@ -115,6 +123,7 @@ def part_recall(
     wanted_lots = sorted(set(lots))
     with read_connection(engine) as connection:
         timezone = plant_timezone(connection, current_revision(connection) or 1)
+        plant = current_plant_id(connection) or ""
         _check_question(lots, serial, supplier, installed_from, installed_to, status, timezone)
         _check_recorded(connection, part, wanted_lots, serial, supplier)
         stamp, read = stamp_for(connection.dialect), stamp_reader_for(connection.dialect)
@@ -136,7 +145,7 @@ def part_recall(
             values.extend(_FILTERED[status])
         rows = select_rows(connection, _RECALL_SQL + " AND ".join(where), *values)
     # In build order; sorted here, where it costs less than in the database.
-    cars = [_recalled(row, read) for row in sorted(rows, key=_build_order)]
+    cars = [_recalled(row, read, plant) for row in sorted(rows, key=_build_order)]
     listed = Counter(car.status for car in {car.vin: car for car in cars}.values())
     return Recall(
         part=part,
@@ -149,6 +158,61 @@ def part_recall(
         timezone=timezone,
         cars=cars,
         counts={name: listed[name] for name in CAR_STATUSES},
+        plants=[plant],
+    )
+
+
+def plants_recall(
+    engines: Sequence[Engine],
+    part: str,
+    *,
+    lots: Sequence[str] = (),
+    serial: str | None = None,
+    supplier: str | None = None,
+    installed_from: datetime | None = None,
+    installed_to: datetime | None = None,
+    status: StatusFilter | None = None,
+) -> Recall:
+    """`part_recall` over the stores of several plants: each plant's cars in build order, each
+    car with its plant, counts summed.
+
+    A lot, serial or supplier recorded in one plant only is no error in the others. Raises
+    TraceInputError as `part_recall` does when every plant refuses the question (the first
+    plant's error).
+    """
+    found: list[Recall] = []
+    refusals: list[TraceInputError] = []
+    for engine in engines:
+        try:
+            found.append(
+                part_recall(
+                    engine,
+                    part,
+                    lots=lots,
+                    serial=serial,
+                    supplier=supplier,
+                    installed_from=installed_from,
+                    installed_to=installed_to,
+                    status=status,
+                )
+            )
+        except TraceInputError as error:
+            refusals.append(error)
+    if not found:
+        raise refusals[0]
+    first = found[0]
+    return Recall(
+        part=part,
+        lots=first.lots,
+        serial=serial,
+        supplier=supplier,
+        installed_from=installed_from,
+        installed_to=installed_to,
+        status=status,
+        timezone=first.timezone,
+        cars=[car for one in found for car in one.cars],
+        counts={name: sum(one.counts[name] for one in found) for name in CAR_STATUSES},
+        plants=[plant for one in found for plant in one.plants],
     )
 
 
@@ -156,7 +220,7 @@ def _build_order(row: tuple[Any, ...]) -> tuple[int, Any]:
     return row[_START_SEQ], row[_INSTALLED_AT]
 
 
-def _recalled(row: tuple[Any, ...], read: StampReader) -> RecalledCar:
+def _recalled(row: tuple[Any, ...], read: StampReader, plant: str) -> RecalledCar:
     """A car of the recall from one row of _RECALL_SQL, its columns read by position (a
     recall lists thousands of cars, and reading a row's columns by name costs more than
     making the car)."""
@@ -195,6 +259,7 @@ def _recalled(row: tuple[Any, ...], read: StampReader) -> RecalledCar:
         supplier,
         installed_station,
         read(installed_at),  # type: ignore[arg-type]  # never NULL
+        plant,
     )
 
 

@@ -25,6 +25,7 @@ RECALL_COLUMNS: Final = (
     "supplier",
     "installed_station",
     "installed_at",
+    "plant",
 )
 """The columns of a recall file, in order; times in ISO 8601 UTC."""
 RECALL_CSV_TYPE: Final = "text/csv; charset=utf-8"
