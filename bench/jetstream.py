@@ -14,8 +14,8 @@ Each runs `--repeat` times (default 3), alternating, each on a fresh store and a
 consumer, so a burst of load from elsewhere on the machine hits all alike; the best run of
 each is reported. Beside the wall-clock rates it prints the events per CPU-second of the
 ingest process (the machine may be busy with other work). It prints the ratios b/a and c/a
-(goal >= 0.8). Two plants ingesting at once into one PostgreSQL needs a store that holds
-several plants (issue 17, item 4): it is reported as not measurable yet.
+(goal >= 0.8). Then, on the R1 server, two plants ingesting at once into one PostgreSQL store
+against one plant alone (`bench/plants.py`; goal >= 1.6), unless --pg is "none".
 It only prints figures.
 
 `bench/nats.py`, the name issue 17 gives it, runs this one: a script named nats.py would
@@ -46,10 +46,8 @@ import psutil
 from bridged import LINESPEED, file_ingest_s, init_store, stored
 from linespeed.natsio.publisher import publish_event_lines
 from linespeed.natsio.streams import StreamPlan, set_up_streams
-from linespeed.sim.emit import event_lines
-from linespeed.sim.run import simulate
-from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH, load_scenario
 from linespeed.store.engine import connect
+from plants import DEFAULT_PG_URL, plant_lines, publish, two_plants_figures
 
 NATS_SERVER = shutil.which("nats-server") or "/usr/sbin/nats-server"
 PLANT = "yz1"
@@ -133,14 +131,21 @@ def main() -> None:
     parser.add_argument("--days", type=float, default=5.0, help="days of the line to simulate")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (best is reported)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("LINESPEED_TEST_PG_URL", DEFAULT_PG_URL),
+        help='PostgreSQL server for the two-plant run ("none" to skip it)',
+    )
     options = parser.parse_args()
 
-    lines = list(event_lines(simulate(load_scenario(DEFAULT_SCENARIO_PATH), days=options.days)))
     file_runs: list[tuple[float, float]] = []
     nats_runs: dict[str, list[tuple[float, float]]] = {"R1": [], "R3": []}
     published: dict[str, float] = {}
+    plants: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="linespeed-bench-nats-") as workdir:
         folder = Path(workdir)
+        both = plant_lines(options.days, folder)
+        lines = both[PLANT]
         started: list[subprocess.Popen[bytes]] = []
         try:
             urls = {}
@@ -155,6 +160,9 @@ def main() -> None:
                 file_runs.append(_file_rate(lines, folder, run))
                 for key, url in urls.items():
                     nats_runs[key].append(_nats_rate(lines, folder, url, f"{key}-{run}"))
+            if options.pg != "none":
+                publish({"yz2": both["yz2"]}, urls["R1"])
+                plants = two_plants_figures(both, urls["R1"], options.pg, folder, options.repeat)
         finally:
             for process in started:
                 process.terminate()
@@ -174,7 +182,8 @@ def main() -> None:
         **{f"ratio_{key}_to_file": round(rate / file_rate, 3) for key, rate in best.items()},
         **{f"cpu_ratio_{key}_to_file": round(rate / file_cpu, 3) for key, rate in best_cpu.items()},
         "goal": ">= 0.8",
-        "two_plants_into_one_postgresql": "not measurable yet: a store holds one plant (item 4)",
+        **{f"postgresql_{key}": value for key, value in plants.items()},
+        "two_plants_goal": ">= 1.6",
     }
     if options.json:
         print(json.dumps(figures, indent=2))
@@ -191,7 +200,16 @@ def main() -> None:
             f"ratio {key} / file: {best[key] / file_rate:.3f} wall clock,"
             f" {best_cpu[key] / file_cpu:.3f} CPU (goal >= 0.8)"
         )
-    print("two plants into one PostgreSQL: not measurable yet (a store holds one plant: item 4)")
+    if plants:
+        print(
+            f"PostgreSQL, one plant:        {plants['one_plant_events_per_s']:10,.0f} events/s"
+            f"  {plants['one_plant_events_per_cpu_s']:10,.0f} events/CPU-s (the ingest's)"
+        )
+        print(
+            f"PostgreSQL, two plants at once: {plants['two_plants_events_per_s']:8,.0f} events/s"
+            f"  {plants['two_plants_events_per_cpu_s']:10,.0f} events/CPU-s (both ingests')"
+        )
+        print(f"ratio two plants / one: {plants['ratio_two_plants_to_one']:.3f} (goal >= 1.6)")
 
 
 if __name__ == "__main__":
