@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,10 +23,13 @@ from linespeed.cli.common import (
     bridge_process,
     err,
     live_window,
-    open_plant,
     out,
     print_json,
 )
+from linespeed.cli.errors import CliUsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 nats_app = typer.Typer(
     help="Events in over NATS JetStream: `linespeed nats setup`, then `linespeed nats ingest`."
@@ -177,7 +180,7 @@ def nats_ingest(
         max_payload_bytes=max_payload_bytes,
         live_window=live_window(max_future_s, max_age_days),
     )
-    bridge = NatsBridge(open_plant(db, plant[0] if plant and len(plant) == 1 else None), settings)
+    bridge = NatsBridge(_plant_store(db, tuple(plant or ())), settings)
 
     def ready(reading: str) -> None:
         err.print(f"reading {reading}; Ctrl-C to stop")
@@ -193,3 +196,24 @@ def nats_ingest(
     )
     for reason, count in sorted(report.reasons.items()):
         out.print(f"  {reason}: {count}")
+
+
+def _plant_store(db: str | None, plants: tuple[str, ...]) -> Engine:
+    """The store the events of `plants` go to: the plant's own in a store of several.
+
+    Raises CliUsageError for several plants of a store of several (one process per plant
+    writes each plant's tables in parallel), StoreError as `open_plant` does.
+    """
+    from linespeed.store.plant_stores import open_plant_store, plant_ids
+
+    if len(set(plants)) > 1:
+        held = plant_ids(db)
+        if len(held) > 1:
+            raise CliUsageError(
+                f"this store holds plants {', '.join(held)}: run one `nats ingest --plant ID`"
+                " per plant (each writes its own plant's tables, beside the others)",
+                parameter="--plant",
+                value=list(plants),
+            )
+        return open_plant_store(db, None)
+    return open_plant_store(db, plants[0] if plants else None)

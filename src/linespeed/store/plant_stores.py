@@ -70,6 +70,18 @@ def plant_locations(home: Engine) -> dict[str, str | None]:
     return located
 
 
+def plant_ids(url: str | None) -> list[str]:
+    """The ids of the plants of the store at `url`, the first one first.
+
+    Raises StoreError if the store cannot be opened.
+    """
+    home = open_store(url)
+    try:
+        return list(plant_locations(home))
+    finally:
+        home.dispose()
+
+
 def plant_engine(home: Engine, plant_id: str) -> Engine:
     """An engine on the store of plant `plant_id` (`home` itself for the first plant).
 
