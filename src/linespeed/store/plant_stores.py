@@ -222,7 +222,8 @@ def _register(home: Engine, plant_id: str, location: str) -> None:
 
 
 def _new_location(home: Engine, plant_id: str) -> str:
-    """A schema name (PostgreSQL) or file name (SQLite) for the new plant's store."""
+    """A schema name (PostgreSQL) for the new plant's store, or (SQLite) the plant id, which
+    names its file beside the home file wherever that is (`plant_file`)."""
     slug = plant_id.replace("-", "_")
     if home.dialect.name == "postgresql":
         with home.connect() as connection:
@@ -232,8 +233,8 @@ def _new_location(home: Engine, plant_id: str) -> str:
             digest = hashlib.sha256(name.encode()).hexdigest()[:10]
             name = f"{name[: _PG_IDENTIFIER_MAX - 11]}_{digest}"
         return name
-    path = _home_file(home)
-    return f"{path.stem}.{plant_id}{path.suffix or '.db'}"
+    _home_file(home)  # an in-memory store has nowhere to put another plant
+    return plant_id
 
 
 def _home_file(home: Engine) -> Path:
@@ -241,6 +242,12 @@ def _home_file(home: Engine) -> Path:
     if not database or database == ":memory:":
         raise StoreError("an in-memory store holds one plant: give a database file with --db")
     return Path(database)
+
+
+def plant_file(home_file: Path, plant_id: str) -> Path:
+    """The SQLite file of plant `plant_id` of the store whose first plant is `home_file`:
+    `<stem>.<plant>.db` beside it, so the files keep together when copied or renamed."""
+    return home_file.with_name(f"{home_file.stem}.{plant_id}{home_file.suffix or '.db'}")
 
 
 def _location_url(home: Engine, location: str) -> str:
@@ -252,7 +259,7 @@ def _location_url(home: Engine, location: str) -> str:
         options = f"{options.strip()} -csearch_path={location}".strip()
         url = url.update_query_dict({"options": options})
     else:
-        url = url.set(database=str(_home_file(home).with_name(location)))
+        url = url.set(database=str(plant_file(_home_file(home), location)))
     return url.render_as_string(hide_password=False)
 
 
@@ -299,7 +306,7 @@ def list_plants(url: str | None) -> list[PlantEntry]:
                         plant_id,
                         plant.name,
                         plant.timezone,
-                        located[plant_id] or "home",
+                        _shown_location(home, located[plant_id]),
                         current_revision(connection) or 0,
                         int(events_seq or 0),
                         int(started),
@@ -308,3 +315,11 @@ def list_plants(url: str | None) -> list[PlantEntry]:
                     )
                 )
     return entries
+
+
+def _shown_location(home: Engine, location: str | None) -> str:
+    if location is None:
+        return "home"
+    if home.dialect.name == "postgresql":
+        return location
+    return plant_file(_home_file(home), location).name
