@@ -12,46 +12,20 @@ import pytest
 from sqlalchemy import select
 
 from linespeed import cli
-from linespeed.plant.load import DEFAULT_PLANT_PATH
-from linespeed.sim.scenario import DEFAULT_SCENARIO_PATH
 from linespeed.store.engine import write_transaction
 from linespeed.store.plant_stores import every_plant_store
 from linespeed.store.schema import events, installed_parts, units
 from tests.backends import store_url
 from tests.conftest import Result, cli_runner
+from tests.second_plant import SECOND_SOP, second_plant
 
 Run = Callable[..., Result]
-
-SECOND_SOP = "2025-01-06"
 
 
 @pytest.fixture
 def run(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> Run:
     """`linespeed ARGS` in-process."""
     return cli_runner(capsys, monkeypatch)
-
-
-def second_plant(folder: Path) -> tuple[Path, Path]:
-    """A plant file yz2 (VIN plant code C, Berlin time) and a scenario of it starting later."""
-    plant_file = folder / "yz2.yaml"
-    plant_file.write_text(
-        DEFAULT_PLANT_PATH.read_text()
-        .replace("plant: yz1", "plant: yz2")
-        .replace("name: Yizhuang phase 1", "name: Yizhuang phase 2")
-        .replace("plant_code: B", "plant_code: C")
-        .replace("timezone: Asia/Shanghai", "timezone: Europe/Berlin")
-    )
-    lines = DEFAULT_SCENARIO_PATH.read_text().splitlines()
-    scenario = [f"plant: {plant_file}"] + [
-        line.replace("scenario: yz1-ramp", "scenario: yz2-ramp").replace(
-            "start_of_production: 2024-03-01", f"start_of_production: {SECOND_SOP}"
-        )
-        for line in lines
-        if not line.startswith("plant:")
-    ]
-    scenario_file = folder / "yz2-scenario.yaml"
-    scenario_file.write_text("\n".join(scenario) + "\n")
-    return plant_file, scenario_file
 
 
 def linespeed(*args: str) -> None:

@@ -10,6 +10,7 @@ importing a module registers it, in the order `--help` lists them:
 - `whatif`: the line engine over many seeds: P10/P50/P90 of when car N is completed
 - `twin`: a scenario fitted from the store (`twin calibrate`)
 - `serve`, `board`, `audit`, `token`: the HTTP API and dashboard, the board, the audit log, tokens
+- `backup`: `backup` and `restore`, a SQLite store copied while it runs, and back
 - `deadletters`: refused events, listed and retried
 - `milestones`, `ramp`: milestone cars; the ramp curve and forecasts
 - `plan`: the production plan: import, show, list revisions
@@ -57,6 +58,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     nats,
     trace,
     token,
+    backup,
 )
 from linespeed.cli.common import app, err
 from linespeed.errors import LinespeedError

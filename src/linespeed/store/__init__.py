@@ -14,6 +14,7 @@
   `plant_timezone`, `plant_summary`).
 - `plant_stores`: several plants in one store, each in a schema or file of its own
   (`plant_store`, `every_plant_store`, `plant_store_for`, `list_plants`).
+- `backup`: `backup_store` and `restore_store`, SQLite's online backup of every plant's file.
 - `deadletters`: refused payloads with their reason (`record_rejections`, `list_dead_letters`,
   `resolve`).
 - `settings`: store-wide settings (`is_simulation`, `init_simulation`, `require_simulation`).

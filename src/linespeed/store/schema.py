@@ -434,5 +434,6 @@ plant_stores = Table(
     Column("added_at", UtcDateTime, nullable=False),
 )
 """The store's other plants (`linespeed.store.plant_stores`): each in a schema (PostgreSQL,
-`location` is its name) or file (SQLite, `<stem>.<location>.db` beside the first's) of its own. The store's first plant lives beside this table
-and is not listed in it; a plant's own store leaves it empty."""
+`location` is its name) or file (SQLite, `<stem>.<location>.db` beside the first's) of its
+own. The store's first plant lives beside this table and is not listed in it; a plant's own
+store leaves it empty."""
