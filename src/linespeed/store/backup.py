@@ -19,7 +19,12 @@ from sqlalchemy.exc import DBAPIError
 
 from linespeed.errors import StoreError
 from linespeed.store.engine import connect, is_current, migrate
-from linespeed.store.plant_stores import every_plant_store, migrate_plant_stores, plant_file
+from linespeed.store.plant_stores import (
+    database_file,
+    every_plant_store,
+    migrate_plant_stores,
+    plant_file,
+)
 from linespeed.store.schema import events
 
 PAGES_PER_STEP: Final = 4096
@@ -59,7 +64,7 @@ def backup_store(url: str | None, target: Path) -> list[BackedUpPlant]:
                 raise StoreError(f"folder {file.parent} does not exist")
         copied = []
         for plant_id, engine in plants:
-            _copy(_database_file(engine), files[plant_id])
+            _copy(database_file(engine), files[plant_id])
             copied.append(
                 BackedUpPlant(plant_id, str(files[plant_id]), _events_in(files[plant_id]))
             )
@@ -104,7 +109,7 @@ def restore_store(source: Path, url: str | None, *, replace: bool = False) -> li
     finally:
         home.dispose()
     with every_plant_store(url) as plants:
-        return [_described(plant_id, _database_file(engine)) for plant_id, engine in plants]
+        return [_described(plant_id, database_file(engine)) for plant_id, engine in plants]
 
 
 def _sqlite_url(url: str | None) -> str:
@@ -114,19 +119,12 @@ def _sqlite_url(url: str | None) -> str:
 
 
 def _files(plants: list[tuple[str, Engine]], target: Path) -> dict[str, Path]:
-    home_file = _database_file(plants[0][1])
+    home_file = database_file(plants[0][1], "be backed up")
     files = {}
     for plant_id, engine in plants:
-        own = _database_file(engine)
+        own = database_file(engine)
         files[plant_id] = target if own == home_file else plant_file(target, plant_id)
     return files
-
-
-def _database_file(engine: Engine) -> Path:
-    database = engine.url.database
-    if not database or database == ":memory:":
-        raise StoreError("an in-memory store cannot be backed up: it is gone when it closes")
-    return Path(database)
 
 
 def _copy(source: Path, target: Path) -> None:

@@ -233,14 +233,18 @@ def _new_location(home: Engine, plant_id: str) -> str:
             digest = hashlib.sha256(name.encode()).hexdigest()[:10]
             name = f"{name[: _PG_IDENTIFIER_MAX - 11]}_{digest}"
         return name
-    _home_file(home)  # an in-memory store has nowhere to put another plant
+    database_file(home)  # an in-memory store has nowhere to put another plant
     return plant_id
 
 
-def _home_file(home: Engine) -> Path:
-    database = home.url.database
+def database_file(engine: Engine, needed_for: str = "hold another plant") -> Path:
+    """The file of the SQLite store `engine`.
+
+    Raises StoreError, saying it cannot `needed_for`, if the store is in memory.
+    """
+    database = engine.url.database
     if not database or database == ":memory:":
-        raise StoreError("an in-memory store holds one plant: give a database file with --db")
+        raise StoreError(f"an in-memory store cannot {needed_for}: give a database file with --db")
     return Path(database)
 
 
@@ -259,7 +263,7 @@ def _location_url(home: Engine, location: str) -> str:
         options = f"{options.strip()} -csearch_path={location}".strip()
         url = url.update_query_dict({"options": options})
     else:
-        url = url.set(database=str(plant_file(_home_file(home), location)))
+        url = url.set(database=str(plant_file(database_file(home), location)))
     return url.render_as_string(hide_password=False)
 
 
@@ -322,4 +326,4 @@ def _shown_location(home: Engine, location: str | None) -> str:
         return "home"
     if home.dialect.name == "postgresql":
         return location
-    return plant_file(_home_file(home), location).name
+    return plant_file(database_file(home), location).name
