@@ -17,9 +17,9 @@ from typing import Any, Final, Literal
 
 import msgspec
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import DisconnectionError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 
-from linespeed.errors import LinespeedError
+from linespeed.errors import LinespeedError, StoreError
 from linespeed.events.codec import EARLIEST_TS, decode_event, encode_event, peek_id
 from linespeed.events.reasons import EventRejectedError
 from linespeed.events.rules import (
@@ -40,7 +40,7 @@ from linespeed.events.types import (
 from linespeed.ingest.corrections import Corrector, correction_audit_row, record_corrections
 from linespeed.store.bodies import canonical_body, stored_body
 from linespeed.store.deadletters import Rejection, record_rejections, resolve
-from linespeed.store.engine import write_transaction
+from linespeed.store.engine import is_disk_full, store_failure, write_transaction
 from linespeed.store.plants import current_revision, load_plants
 from linespeed.store.projector import Projector
 from linespeed.store.reads import select_in
@@ -525,3 +525,38 @@ def batched(items: Iterable[RawEvent], size: int = DEFAULT_BATCH_SIZE) -> Iterat
             batch = []
     if batch:
         yield batch
+
+
+class IngestStoppedError(StoreError):
+    """The store failed part-way through an ingest (a full disk, a lost database): what was
+    committed before stays, and says how much it was."""
+
+    code = "store.failed"
+
+
+def ingest_counted(
+    ingestor: Ingestor,
+    batches: Iterable[Sequence[RawEvent]],
+    progress: Callable[[int], None] | None = None,
+) -> IngestReport:
+    """Ingest `batches` in order (`Ingestor.ingest_batches`) and count their outcomes;
+    `progress` gets the payloads of each batch committed.
+
+    Raises IngestStoppedError if the store fails part-way (a full disk, a lost database):
+    its message says how many events were stored before and that a re-run skips them.
+    """
+    report = IngestReport()
+    try:
+        for outcomes in ingestor.ingest_batches(batches):
+            report.add(outcomes)
+            if progress is not None:
+                progress(len(outcomes))
+    except DBAPIError as error:
+        done = report.accepted + report.duplicates + report.rejected
+        remedy = "free space" if is_disk_full(error) else "bring the store back"
+        raise IngestStoppedError(
+            f"{store_failure(error)}: {report.accepted:,} events were stored before it"
+            f" ({done:,} payloads done); {remedy}, then run the same command again: it"
+            " skips what was stored, as duplicates"
+        ) from None
+    return report

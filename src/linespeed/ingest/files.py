@@ -14,7 +14,14 @@ import msgspec
 
 from linespeed.errors import InputFileError
 from linespeed.events.types import EVENT_TYPES
-from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor, IngestReport, RawEvent, batched
+from linespeed.ingest.core import (
+    DEFAULT_BATCH_SIZE,
+    Ingestor,
+    IngestReport,
+    RawEvent,
+    batched,
+    ingest_counted,
+)
 
 CSV_REQUIRED_COLUMNS: Final = ("id", "ts", "kind")
 CSV_COLUMNS: Final = frozenset(
@@ -192,14 +199,11 @@ def ingest_files(
     """Ingest event files in order, one transaction per batch.
 
     Raises InputFileError for a missing or unreadable file, or a CSV file with a bad
-    header, before anything is ingested.
+    header, before anything is ingested; IngestStoppedError if the store fails part-way.
     """
     for path in paths:
         check_readable(path)
-    report = IngestReport()
     batches = (
         batch for path in paths for batch in batched(read_events(path, progress), batch_size)
     )
-    for outcomes in ingestor.ingest_batches(batches):
-        report.add(outcomes)
-    return report
+    return ingest_counted(ingestor, batches)

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from linespeed.ingest.core import DEFAULT_BATCH_SIZE, Ingestor, IngestReport, RawEvent, batched
+from linespeed.ingest.core import (
+    DEFAULT_BATCH_SIZE,
+    Ingestor,
+    IngestReport,
+    RawEvent,
+    batched,
+    ingest_counted,
+)
 
 
 def ingest_lines(
@@ -18,11 +25,7 @@ def ingest_lines(
     """Ingest JSON event lines in batches, each tagged `source:n`; `progress` gets events done.
 
     The next batch is read (and so made, for the simulator) and decoded while one commits.
+    Raises IngestStoppedError if the store fails part-way.
     """
-    report = IngestReport()
     items = (RawEvent(line, f"{source}:{number}") for number, line in enumerate(lines, 1))
-    for outcomes in ingestor.ingest_batches(batched(items, batch_size)):
-        report.add(outcomes)
-        if progress is not None:
-            progress(len(outcomes))
-    return report
+    return ingest_counted(ingestor, batched(items, batch_size), progress)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, ProgrammingError
+from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 
 from linespeed.errors import StoreError
 
@@ -82,6 +82,28 @@ def _postgres_on_connect(dbapi_connection: Any, _record: Any) -> None:
     with dbapi_connection.cursor() as cursor:
         cursor.execute("SET TIME ZONE 'UTC'")
     dbapi_connection.commit()
+
+
+_SQLITE_FULL: Final = 13
+_PG_DISK_FULL: Final = "53100"
+
+
+def is_disk_full(error: DBAPIError) -> bool:
+    """Whether the database refused a write because its disk (or its size limit) is full."""
+    orig = error.orig
+    return (
+        getattr(orig, "sqlite_errorcode", None) == _SQLITE_FULL
+        or getattr(orig, "sqlstate", None) == _PG_DISK_FULL
+        or "No space left on device" in str(orig)
+    )
+
+
+def store_failure(error: DBAPIError) -> str:
+    """What went wrong with the store, in one line for people ("the disk is full", ...)."""
+    if is_disk_full(error):
+        return "the store's disk is full"
+    first = str(error.orig).strip().splitlines()
+    return f"the store failed ({type(error.orig).__name__}: {first[0] if first else ''})"
 
 
 def _sqlite_on_begin(connection: Connection) -> None:
