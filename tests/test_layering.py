@@ -32,6 +32,8 @@ ROOT: Final = "linespeed"
 
 RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"errors"}),
+    # environment: the URLs and password files the store and the wire libraries read
+    frozenset({"environment"}),
     # mqtt, natsio: the wire libraries, under bridges, sim and cli
     frozenset({"yamlfile", "csvfile", "mqtt", "natsio"}),
     frozenset({"plant"}),
@@ -46,7 +48,8 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"live", "aftersales", "twin"}),
     frozenset({"api", "bridges", "web", "cli"}),
 )
-"""Packages from the bottom up; the top-level modules (`errors`, `yamlfile`, `csvfile`) too."""
+"""Packages from the bottom up; the top-level modules (`errors`, `yamlfile`, `csvfile`,
+`environment`) too."""
 FACES: Final = frozenset({"api", "bridges", "web", "cli"})
 SERVER_START: Final = frozenset({"linespeed.api", "linespeed.api.app", "linespeed.api.server"})
 """What `cli` may import of `api`: enough to start the server."""
@@ -247,17 +250,17 @@ def test_the_rules_name_importer_imported_and_rule() -> None:
     ]
     assert [_report(*each) for each in violations(found)] == [
         "linespeed.store.kpi_view (line 3) imports linespeed.kpi.counts: "
-        "[ranks] `store` (rank 4) imports `kpi` (rank 7)",
+        "[ranks] `store` (rank 5) imports `kpi` (rank 8)",
         "linespeed.store.kpi_view (line 3) imports linespeed.kpi.counts: "
         "[store-kpi] `store` knows nothing of `kpi`",
         "linespeed.sim.run (line 4) imports linespeed.store.engine: "
         "[sim-store] `sim` knows nothing of `store`: it yields events",
         "linespeed.ingest.core (line 5) imports linespeed.ramp.milestones: "
-        "[ranks] `ingest` (rank 5) imports `ramp` (rank 7)",
+        "[ranks] `ingest` (rank 6) imports `ramp` (rank 8)",
         "linespeed.ingest.core (line 5) imports linespeed.ramp.milestones: "
         "[ingest-ramp] `ingest` imports nothing from `ramp`",
         "linespeed.kpi.counts (line 6) imports linespeed.api.app: "
-        "[ranks] `kpi` (rank 7) imports `api` (rank 9)",
+        "[ranks] `kpi` (rank 8) imports `api` (rank 10)",
         "linespeed.kpi.counts (line 6) imports linespeed.api.app: "
         "[faces] nothing imports the face `api` but `cli` (server and bridges)",
         "linespeed.cli.serve (line 7) imports linespeed.api.routes: "

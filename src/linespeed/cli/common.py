@@ -65,8 +65,8 @@ DbOption = Annotated[
     str | None,
     typer.Option(
         "--db",
-        envvar="LINESPEED_DB",
-        help="Database URL (default sqlite:///linespeed.db).",
+        help="Database URL (default LINESPEED_DB, else sqlite:///linespeed.db); the password:"
+        " LINESPEED_DB_PASSWORD_FILE.",
         show_default=False,
     ),
 ]
@@ -101,6 +101,16 @@ MaxAgeOption = Annotated[
     ),
 ]
 DEFAULT_MAX_AGE_DAYS = 90.0
+
+
+def required_url(url: str | None, option: str, variable: str) -> str:
+    """`url`, which an option or its environment variable gave.
+
+    Raises CliUsageError naming both if neither did.
+    """
+    if url is None:
+        raise CliUsageError(f"give {option} URL or set {variable}", parameter=option)
+    return url
 
 
 def live_window(max_future_s: float, max_age_days: float) -> LiveWindow:

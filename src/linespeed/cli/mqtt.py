@@ -25,6 +25,7 @@ from linespeed.cli.common import (
     open_plant,
     out,
     print_json,
+    required_url,
 )
 
 mqtt_app = typer.Typer(help="Events in over MQTT: `linespeed mqtt ingest --broker URL`.")
@@ -34,8 +35,14 @@ app.add_typer(mqtt_app, name="mqtt")
 @mqtt_app.command("ingest")
 def mqtt_ingest(
     broker: Annotated[
-        str, typer.Option("--broker", help="Broker URL: mqtt://HOST:PORT (mqtts:// for TLS).")
-    ],
+        str | None,
+        typer.Option(
+            "--broker",
+            help="Broker URL: mqtt://[USER@]HOST:PORT (mqtts:// for TLS); default"
+            " LINESPEED_MQTT_URL. The password: LINESPEED_MQTT_PASSWORD_FILE.",
+            show_default=False,
+        ),
+    ] = None,
     plant: Annotated[
         str | None,
         typer.Option(
@@ -84,11 +91,12 @@ def mqtt_ingest(
     Example: linespeed mqtt ingest --broker mqtt://127.0.0.1:1883
     """
     from linespeed.bridges.mqtt import BridgeSettings, MqttBridge
+    from linespeed.environment import mqtt_url
     from linespeed.mqtt.broker import parse_broker_url
 
     stop = bridge_process()
     settings = BridgeSettings(
-        broker=parse_broker_url(broker),
+        broker=parse_broker_url(required_url(mqtt_url(broker), "--broker", "LINESPEED_MQTT_URL")),
         plant=plant,
         client_id=client_id,
         max_payload_bytes=max_payload_bytes,

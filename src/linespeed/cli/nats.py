@@ -25,6 +25,7 @@ from linespeed.cli.common import (
     live_window,
     out,
     print_json,
+    required_url,
 )
 from linespeed.cli.errors import CliUsageError
 
@@ -37,9 +38,12 @@ nats_app = typer.Typer(
 app.add_typer(nats_app, name="nats")
 
 ServerOption = Annotated[
-    str,
+    str | None,
     typer.Option(
-        "--server", envvar="LINESPEED_NATS_URL", help="NATS server URL: nats://HOST:PORT."
+        "--server",
+        help="NATS server URL: nats://[USER@]HOST:PORT; default LINESPEED_NATS_URL. The"
+        " password: LINESPEED_NATS_PASSWORD_FILE.",
+        show_default=False,
     ),
 ]
 HqOption = Annotated[
@@ -58,13 +62,13 @@ ReplicasOption = Annotated[
 
 @nats_app.command("setup")
 def nats_setup(
-    server: ServerOption,
     plant: Annotated[
         list[str],
         typer.Option(
             "--plant", help="Plant id (repeat with --hq for each plant headquarters sources)."
         ),
     ],
+    server: ServerOption = None,
     hq: HqOption = False,
     replicas: ReplicasOption = 1,
     duplicate_window_s: Annotated[
@@ -89,7 +93,7 @@ def nats_setup(
     plan = StreamPlan(tuple(plant), hq=hq, replicas=replicas, duplicate_window_s=duplicate_window_s)
     if not hq and len(plan.plants) > 1:
         err.print("note: one stream per plant; each plant's server should hold only its own")
-    states = set_up_streams(server, plan)
+    states = set_up_streams(_server(server), plan)
     if json_output:
         print_json(
             [
@@ -119,7 +123,7 @@ def nats_setup(
 
 @nats_app.command("ingest")
 def nats_ingest(
-    server: ServerOption,
+    server: ServerOption = None,
     plant: Annotated[
         list[str] | None,
         typer.Option(
@@ -170,7 +174,7 @@ def nats_ingest(
 
     stop = bridge_process()
     settings = NatsBridgeSettings(
-        server=server,
+        server=_server(server),
         plants=tuple(plant or ()),
         hq=hq,
         durable=durable,
@@ -217,3 +221,10 @@ def _plant_store(db: str | None, plants: tuple[str, ...]) -> Engine:
             )
         return open_plant_store(db, None)
     return open_plant_store(db, plants[0] if plants else None)
+
+
+def _server(given: str | None) -> str:
+    """The NATS server URL: --server, else LINESPEED_NATS_URL, with its password file."""
+    from linespeed.environment import nats_url
+
+    return required_url(nats_url(given), "--server", "LINESPEED_NATS_URL")

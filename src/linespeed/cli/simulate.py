@@ -120,6 +120,7 @@ def simulate(
     Example: linespeed simulate --until-units 300000 --into-db
     """
     # imported here: the engine's compiler loads slowly, and only simulate needs it
+    from linespeed.environment import masked_url, mqtt_url, nats_url
     from linespeed.ingest.core import Ingestor
     from linespeed.ingest.lines import ingest_lines
     from linespeed.mqtt.broker import parse_broker_url
@@ -143,8 +144,12 @@ def simulate(
             parameter="--out",
             value=out,
         )
-    broker = None if mqtt is None else parse_broker_url(mqtt)
-    nats_server = None if nats is None else parse_server_url(nats)
+    # The password files of LINESPEED_MQTT_PASSWORD_FILE and LINESPEED_NATS_PASSWORD_FILE
+    # complete a URL given; the URL variables alone do not make simulate publish.
+    broker = None if mqtt is None else parse_broker_url(mqtt_url(mqtt) or mqtt)
+    nats_server = None if nats is None else nats_url(nats) or nats
+    if nats_server is not None:
+        parse_server_url(nats_server)
     loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
     require_from_start(loaded)
     if plant is not None and plant != loaded.plant.plant:
@@ -253,6 +258,7 @@ def simulate(
             err.print(f"wrote the plan to {plan_out}, start of production to day {summary['days']}")
         if published is not None:
             err.print(
-                f"published {plural(int(published['events']), 'event')} to {broker or nats_server} "
+                f"published {plural(int(published['events']), 'event')} to"
+                f" {broker or masked_url(nats_server or '')} "
                 f"in {published['seconds']} s, every one acknowledged"
             )

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
+from linespeed.environment import masked_url
 from linespeed.errors import LinespeedError
 
 DEFAULT_PORTS: Final = {"mqtt": 1883, "mqtts": 8883}
@@ -43,13 +44,13 @@ def parse_broker_url(url: str) -> BrokerAddress:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise BrokerError(f"broker URL {_masked(url)!r} has a bad port") from None
+        raise BrokerError(f"broker URL {masked_url(url)!r} has a bad port") from None
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise BrokerError(
-            f"broker URL {_masked(url)!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
+            f"broker URL {masked_url(url)!r}: expected mqtt://HOST[:PORT] or mqtts://HOST[:PORT]"
         )
     if parts.path not in ("", "/") or parts.query or parts.fragment:
-        raise BrokerError(f"broker URL {_masked(url)!r}: nothing may follow HOST:PORT")
+        raise BrokerError(f"broker URL {masked_url(url)!r}: nothing may follow HOST:PORT")
     return BrokerAddress(
         host=parts.hostname,
         port=port or DEFAULT_PORTS[parts.scheme],
@@ -57,10 +58,3 @@ def parse_broker_url(url: str) -> BrokerAddress:
         username=None if parts.username is None else unquote(parts.username),
         password=None if parts.password is None else unquote(parts.password),
     )
-
-
-def _masked(url: str) -> str:
-    head, at, tail = url.rpartition("@")
-    if not at or ":" not in head.partition("://")[2]:
-        return url
-    return head[: head.rindex(":")] + ":***@" + tail

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from typing import Final
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import nats
 from nats.aio.client import Client
 
+from linespeed.environment import masked_url
 from linespeed.errors import LinespeedError
 
 CONNECT_TIMEOUT_S: Final = 5.0
@@ -28,14 +29,15 @@ class NatsBusyError(NatsError):
 
 
 def parse_server_url(url: str) -> str:
-    """`url` checked: `nats://HOST[:PORT]` (`tls://` too). Raises NatsError if it is not one."""
+    """`url` checked, as `nats://HOST:PORT` (`tls://` too) without its user and password,
+    which `connect` passes on. Raises NatsError if it is not such a URL."""
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as error:
-        raise NatsError(f"bad NATS server URL {url!r}: {error}") from None
+        raise NatsError(f"bad NATS server URL {masked_url(url)!r}: {error}") from None
     if parts.scheme not in ("nats", "tls") or not parts.hostname:
-        raise NatsError(f"bad NATS server URL {url!r}: expected nats://HOST:PORT")
+        raise NatsError(f"bad NATS server URL {masked_url(url)!r}: expected nats://HOST:PORT")
     return f"{parts.scheme}://{parts.hostname}:{port or DEFAULT_PORT}"
 
 
@@ -53,9 +55,12 @@ async def connect(url: str, *, timeout_s: float = CONNECT_TIMEOUT_S, name: str =
             asyncio.open_connection(parts.hostname, parts.port), timeout_s
         )
         writer.close()
+        given = urlsplit(url)
         return await asyncio.wait_for(
             nats.connect(
                 server,
+                user=None if given.username is None else unquote(given.username),
+                password=None if given.password is None else unquote(given.password),
                 name=name or "linespeed",
                 connect_timeout=timeout_s,
                 allow_reconnect=True,

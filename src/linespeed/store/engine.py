@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,12 +11,12 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, OperationalError, ProgrammingError
 
+from linespeed.environment import db_url, masked_url
 from linespeed.errors import StoreError
 
 if TYPE_CHECKING:
     from alembic.config import Config
 
-DEFAULT_DB_URL: Final = "sqlite:///linespeed.db"
 MIGRATIONS_DIR: Final = Path(__file__).parent / "migrations"
 _BEGIN: Final = "linespeed.begin"
 _PG_WRITE_LOCK: Final = 0x6C_73_77_6C
@@ -26,8 +24,12 @@ _PG_WRITE_LOCK: Final = 0x6C_73_77_6C
 
 
 def db_url_from_env(url: str | None = None) -> str:
-    """The database URL to use: `url` if given, else LINESPEED_DB, else the SQLite default."""
-    return url or os.environ.get("LINESPEED_DB") or DEFAULT_DB_URL
+    """The database URL to use: `url` if given, else LINESPEED_DB, else the SQLite default;
+    its password from LINESPEED_DB_PASSWORD_FILE if it names a user but no password.
+
+    Raises EnvironmentVariableError if that file cannot be read.
+    """
+    return db_url(url)
 
 
 def connect(url: str) -> Engine:
@@ -39,7 +41,7 @@ def connect(url: str) -> Engine:
         parsed = make_url(url)
         parsed.port  # noqa: B018  (a bad port only shows when read)
     except (ArgumentError, ValueError):
-        raise StoreError(f"database URL {_masked(url)!r} is not a valid URL") from None
+        raise StoreError(f"database URL {masked_url(url)!r} is not a valid URL") from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         database = parsed.database or ""
@@ -55,11 +57,6 @@ def connect(url: str) -> Engine:
         return engine
     shown = parsed.render_as_string(hide_password=True)
     raise StoreError(f"database URL {shown!r}: only sqlite and postgresql are supported")
-
-
-def _masked(url: str) -> str:
-    """The URL with anything between '://user:' and '@' hidden."""
-    return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
