@@ -18,9 +18,9 @@ SourceKind = Literal["file", "mqtt", "nats", "api"]
 else a file (`FILE:LINE`)."""
 SKIPPED_WORDS: Final[dict[SourceKind, tuple[str, str]]] = {
     "file": ("CSV row", "fix the file, ingest it again"),
-    "mqtt": ("MQTT message", "publish it again, corrected"),
-    "nats": ("NATS message", "publish it again, corrected"),
-    "api": ("posted event", "post it again, corrected"),
+    "mqtt": ("MQTT message", "correct and publish again"),
+    "nats": ("NATS message", "correct and publish again"),
+    "api": ("posted event", "correct and post again"),
 }
 """How a report words skipped letters of each source kind: the noun, and what to do."""
 
@@ -45,21 +45,16 @@ class RetryReport(IngestReport):
     """Letters that cannot succeed as they are (CSV rows that do not parse, MQTT messages
     refused for their topic or size, ...): fix them at their source."""
     skipped_by_source: Counter[SourceKind] = field(default_factory=Counter)
-    """The skipped letters by the kind of their source."""
+    """The skipped letters by the kind of their source (the text report words each kind)."""
 
     def as_dict(self) -> dict[str, Any]:
-        """The report as `{"retried", "skipped", "skipped_by_source", "accepted",
-        "duplicates", "rejected", "reasons"}`."""
-        return {
-            "retried": self.retried,
-            "skipped": self.skipped,
-            "skipped_by_source": dict(sorted(self.skipped_by_source.items())),
-            **super().as_dict(),
-        }
+        """The report as `{"retried", "skipped", "accepted", "duplicates", "rejected",
+        "reasons"}` (what `deadletters retry --json` prints)."""
+        return {"retried": self.retried, "skipped": self.skipped, **super().as_dict()}
 
     def skipped_text(self) -> str:
         """The skipped letters for people, by source: `5 CSV rows (fix the file, ingest it
-        again), 1 MQTT message (publish it again, corrected)`; empty when none was."""
+        again), 1 MQTT message (correct and publish again)`; empty when none was."""
         parts = []
         for kind, (noun, action) in SKIPPED_WORDS.items():
             count = self.skipped_by_source[kind]

@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final, Literal, Protocol, get_args
+from zoneinfo import ZoneInfo
 
 import msgspec
 from sqlalchemy import Connection, Engine, insert, select
 
 from linespeed.errors import InputError, LinespeedError, NotFoundError
 from linespeed.store.engine import write_transaction
+from linespeed.store.plants import current_revision, plant_timezone
 from linespeed.store.schema import audit_log, dead_letters
 from linespeed.store.text import storable_text as _storable
 
@@ -240,7 +242,7 @@ def list_dead_letters(
         )
     for name, value in (("since", since), ("until", until)):
         if value is not None:
-            _check_time(name, value)
+            _check_time(engine, name, value)
     if since is not None and until is not None and since > until:
         raise DeadLetterInputError(
             lambda n: f"{n('since')} {since.isoformat()} is after {n('until')} {until.isoformat()}",
@@ -277,14 +279,11 @@ def list_dead_letters(
         return [_letter(row._mapping) for row in connection.execute(query)]
 
 
-def _check_time(name: str, value: datetime) -> None:
+def _check_time(engine: Engine, name: str, value: datetime) -> None:
     if value.utcoffset() is None:
+        local = value.replace(tzinfo=ZoneInfo(_zone(engine))).isoformat(timespec="minutes")
         raise DeadLetterInputError(
-            lambda n: (
-                f"{n(name)} {value.isoformat()} has no UTC offset:"
-                f" write it as {value.replace(tzinfo=UTC).isoformat()} (UTC) or with the"
-                " plant's offset"
-            ),
+            lambda n: f"{n(name)} {value.isoformat()} has no UTC offset: write it as {local}",
             parameter=name,
             value=value,
         )
@@ -298,6 +297,13 @@ def _check_time(name: str, value: datetime) -> None:
             parameter=name,
             value=value,
         )
+
+
+def _zone(engine: Engine) -> str:
+    """The plant's time zone, for hints (UTC when the store holds no plant)."""
+    with engine.connect() as connection:
+        revision = current_revision(connection)
+        return "UTC" if revision is None else plant_timezone(connection, revision)
 
 
 def _letter(row: Any) -> DeadLetter:
