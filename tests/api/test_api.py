@@ -65,6 +65,7 @@ def test_openapi_is_served(client: TestClient) -> None:
         ("board",),
         ("stock",),
         ("stock", "--part", "BRK-2201"),
+        ("deadletters", "--all"),
     ],
     ids=lambda q: " ".join(q),
 )
@@ -89,8 +90,10 @@ def test_every_get_answers_the_json_of_the_cli(
         "ramp": "/api/v1/ramp",
         "board": "/api/v1/board",
         "stock": "/api/v1/stock" + ("?part=BRK-2201" if "--part" in args else ""),
+        "deadletters": "/api/v1/deadletters?all=true",
     }[args[0]]
-    answer = client.get(path, headers=tokens.header("viewer"))
+    role = "engineer" if args[0] == "deadletters" else "viewer"  # letters hold raw payloads
+    answer = client.get(path, headers=tokens.header(role))
     assert answer.status_code == 200, answer.text
     assert answer.json() == run_cli(*args)
 
@@ -171,6 +174,7 @@ GETS = [
     "/api/v1/ramp/references",
     "/api/v1/board",
     "/api/v1/audit",
+    "/api/v1/deadletters",
     "/api/v1/stream",
 ]
 

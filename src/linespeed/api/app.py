@@ -23,6 +23,7 @@ from linespeed.access.audit import audit_engine
 from linespeed.access.errors import UnauthorizedError
 from linespeed.access.ratelimit import RateLimiter, RefusalLog
 from linespeed.access.tokens import authenticate
+from linespeed.api.deadletters import router as deadletters_router
 from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import (
     AuditMiddleware,
@@ -114,6 +115,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.state.feed_poller = feed_poller
     app.include_router(router)
     app.include_router(stream_router)
+    app.include_router(deadletters_router)
     app.add_middleware(AuditMiddleware, record=writer.submit_audit)
     app.add_middleware(
         TokenlessWriteLimit,

@@ -255,9 +255,21 @@ dead_letters = Table(
     Column("status", String(16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("resolved_at", UtcDateTime),
-    Index("ix_dead_letters_status", "status"),
+    Column("vin", Text),
+    Column("station", Text),
+    Column("line", Text),
+    Column("note", Text),
+    Column("assignee", Text),
+    Column("handled_by", Text),
+    Column("handled_at", UtcDateTime),
+    Index("ix_dead_letters_status_received_at", "status", "received_at"),
     Index("ix_dead_letters_raw_sha256", "raw_sha256"),
+    Index("ix_dead_letters_vin", "vin"),
 )
+"""Refused payloads: `status` is `open`, `resolved` (accepted on a retry) or `dismissed` (by a
+person, with a `note`); `vin`, `station` and `line` are read from the payload when it is JSON
+that names them (NULL otherwise); `handled_by` and `handled_at` say who last dismissed or
+assigned the letter, and when."""
 
 PROJECTIONS: tuple[Table, ...] = (
     units,
