@@ -3,6 +3,7 @@
 - `app`: `create_app(engine, settings)` and `ApiSettings`: the API under /api/v1, the
   dashboard at /, one error format.
 - `routes`: the endpoints of /api/v1 (docs/api.md): parse, call the query function, answer.
+- `deadletters`: GET /api/v1/deadletters, and dismissing or assigning a dead letter.
 - `auth`: FastAPI dependencies checking a request's bearer token against a role.
 - `posting`: posted events split into payloads and checked against the token's stations.
 - `writer`: the one writing thread: group commit of posted events, and the audit log.
