@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Final
 from zoneinfo import ZoneInfo
 
@@ -78,6 +79,21 @@ PlantOption = Annotated[
         help="The plant to ask, in a store of several (`linespeed plants`).",
         show_default=False,
     ),
+]
+CaFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--ca-file",
+        help="With mqtts://: trust this certificate authority (PEM) instead of the system's.",
+    ),
+]
+CertOption = Annotated[
+    Path | None,
+    typer.Option("--cert", help="With mqtts://: log in with this client certificate (PEM)."),
+]
+KeyOption = Annotated[
+    Path | None,
+    typer.Option("--key", help="With --cert: the certificate's private key (PEM)."),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 MaxFutureOption = Annotated[

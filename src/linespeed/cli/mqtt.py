@@ -14,8 +14,11 @@ from linespeed.cli.choices import (
 )
 from linespeed.cli.common import (
     DEFAULT_MAX_AGE_DAYS,
+    CaFileOption,
+    CertOption,
     DbOption,
     JsonOption,
+    KeyOption,
     MaxAgeOption,
     MaxFutureOption,
     app,
@@ -74,6 +77,9 @@ def mqtt_ingest(
             " with MQTT 3.1.1 the bridge stops reading at that many).",
         ),
     ] = DEFAULT_RECEIVE_MAXIMUM,
+    ca_file: CaFileOption = None,
+    cert: CertOption = None,
+    key: KeyOption = None,
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
@@ -92,11 +98,13 @@ def mqtt_ingest(
     """
     from linespeed.bridges.mqtt import BridgeSettings, MqttBridge
     from linespeed.environment import mqtt_url
-    from linespeed.mqtt.broker import parse_broker_url
+    from linespeed.mqtt.broker import TlsFiles, parse_broker_url
 
     stop = bridge_process()
     settings = BridgeSettings(
-        broker=parse_broker_url(required_url(mqtt_url(broker), "--broker", "LINESPEED_MQTT_URL")),
+        broker=parse_broker_url(
+            required_url(mqtt_url(broker), "--broker", "LINESPEED_MQTT_URL")
+        ).with_tls_files(TlsFiles(ca_file, cert, key)),
         plant=plant,
         client_id=client_id,
         max_payload_bytes=max_payload_bytes,

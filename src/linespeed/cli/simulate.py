@@ -10,8 +10,11 @@ import typer
 
 from linespeed.cli.choices import Detail
 from linespeed.cli.common import (
+    CaFileOption,
+    CertOption,
     DbOption,
     JsonOption,
+    KeyOption,
     app,
     err,
     flag_names,
@@ -92,6 +95,9 @@ def simulate(
             help="With --mqtt or --nats: X times real time; 0: as fast as can be.",
         ),
     ] = 1.0,
+    ca_file: CaFileOption = None,
+    cert: CertOption = None,
+    key: KeyOption = None,
     plan_out: Annotated[
         Path | None,
         typer.Option(
@@ -123,7 +129,7 @@ def simulate(
     from linespeed.environment import masked_url, mqtt_url, nats_url
     from linespeed.ingest.core import Ingestor
     from linespeed.ingest.lines import ingest_lines
-    from linespeed.mqtt.broker import parse_broker_url
+    from linespeed.mqtt.broker import TlsFiles, parse_broker_url
     from linespeed.natsio.publisher import publish_event_lines
     from linespeed.natsio.server import parse_server_url
     from linespeed.sim.emit import StreamCounts, counted, event_lines, write_lines
@@ -146,7 +152,12 @@ def simulate(
         )
     # The password files of LINESPEED_MQTT_PASSWORD_FILE and LINESPEED_NATS_PASSWORD_FILE
     # complete a URL given; the URL variables alone do not make simulate publish.
-    broker = None if mqtt is None else parse_broker_url(mqtt_url(mqtt) or mqtt)
+    if mqtt is None and (ca_file or cert or key):
+        raise CliUsageError("--ca-file, --cert and --key go with --mqtt URL", parameter="--cert")
+    broker = None
+    if mqtt is not None:
+        address = parse_broker_url(mqtt_url(mqtt) or mqtt)
+        broker = address.with_tls_files(TlsFiles(ca_file, cert, key))
     nats_server = None if nats is None else nats_url(nats) or nats
     if nats_server is not None:
         parse_server_url(nats_server)

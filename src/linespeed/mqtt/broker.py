@@ -3,7 +3,9 @@ error a broker's refusal (or absence) raises."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import ssl
+from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Final
 from urllib.parse import unquote, urlsplit
 
@@ -20,6 +22,16 @@ class BrokerError(LinespeedError):
 
 
 @dataclass(frozen=True)
+class TlsFiles:
+    """A private certificate authority to trust instead of the system's, and a client
+    certificate with its key to log in with (each optional)."""
+
+    ca_file: Path | None = None
+    cert_file: Path | None = None
+    key_file: Path | None = None
+
+
+@dataclass(frozen=True)
 class BrokerAddress:
     """Where a broker listens, and how to log in."""
 
@@ -28,6 +40,43 @@ class BrokerAddress:
     tls: bool = False
     username: str | None = None
     password: str | None = None
+    tls_files: TlsFiles = TlsFiles()
+
+    def with_tls_files(self, files: TlsFiles) -> BrokerAddress:
+        """This address with `files` for its TLS.
+
+        Raises BrokerError if files are given for a broker without TLS (`mqtt://`), or a key
+        without its certificate.
+        """
+        if files == TlsFiles():
+            return self
+        if not self.tls:
+            raise BrokerError(
+                f"--ca-file, --cert and --key are for TLS: use mqtts://{self.host}:{self.port}"
+            )
+        if files.key_file is not None and files.cert_file is None:
+            raise BrokerError("--key is the key of a client certificate: give --cert too")
+        return replace(self, tls_files=files)
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """The TLS set-up for this broker: the private authority alone if given (else the
+        system's), and the client certificate if given.
+
+        Raises BrokerError naming a file that cannot be read or used.
+        """
+        files = self.tls_files
+        try:
+            context = ssl.create_default_context(cafile=files.ca_file)
+        except (OSError, ssl.SSLError) as error:
+            raise BrokerError(f"--ca-file {files.ca_file}: cannot use it: {error}") from None
+        if files.cert_file is not None:
+            try:
+                context.load_cert_chain(files.cert_file, files.key_file)
+            except (OSError, ssl.SSLError) as error:
+                raise BrokerError(
+                    f"--cert {files.cert_file}: cannot use it with its key: {error}"
+                ) from None
+        return context
 
     def __str__(self) -> str:
         """The URL, with the password hidden."""

@@ -105,13 +105,14 @@ def _open(
         username=address.username,
         password=address.password,
     )
+    context = address.ssl_context() if address.tls else None
     try:
         sock: Socket = socket.create_connection((address.host, address.port), timeout_s)
     except OSError as error:
         raise BrokerError(f"cannot reach the broker at {address}: {_why(error)}") from None
     try:
-        if address.tls:
-            sock = ssl.create_default_context().wrap_socket(sock, server_hostname=address.host)
+        if context is not None:
+            sock = context.wrap_socket(sock, server_hostname=address.host)
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         sock.sendall(packet)
         received = bytearray()
