@@ -6,14 +6,20 @@ server; the streams are deleted at the end.
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import nats
 import pytest
+from nats.aio.client import Client
+from nats.aio.msg import Msg
 from nats.js.api import StreamConfig
+from nats.js.kv import KeyValue
 from sqlalchemy import Engine
 
 from linespeed.bridges.nats import NatsBridgeSettings
@@ -355,3 +361,96 @@ def test_an_ingest_stopped_by_its_store_hands_its_messages_back_before_its_lease
         wait_until(lambda: standby.report.messages == len(lines), 8.0, "every message, at once")
     assert (standby.report.accepted, standby.report.rejected) == (len(lines), 0)
     assert stored_count(sim_store) == len(lines)
+
+
+def test_a_standby_reads_what_a_holder_frozen_after_an_in_progress_ack_left_first(
+    nats_url: str,
+    own_plant: Plant,
+    own_stream: str,
+    sim_store: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The holder's batches wait to commit and its lease renewals stall (JetStream slow to
+    it); once the standby pulls, the holder is frozen (as if SIGKILLed) right after its next
+    in-progress acknowledgement, if it sends one. The standby reads the holder's outstanding
+    messages before any after them: it pulls in the stream's order, and stores every event
+    once, none refused."""
+    lines = line_events(1)[:600]
+    set_up_streams(nats_url, StreamPlan((own_plant.plant,)))
+    publish_event_lines(lines, nats_url, own_plant.plant)
+    shared = settings(nats_url, batch_size=50, durable="shared", ack_wait_s=2.0)
+    holder = ThreadBridge(sim_store, shared)
+    standby = ThreadBridge(sim_store, shared)
+    committing, stalled, freeze, frozen, thawed = (threading.Event() for _ in range(5))
+    touched: list[float] = []
+    pulled: list[int] = []
+
+    ingest_batches = holder.bridge._ingestor.ingest_batches
+
+    def waiting(batches: Iterator[list[RawEvent]]) -> Iterator[list[Outcome]]:
+        def held() -> Iterator[list[RawEvent]]:
+            for batch in batches:
+                committing.wait()
+                yield batch
+
+        return ingest_batches(held())
+
+    monkeypatch.setattr(holder.bridge._ingestor, "ingest_batches", waiting)
+
+    kv_update = KeyValue._update
+
+    async def slow_update(
+        self: KeyValue,
+        key: str,
+        value: bytes,
+        last: int | None = None,
+        validate_keys: bool = True,
+        msg_ttl: float | None = None,
+    ) -> int:
+        while stalled.is_set() and threading.current_thread() is holder.thread:
+            await asyncio.sleep(0.05)
+        return await kv_update(self, key, value, last, validate_keys, msg_ttl)
+
+    monkeypatch.setattr(KeyValue, "_update", slow_update)
+
+    async def die(client: Client) -> None:
+        await client.flush()  # the in-progress acknowledgements reach the server
+        frozen.set()
+        thawed.wait()  # the holder's event loop stops dead
+
+    in_progress = Msg.in_progress
+    dying: list[asyncio.Task[None]] = []
+
+    async def touch(self: Msg) -> None:
+        await in_progress(self)
+        if threading.current_thread() is holder.thread:
+            touched.append(time.monotonic())
+            if freeze.is_set() and not dying:
+                dying.append(asyncio.get_running_loop().create_task(die(self._client)))
+
+    monkeypatch.setattr(Msg, "in_progress", touch)
+    prepare = standby.bridge._prepare
+
+    def record(messages: list[Msg], store_plant: str) -> Any:
+        pulled.extend(message.metadata.sequence.stream for message in messages)
+        freeze.set()
+        return prepare(messages, store_plant)
+
+    monkeypatch.setattr(standby.bridge, "_prepare", record)
+    try:
+        with holder:
+            wait_until(lambda: bool(touched), 20.0, "the holder's batches to be kept in progress")
+            stalled.set()
+            with standby:
+                wait_until(lambda: standby.report.messages == len(lines), 60.0, "every message")
+                thawed.set()
+                stalled.clear()
+                committing.set()
+        assert pulled[:150] == list(range(1, 151)), "the holder's messages first"
+        assert pulled == sorted(set(pulled)), "the stream's order, each message once"
+        assert (standby.report.accepted, standby.report.rejected) == (len(lines), 0)
+        assert stored_count(sim_store) == distinct_ids(sim_store) == len(lines)
+    finally:
+        thawed.set()
+        stalled.clear()
+        committing.set()

@@ -245,24 +245,27 @@ def test_two_ingests_on_one_durable_consumer_one_dies_the_other_goes_on(
     wait_until(lambda: js_ready(server.url), 30.0, "JetStream")
     set_up_streams(server.url, StreamPlan((PLANT,)))
     lines = line_events(3)
-    publish_event_lines(lines, server.url, PLANT)
-
     pair = [
         IngestProcess(server.url, db_url, tmp_path / f"ingest-{n}.log", "--durable", "shared")
         for n in (1, 2)
     ]
     for process in pair:
         ingests.append(process.start())
-    wait_until(lambda: stored_count(store) > len(lines) // 20, 60.0, "the first events")
+    # published once both run: the reader cannot be through them before the standby is up
+    publish_event_lines(lines, server.url, PLANT)
 
     async def holder() -> str:
+        """The lease's holder once the first events are stored (the bucket found before, so
+        that the reader is killed at once, mid-stream)."""
         client = await nats.connect(server.url)
         kv = await client.jetstream().key_value(lease_bucket("LS_YZ1", "shared"))
+        wait_until(lambda: stored_count(store) > len(lines) // 20, 60.0, "the first events")
         entry = await kv.get("holder")
         await client.close()
         return (entry.value or b"").decode()
 
-    reading = next(process for process in pair if f":{process.pid}:" in run(holder()))
+    held_by = run(holder())
+    reading = next(process for process in pair if f":{process.pid}:" in held_by)
     reading.kill()
     assert stored_count(store) < len(lines), "the reader died too late to fall mid-stream"
     standby = next(process for process in pair if process is not reading)

@@ -11,7 +11,10 @@ delivers again, and ingest, idempotent by event, counts it as a duplicate.
 A message whose events are all refused is in dead letters once its batch commits (ingest
 writes them in the same transaction); it is then terminated, so JetStream never delivers
 it again. Several processes may run on one durable consumer: one reads, the others wait
-on its lease (`linespeed.natsio.lease`) and take over when it dies.
+on its lease (`linespeed.natsio.lease`) and take over when it dies. The reader pulls, and keeps
+messages in progress, only while its lease covers them (they would be delivered again before
+the lease lapses), and never while a pull is under way: what a dead reader left comes back in
+the stream's order, before the standby taking over pulls anything after it.
 """
 
 from __future__ import annotations
@@ -59,6 +62,9 @@ from linespeed.store.plants import current_plant
 DEFAULT_ACK_WAIT_S: Final = 30.0
 """How long JetStream waits for an acknowledgement before it delivers a message again."""
 _FETCH_WAIT_S: Final = 0.5
+_PULL_SLACK_S: Final = 0.1
+"""How much longer than a pull's wait its lease should cover at its start (else it is
+renewed first): the no-wait request before it."""
 _PLACES_KEPT: Final = 10_000
 _UNSEEN: Final = EventsTopic("", "", None)
 _IN_FLIGHT: Final = 3
@@ -148,6 +154,8 @@ class NatsBridge:
         self._ingestor = Ingestor(engine, settings.live_window)
         self._counts: dict[int, list[int]] = {}
         """How many items each message of a batch in flight gave, by the batch's id."""
+        self._feeds: dict[int, _Feed] = {}
+        """The feed each batch in flight was pulled from, by the batch's id."""
         self._turn = 0
         self._places: dict[str, EventsTopic | None] = {}
         """The plant, line and station of each subject seen (few: one per station)."""
@@ -182,11 +190,9 @@ class NatsBridge:
             if on_ready is not None:
                 names = ", ".join(f"{feed.stream}/{feed.durable}" for feed in feeds)
                 on_ready(f"{names} on {settings.server}")
-            renewing = asyncio.create_task(_renew_leases(feeds))
             try:
                 await self._bridge(stop, feeds)
             finally:
-                renewing.cancel()
                 for feed in feeds:
                     await feed.puller.close()
                     await feed.lease.release()
@@ -257,6 +263,7 @@ class NatsBridge:
             lease_bucket(stream, durable),
             ttl_s=LEASE_FACTOR * ack_wait_s,
             replicas=stream_info.config.num_replicas or 1,
+            ack_wait_s=ack_wait_s,
         )
         await lease.open()
         puller = Puller(client, stream, durable)
@@ -267,14 +274,17 @@ class NatsBridge:
         """Pull and hand over batches until `stop`; acknowledge each once it is committed.
 
         At most `_IN_FLIGHT` batches are handed over and not yet committed: the next is
-        pulled and prepared while one commits and another is decoded.
+        pulled and prepared while one commits and another is decoded. Pulls and in-progress
+        acknowledgements take turns (`touching`): a batch pulled is in flight before the
+        next keeping, so the messages are kept in progress in the stream's order and, were
+        this process to die, are delivered again in that order.
         """
         store_plant = await asyncio.to_thread(self._store_plant)
         committer: Committer[list[Msg]] = Committer(self._ingestor, asyncio.get_running_loop())
         committer.start()
         in_flight: list[list[Msg]] = []
-        ack_wait_s = min(feed.ack_wait_s for feed in feeds)
-        keeping = asyncio.create_task(_keep_in_progress(in_flight, ack_wait_s))
+        touching = asyncio.Lock()
+        keeping = asyncio.create_task(self._keep(feeds, in_flight, touching))
         try:
             while not stop.is_set():
                 while not committer.done.empty():
@@ -282,15 +292,19 @@ class NatsBridge:
                 if len(in_flight) >= _IN_FLIGHT:
                     await self._finish(await committer.done.get(), in_flight)
                     continue
-                messages = await self._pull(feeds)
+                async with touching:
+                    source, messages = await self._pull(feeds)
+                    if source is not None:
+                        batch = self._prepare(messages, store_plant)
+                        in_flight.append(messages)
+                        self._feeds[id(messages)] = source
+                        self._counts[id(messages)] = batch.counts
+                        committer.submit(messages, batch.items)
                 if messages:
-                    batch = self._prepare(messages, store_plant)
-                    in_flight.append(messages)
-                    committer.submit(messages, batch.items)
-                    self._counts[id(messages)] = batch.counts
-                elif in_flight:
+                    continue
+                if in_flight:
                     await self._finish(await committer.done.get(), in_flight)
-                elif not any(feed.lease.held for feed in feeds):
+                elif not any(feed.lease.covers() > 0 for feed in feeds):
                     await asyncio.sleep(min(feed.lease.renew_every_s for feed in feeds))
             while in_flight:
                 await self._finish(await committer.done.get(), in_flight)
@@ -301,16 +315,44 @@ class NatsBridge:
             # so that a standby reads it first, not the messages after it.
             await _nak([message for messages in in_flight for message in messages])
 
-    async def _pull(self, feeds: list[_Feed]) -> list[Msg]:
-        """The next messages of the first feed (in turn) whose lease this process holds."""
+    async def _pull(self, feeds: list[_Feed]) -> tuple[_Feed | None, list[Msg]]:
+        """The next messages of the first feed (in turn) whose lease this process holds and
+        covers them, with that feed."""
         for _turn in range(len(feeds)):
             feed = feeds[self._turn % len(feeds)]
             self._turn += 1
-            if await feed.lease.try_acquire():
-                messages = await _pull(feed, self.settings.batch_size)
-                if messages:
-                    return messages
-        return []
+            if not await feed.lease.try_acquire():
+                continue
+            covered_s = await feed.lease.cover(_FETCH_WAIT_S + _PULL_SLACK_S)
+            if covered_s <= 0:
+                continue  # renewals failing: pull nothing JetStream would hold for us
+            messages = await _pull(feed, self.settings.batch_size, covered_s)
+            if messages:
+                return feed, messages
+        return None, []
+
+    async def _keep(
+        self, feeds: list[_Feed], in_flight: list[list[Msg]], touching: asyncio.Lock
+    ) -> None:
+        """Every sixth of a lease's life, renew the leases held, then tell JetStream that the
+        batches in flight are still being worked on (committed, or waiting to be): only those
+        whose lease covers them, so that they come again before the lease lapses."""
+        every_s = min(feed.lease.renew_every_s for feed in feeds)
+        while True:
+            await asyncio.sleep(every_s)
+            async with touching:
+                for feed in feeds:
+                    if feed.lease.held and not await feed.lease.renew():
+                        log.warning(
+                            "lost the lease on %s/%s to another process", feed.stream, feed.durable
+                        )
+                for messages in list(in_flight):
+                    owner = self._feeds.get(id(messages))
+                    if owner is not None and owner.lease.covers() > 0:
+                        await _keep_in_progress(messages)
+                for feed in feeds:
+                    if feed.lease.covers() > 0:
+                        await feed.puller.keep_in_progress()
 
     async def _finish(
         self, done: tuple[list[Msg], list[Outcome]] | BaseException, in_flight: list[list[Msg]]
@@ -321,6 +363,7 @@ class NatsBridge:
             raise done
         messages, outcomes = done
         in_flight.remove(messages)
+        self._feeds.pop(id(messages), None)
         counts = self._counts.pop(id(messages))
         at = 0
         for message, count in zip(messages, counts, strict=True):
@@ -380,25 +423,24 @@ def delivered(reply: str) -> int:
     return int(number) if number.isdigit() else 1
 
 
-async def _pull(feed: _Feed, batch_size: int) -> list[Msg]:
-    """The next messages of `feed` (none if none came within a second)."""
+async def _pull(feed: _Feed, batch_size: int, covered_s: float) -> list[Msg]:
+    """The next messages of `feed` (none if none came within `_FETCH_WAIT_S`), none asked to
+    come after `covered_s` from now."""
+    until = time.monotonic() + covered_s
     try:
-        return await feed.puller.pull(batch_size, _FETCH_WAIT_S)
+        return await feed.puller.pull(batch_size, _FETCH_WAIT_S, until=until)
     except (nats.errors.Error, OSError) as error:
         log.warning("pulling from %s failed (%s); trying again", feed.stream, error)
         await asyncio.sleep(_FETCH_WAIT_S)
         return []
 
 
-async def _keep_in_progress(in_flight: list[list[Msg]], ack_wait_s: float) -> None:
-    """Tell JetStream every third of `ack_wait_s` that the batches in flight are still being
-    worked on (committed, or waiting to be)."""
-    while True:
-        await asyncio.sleep(ack_wait_s / 3)
-        for messages in list(in_flight):
-            for message in messages:
-                with contextlib.suppress(nats.errors.Error):
-                    await message.in_progress()
+async def _keep_in_progress(messages: list[Msg]) -> None:
+    """Tell JetStream that `messages` are still being worked on (their acknowledgement wait
+    starts again), in their order."""
+    for message in messages:
+        with contextlib.suppress(nats.errors.Error):
+            await message.in_progress()
 
 
 async def _nak(messages: list[Msg]) -> None:
@@ -406,13 +448,3 @@ async def _nak(messages: list[Msg]) -> None:
     for message in messages:
         with contextlib.suppress(nats.errors.Error, TimeoutError):
             await message.nak()
-
-
-async def _renew_leases(feeds: list[_Feed]) -> None:
-    """Renew the leases held, for as long as the bridge runs."""
-    every_s = min(feed.lease.renew_every_s for feed in feeds)
-    while True:
-        await asyncio.sleep(every_s)
-        for feed in feeds:
-            if feed.lease.held and not await feed.lease.renew():
-                log.warning("lost the lease on %s/%s to another process", feed.stream, feed.durable)

@@ -4,7 +4,8 @@ nats-py's `fetch` waits for each message of a batch on its own (a timer per mess
 tens of thousands of events a second that costs more than the ingest. `Puller` asks the
 consumer for a batch (`$JS.API.CONSUMER.MSG.NEXT`) and gathers the messages in one callback
 on an inbox of its own: first without waiting (what the stream holds now), and when that
-gives nothing, waiting up to `wait_s` for the first messages to come.
+gives nothing, waiting up to `wait_s` for the first messages to come (and never past a
+deadline: the bridge pulls only while its lease covers what it pulls).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import time
 from typing import Final
 
 from nats.aio.client import Client
@@ -25,6 +27,7 @@ _ACK_PREFIX: Final = "$JS.ACK."
 _HEARTBEAT: Final = "100"
 _SLACK_S: Final = 2.0
 """How much longer than the request's expiry a pull waits for its end (a lost connection)."""
+_SHORTEST_WAIT_S: Final = 0.01
 
 
 class Puller:
@@ -59,13 +62,25 @@ class Puller:
             with contextlib.suppress(Exception):
                 await message.nak()
 
-    async def pull(self, batch: int, wait_s: float) -> list[Msg]:
+    async def pull(self, batch: int, wait_s: float, until: float | None = None) -> list[Msg]:
         """Up to `batch` messages: those the consumer holds now, or else the first to come
-        within `wait_s` (then up to `batch` of them, or what came until `wait_s`)."""
+        within `wait_s` (then up to `batch` of them, or what came until `wait_s`), and none
+        asked to come after `until` (a `time.monotonic()` deadline)."""
         messages = await self._ask(batch, None)
         if messages:
             return messages
+        if until is not None:
+            wait_s = min(wait_s, until - time.monotonic())
+            if wait_s < _SHORTEST_WAIT_S:
+                return []
         return await self._ask(batch, wait_s)
+
+    async def keep_in_progress(self) -> None:
+        """Tell JetStream that the messages which came after the last pull ended (kept for
+        the next) are being worked on, as the batches pulled before them are."""
+        for message in self._messages:
+            with contextlib.suppress(Exception):
+                await message.in_progress()
 
     async def _ask(self, batch: int, wait_s: float | None) -> list[Msg]:
         self._request += 1
