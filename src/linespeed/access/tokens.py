@@ -1,4 +1,5 @@
-"""API bearer tokens: created with a role (and optionally stations), stored hashed, revoked.
+"""API bearer tokens: created with a role (and optionally stations and an expiry), stored
+hashed, revoked; each remembers when it was last used.
 
 Roles are ordered viewer < operator < engineer < admin; a token may do what its role and
 every lower role may do. A token's secret is shown once, at creation: only its SHA-256 is
@@ -13,10 +14,11 @@ import logging
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal, TypeAlias, get_args
 
-from sqlalchemy import Engine, Row, insert, select, update
+from sqlalchemy import Engine, Row, insert, or_, select, update
+from sqlalchemy.exc import OperationalError
 
 from linespeed.access.errors import ForbiddenError, TokenInputError, UnauthorizedError
 from linespeed.errors import NotFoundError
@@ -27,7 +29,9 @@ ROLES: Final[tuple[Role, ...]] = get_args(Role)
 """In rank order: each role may do what the roles before it may."""
 TOKEN_PREFIX: Final = "ls_"  # noqa: S105  (a prefix, not a secret)
 UNAUTHORIZED: Final = "a valid bearer token is required (Authorization: Bearer <token>)"
-"""The one answer to a missing, unknown or revoked token: it tells a prober nothing."""
+"""The one answer to a missing, unknown, revoked or expired token: it tells a prober nothing."""
+LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
+"""A token's last use is written at most this often (not on every request)."""
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +47,10 @@ class ApiToken:
     label: str | None
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None = None
+    """When the token stops working; None: never (until revoked)."""
+    last_used_at: datetime | None = None
+    """When a request last carried it (to the minute: LAST_USED_RESOLUTION); None: never."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +63,7 @@ class CreatedToken:
     stations: list[str] | None
     label: str | None
     created_at: datetime
+    expires_at: datetime | None = None
 
 
 def _digest(secret: str) -> str:
@@ -67,11 +76,14 @@ def create_token(
     *,
     stations: Sequence[str] = (),
     label: str | None = None,
+    expires_in: timedelta | None = None,
 ) -> CreatedToken:
-    """Create a token with `role`, limited to `stations` when some are given.
+    """Create a token with `role`, limited to `stations` when some are given, working for
+    `expires_in` from now if given (else until revoked).
 
-    Raises TokenInputError (token.input) if the role is unknown, or if stations are given
-    for a role other than operator (only operators' posts are limited by station).
+    Raises TokenInputError (token.input) if the role is unknown, if stations are given for a
+    role other than operator (only operators' posts are limited by station), or if
+    `expires_in` is not positive or reaches past year 9999.
     """
     if role not in ROLES:
         raise TokenInputError(
@@ -85,6 +97,7 @@ def create_token(
         )
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     now = datetime.now(UTC)
+    expires_at = None if expires_in is None else _expiry(now, expires_in)
     chosen = sorted(set(stations)) or None
     with engine.begin() as connection:
         token_id = connection.execute(
@@ -95,10 +108,52 @@ def create_token(
                 stations=None if chosen is None else json.dumps(chosen),
                 label=label,
                 created_at=now,
+                expires_at=expires_at,
             )
             .returning(api_tokens.c.id)
         ).scalar_one()
-    return CreatedToken(secret, token_id, role, chosen, label, now)
+    return CreatedToken(secret, token_id, role, chosen, label, now, expires_at)
+
+
+_LIFETIME_UNITS: Final = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def parse_lifetime(text: str) -> timedelta:
+    """A token's lifetime written as a whole number and a unit: `30m`, `12h`, `90d`, `2w`.
+
+    Raises TokenInputError (token.input) naming the text if it is not one, or not positive.
+    """
+    number, unit = text.strip()[:-1], text.strip()[-1:].lower()
+    if unit not in _LIFETIME_UNITS or not number.isdigit() or int(number) == 0 or len(number) > 9:
+        raise TokenInputError(
+            f"lifetime {text!r} is not a positive whole number of minutes, hours, days or"
+            " weeks, such as 90d, 12h, 30m or 2w",
+            parameter="expires",
+            value=text,
+        )
+    try:
+        return timedelta(seconds=int(number) * _LIFETIME_UNITS[unit])
+    except OverflowError:
+        raise TokenInputError(
+            f"lifetime {text!r} reaches past year 9999", parameter="expires", value=text
+        ) from None
+
+
+def _expiry(now: datetime, expires_in: timedelta) -> datetime:
+    if expires_in <= timedelta(0):
+        raise TokenInputError(
+            f"a token's lifetime must be positive, not {expires_in}",
+            parameter="expires",
+            value=expires_in,
+        )
+    try:
+        return now + expires_in
+    except OverflowError:
+        raise TokenInputError(
+            f"a lifetime of {expires_in.days:,} days reaches past year 9999",
+            parameter="expires",
+            value=expires_in,
+        ) from None
 
 
 def list_tokens(engine: Engine, *, include_revoked: bool = False) -> list[ApiToken]:
@@ -148,7 +203,25 @@ def authenticate(engine: Engine, secret: str | None) -> ApiToken:
     if token.revoked_at is not None:
         log.info("refused: token %d was revoked at %s", token.id, token.revoked_at)
         raise UnauthorizedError(UNAUTHORIZED)
+    now = datetime.now(UTC)
+    if token.expires_at is not None and token.expires_at <= now:
+        log.info("refused: token %d expired at %s", token.id, token.expires_at)
+        raise UnauthorizedError(UNAUTHORIZED)
+    if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
+        _mark_used(engine, token.id, now)
     return token
+
+
+def _mark_used(engine: Engine, token_id: int, now: datetime) -> None:
+    """Record that the token was used now (at most once per LAST_USED_RESOLUTION); a store
+    too busy to take the write at once leaves the older time, as the request goes on."""
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                update(api_tokens).where(api_tokens.c.id == token_id).values(last_used_at=now)
+            )
+    except OperationalError as error:
+        log.debug("token %d: last use not recorded (%s)", token_id, error.orig)
 
 
 def require_role(token: ApiToken, role: Role) -> None:
@@ -181,14 +254,14 @@ def active_token_ids(engine: Engine, token_ids: Collection[int]) -> set[int]:
     """The ids among `token_ids` of tokens that exist and are not revoked, in one query.
 
     The live feed's shared poller asks this every few seconds for all open streams at once,
-    and ends the streams of every token not answered: revoked, deleted, and (the hook)
-    expired. Once tokens can expire, this is the one place to add the condition
-    (`expires_at IS NULL OR expires_at > now`): their streams then end at expiry too.
+    and ends the streams of every token not answered: revoked, deleted or expired.
     """
     if not token_ids:
         return set()
     query = select(api_tokens.c.id).where(
-        api_tokens.c.id.in_(sorted(token_ids)), api_tokens.c.revoked_at.is_(None)
+        api_tokens.c.id.in_(sorted(token_ids)),
+        api_tokens.c.revoked_at.is_(None),
+        or_(api_tokens.c.expires_at.is_(None), api_tokens.c.expires_at > datetime.now(UTC)),
     )
     with engine.connect() as connection:
         return {int(token_id) for token_id in connection.execute(query).scalars()}
@@ -202,4 +275,6 @@ def _token(row: Row[Any]) -> ApiToken:
         label=row.label,
         created_at=row.created_at,
         revoked_at=row.revoked_at,
+        expires_at=row.expires_at,
+        last_used_at=row.last_used_at,
     )

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import gc
 import socket
+import ssl
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Final
 
 import uvicorn
@@ -33,11 +36,38 @@ class _Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def _config(engine: Engine, settings: ApiSettings | None, host: str, port: int) -> uvicorn.Config:
+@dataclass(frozen=True)
+class TlsFiles:
+    """The server's certificate (its chain, PEM) and private key, to serve HTTPS."""
+
+    cert_file: Path
+    key_file: Path
+
+    def check(self) -> None:
+        """Raises LinespeedError (serve.tls) naming a file that cannot be used."""
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(self.cert_file, self.key_file)
+        except (OSError, ssl.SSLError) as error:
+            raise LinespeedError(
+                f"--tls-cert {self.cert_file} with --tls-key {self.key_file}: {error}",
+                code="serve.tls",
+            ) from None
+
+
+def _config(
+    engine: Engine,
+    settings: ApiSettings | None,
+    host: str,
+    port: int,
+    tls: TlsFiles | None = None,
+) -> uvicorn.Config:
     return uvicorn.Config(
         create_app(engine, settings or ApiSettings()),
         host=host,
         port=port,
+        ssl_certfile=None if tls is None else str(tls.cert_file),
+        ssl_keyfile=None if tls is None else str(tls.key_file),
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,
@@ -45,13 +75,22 @@ def _config(engine: Engine, settings: ApiSettings | None, host: str, port: int) 
     )
 
 
-def serve(engine: Engine, host: str, port: int, settings: ApiSettings | None = None) -> None:
-    """Serve the API and dashboard until interrupted.
+def serve(
+    engine: Engine,
+    host: str,
+    port: int,
+    settings: ApiSettings | None = None,
+    tls: TlsFiles | None = None,
+) -> None:
+    """Serve the API and dashboard until interrupted, over HTTPS if `tls` is given.
 
-    Raises LinespeedError (serve.bind) if the address cannot be bound.
+    Raises LinespeedError (serve.bind) if the address cannot be bound, (serve.tls) if the
+    certificate or key cannot be used.
     """
+    if tls is not None:
+        tls.check()
     try:
-        server = _Server(_config(engine, settings, host, port))
+        server = _Server(_config(engine, settings, host, port, tls))
         _tune_for_latency()
         server.run(sockets=[_bind(host, port)])
     except OSError as error:
@@ -85,13 +124,17 @@ def _bind(host: str, port: int) -> socket.socket:
 
 @contextmanager
 def running_server(
-    engine: Engine, settings: ApiSettings | None = None, host: str = "127.0.0.1"
+    engine: Engine,
+    settings: ApiSettings | None = None,
+    host: str = "127.0.0.1",
+    tls: TlsFiles | None = None,
 ) -> Iterator[str]:
-    """A server on a free port of `host` in a background thread; yields its base URL and
-    stops it on exit. Raises LinespeedError (serve.start) if it does not start in 10 s."""
+    """A server on a free port of `host` in a background thread (HTTPS with `tls`); yields
+    its base URL and stops it on exit. Raises LinespeedError (serve.start) if it does not
+    start in 10 s."""
     sock = _bind(host, 0)
     port = sock.getsockname()[1]
-    server = _Server(_config(engine, settings, host, port))
+    server = _Server(_config(engine, settings, host, port, tls))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="linespeed-api", daemon=True
     )
@@ -102,7 +145,7 @@ def running_server(
             raise LinespeedError("the API server did not start", code="serve.start")
         time.sleep(0.01)
     try:
-        yield f"http://{host}:{port}"
+        yield f"{'http' if tls is None else 'https'}://{host}:{port}"
     finally:
         server.should_exit = True
         thread.join(timeout=10)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -18,6 +19,7 @@ from linespeed.cli.common import (
     open_plant,
     out,
 )
+from linespeed.cli.errors import CliUsageError
 
 
 @app.command()
@@ -65,6 +67,13 @@ def serve(
     ] = 10,
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
+    tls_cert: Annotated[
+        Path | None,
+        typer.Option("--tls-cert", help="Serve HTTPS with this certificate (chain, PEM)."),
+    ] = None,
+    tls_key: Annotated[
+        Path | None, typer.Option("--tls-key", help="With --tls-cert: its private key (PEM).")
+    ] = None,
     plant: PlantOption = None,
     db: DbOption = None,
 ) -> None:
@@ -73,11 +82,16 @@ def serve(
     Example: linespeed serve --host 0.0.0.0 --port 8400 --tokenless-rate 1
     """
     from linespeed.api import ApiSettings
+    from linespeed.api.server import TlsFiles
     from linespeed.api.server import serve as run_server
 
+    if (tls_cert is None) != (tls_key is None):
+        raise CliUsageError("give --tls-cert and --tls-key together", parameter="--tls-cert")
+    tls = None if tls_cert is None or tls_key is None else TlsFiles(tls_cert, tls_key)
     engine = open_plant(db, plant)
+    scheme = "http" if tls is None else "https"
     out.print(
-        f"linespeed on http://{host}:{port}/ : dashboard at /#token=<viewer token>, "
+        f"linespeed on {scheme}://{host}:{port}/ : dashboard at /#token=<viewer token>, "
         f"API at /api/v1 (OpenAPI /api/v1/openapi.json); Ctrl-C stops"
     )
     settings = ApiSettings(
@@ -88,4 +102,4 @@ def serve(
         max_streams_per_token=max_streams_per_token,
         live_window=live_window(max_future_s, max_age_days),
     )
-    run_server(engine, host, port, settings)
+    run_server(engine, host, port, settings, tls)

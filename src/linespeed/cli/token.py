@@ -33,6 +33,10 @@ def token_create(
         typer.Option("--station", help="Operator only: limit posts to this station (repeat)."),
     ] = None,
     label: Annotated[str | None, typer.Option("--label", help="Who or what uses it.")] = None,
+    expires: Annotated[
+        str | None,
+        typer.Option("--expires", help="Stop working after this long: 90d, 12h, 30m or 2w."),
+    ] = None,
     plant: PlantOption = None,
     db: DbOption = None,
     json_output: JsonOption = False,
@@ -41,15 +45,20 @@ def token_create(
 
     Example: linespeed token create --role operator --station ga-090 --json
     """
-    from linespeed.access.tokens import create_token
+    from linespeed.access.tokens import create_token, parse_lifetime
 
+    lifetime = None if expires is None else parse_lifetime(expires)
     with store(db, plant) as engine:
-        created = create_token(engine, role, stations=station or (), label=label)
+        created = create_token(
+            engine, role, stations=station or (), label=label, expires_in=lifetime
+        )
+        zone = plant_zone(engine)
     if json_output:
         print_json(created)
         return
     limit = f" for stations {', '.join(created.stations)}" if created.stations else ""
-    out.print(f"token {created.id} ({created.role}{limit}); keep it, it is not shown again:")
+    until = "" if created.expires_at is None else f", until {time_text(created.expires_at, zone)}"
+    out.print(f"token {created.id} ({created.role}{limit}{until}); keep it, it is not shown again:")
     out.print(created.token)
 
 
@@ -60,7 +69,8 @@ def token_list(
     db: DbOption = None,
     json_output: JsonOption = False,
 ) -> None:
-    """List API tokens (never their secrets): id, role, stations, created, revoked.
+    """List API tokens (never their secrets): id, role, stations, created, expires, last
+    used, revoked.
 
     Example: linespeed token list --all --json
     """
@@ -74,7 +84,17 @@ def token_list(
     if json_output:
         print_json(tokens)
         return
-    table = Table("id", "role", "stations", "label", "created", "revoked", title="API tokens")
+    table = Table(
+        "id",
+        "role",
+        "stations",
+        "label",
+        "created",
+        "expires",
+        "last used",
+        "revoked",
+        title="API tokens",
+    )
     for token in tokens:
         table.add_row(
             str(token.id),
@@ -82,6 +102,8 @@ def token_list(
             ", ".join(token.stations) if token.stations else "all",
             token.label or "",
             time_text(token.created_at, zone),
+            time_text(token.expires_at, zone),
+            time_text(token.last_used_at, zone),
             time_text(token.revoked_at, zone),
         )
     out.print(table)

@@ -292,9 +292,12 @@ api_tokens = Table(
     Column("label", Text),
     Column("created_at", UtcDateTime, nullable=False),
     Column("revoked_at", UtcDateTime),
+    Column("expires_at", UtcDateTime),
+    Column("last_used_at", UtcDateTime),
     UniqueConstraint("token_sha256", name="uq_api_tokens_token_sha256"),
 )
-"""HTTP API bearer tokens, stored as SHA-256 hashes; `stations` is a JSON list or NULL (all)."""
+"""HTTP API bearer tokens, stored as SHA-256 hashes; `stations` is a JSON list or NULL (all);
+`expires_at` NULL: never; `last_used_at` to the minute (`linespeed.access.tokens`)."""
 
 audit_log = Table(
     "audit_log",
