@@ -32,8 +32,9 @@ ROOT: Final = "linespeed"
 
 RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"errors"}),
-    # environment: the URLs and password files the store and the wire libraries read
-    frozenset({"environment"}),
+    # environment: the URLs and password files the store and the wire libraries read;
+    # logs: how long-running commands write their log lines
+    frozenset({"environment", "logs"}),
     # mqtt, natsio: the wire libraries, under bridges, sim and cli
     frozenset({"yamlfile", "csvfile", "mqtt", "natsio"}),
     frozenset({"plant"}),
@@ -49,7 +50,7 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"api", "bridges", "web", "cli"}),
 )
 """Packages from the bottom up; the top-level modules (`errors`, `yamlfile`, `csvfile`,
-`environment`) too."""
+`environment`, `logs`) too."""
 FACES: Final = frozenset({"api", "bridges", "web", "cli"})
 SERVER_START: Final = frozenset({"linespeed.api", "linespeed.api.app", "linespeed.api.server"})
 """What `cli` may import of `api`: enough to start the server."""

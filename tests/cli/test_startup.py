@@ -116,6 +116,7 @@ def test_the_copied_choices_and_defaults_are_the_librarys() -> None:
     from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES
     from linespeed.ingest.core import DEFAULT_BATCH_SIZE, LiveWindow
     from linespeed.kpi.report import GroupBy
+    from linespeed.logs import LogFormat
     from linespeed.plant.model import Tracking
     from linespeed.sim.emit import Detail
     from linespeed.trace.recall import StatusFilter
@@ -124,6 +125,7 @@ def test_the_copied_choices_and_defaults_are_the_librarys() -> None:
     assert get_args(choices.GroupBy) == get_args(GroupBy)
     assert get_args(choices.StatusFilter) == get_args(StatusFilter)
     assert get_args(choices.Detail) == get_args(Detail)
+    assert get_args(choices.LogFormat) == get_args(LogFormat)
     assert choices.DEFAULT_BATCH_SIZE == DEFAULT_BATCH_SIZE
     assert LiveWindow.max_future_s == choices.DEFAULT_MAX_FUTURE_S
     assert choices.DEFAULT_MAX_PAYLOAD_BYTES == DEFAULT_MAX_PAYLOAD_BYTES

@@ -41,6 +41,8 @@ class AuditEntry:
     """`ok`, or the error code it was answered with."""
     status_code: int
     detail: str
+    request_id: str | None = None
+    """The API request's id (`X-Request-ID`), which its log lines carry; None from the CLI."""
 
 
 def audit_engine(engine: Engine) -> Engine:
@@ -77,6 +79,7 @@ class AuditRecord:
     outcome: str
     status_code: int
     detail: str
+    request_id: str | None = None
 
 
 def cut_path(path: str) -> str:
@@ -104,6 +107,7 @@ def record_writes(engine: Engine, records: Sequence[AuditRecord]) -> None:
             "outcome": storable_text(record.outcome)[:64],
             "status_code": record.status_code,
             "detail": storable_text(record.detail)[:_DETAIL_CHARS],
+            "request_id": record.request_id,
         }
         for record in records
     ]

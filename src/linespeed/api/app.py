@@ -28,6 +28,7 @@ from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import (
     AuditMiddleware,
     RefuseNul,
+    RequestIdMiddleware,
     SecurityHeaders,
     TokenlessWriteLimit,
 )
@@ -125,6 +126,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     )
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(OverflowError, _overflow_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

@@ -1,25 +1,29 @@
-"""ASGI middleware of the API: every write request recorded in the audit log, write requests
-without a valid token limited per client address, requests with NUL refused, and security
-headers on every answer."""
+"""ASGI middleware of the API: every request named by an id, every write request recorded in
+the audit log, write requests without a valid token limited per client address, requests with
+NUL refused, and security headers on every answer."""
 
 from __future__ import annotations
 
 import asyncio
 import math
+import re
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from starlette.datastructures import MutableHeaders
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from linespeed.access.audit import AuditRecord
 from linespeed.access.ratelimit import RateLimiter, RefusalLog, client_key
 from linespeed.api.errors import RateLimitedError, status_for
+from linespeed.logs import REQUEST_ID
 
 WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_REQUEST_ID: Final = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 SECURITY_HEADERS: Final = {
     # The dashboard loads its script, styles and chart library from /static only; the icon
     # is an empty data: URL. Nothing may frame a page (clickjacking).
@@ -40,6 +44,33 @@ def is_api_write(scope: Scope) -> bool:
         and scope["method"] in WRITE_METHODS
         and scope["path"].startswith("/api/")
     )
+
+
+class RequestIdMiddleware:
+    """Gives every HTTP request an id: the caller's `X-Request-ID` if it is a plain token of
+    at most 64 characters (a proxy's), else a new one. It is answered in `X-Request-ID`,
+    kept on the request's state (the audit record names it) and in `REQUEST_ID` for every
+    log line written while the request is handled (uvicorn's access line included)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Name the request, answer its id, pass it on."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
+        request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        REQUEST_ID.set(request_id)
+
+        async def send_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        await self.app(scope, receive, send_id)
 
 
 class AuditMiddleware:
@@ -80,6 +111,7 @@ class AuditMiddleware:
                 outcome=outcome,
                 status_code=status,
                 detail=state.get("detail") or "",
+                request_id=state.get("request_id"),
             )
             await asyncio.wrap_future(self.record(record))
 

@@ -68,8 +68,10 @@ def _config(
         port=port,
         ssl_certfile=None if tls is None else str(tls.cert_file),
         ssl_keyfile=None if tls is None else str(tls.key_file),
-        log_level="warning",
-        access_log=False,
+        # Logging is set up by the command (`linespeed.logs.configure_logging`): uvicorn's
+        # access and error lines go through its formatter, with the request's id.
+        log_config=None,
+        access_log=True,
         timeout_graceful_shutdown=2,
         lifespan="on",
     )

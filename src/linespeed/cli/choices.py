@@ -17,6 +17,8 @@ StatusFilter = Literal["in-plant", "completed", "shipped"]
 """`linespeed.trace.recall.StatusFilter`: the cars a recall lists."""
 Detail = Literal["full", "units"]
 """`linespeed.sim.emit.Detail`: every event a line sends, or units only."""
+LogFormat = Literal["text", "json"]
+"""`linespeed.logs.LogFormat`: log lines for people, or one JSON object per line."""
 
 DEFAULT_BATCH_SIZE: Final = 5_000
 """`linespeed.ingest.core.DEFAULT_BATCH_SIZE`: events per transaction."""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import signal
 import sys
 import threading
@@ -17,6 +16,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.console import Console, ConsoleDimensions
 
+from linespeed.cli.choices import LogFormat
 from linespeed.cli.errors import CliUsageError
 from linespeed.errors import InputError
 
@@ -94,6 +94,14 @@ CertOption = Annotated[
 KeyOption = Annotated[
     Path | None,
     typer.Option("--key", help="With --cert: the certificate's private key (PEM)."),
+]
+LogFormatOption = Annotated[
+    LogFormat,
+    typer.Option(
+        "--log-format",
+        envvar="LINESPEED_LOG_FORMAT",
+        help="Log lines as text, or as one JSON object per line (for a log collector).",
+    ),
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 MaxFutureOption = Annotated[
@@ -248,10 +256,12 @@ def plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def bridge_process() -> threading.Event:
-    """Set up a long-running bridge command: warnings logged with their time, and an event
+def bridge_process(log_format: LogFormat = "text") -> threading.Event:
+    """Set up a long-running bridge command: warnings logged in `log_format`, and an event
     that SIGINT or SIGTERM sets (the bridge stops after the batch it is committing)."""
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(message)s")
+    from linespeed.logs import configure_logging
+
+    configure_logging(log_format)
     stop = threading.Event()
     for signal_number in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signal_number, lambda _signal, _frame: stop.set())

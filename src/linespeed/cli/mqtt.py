@@ -19,6 +19,7 @@ from linespeed.cli.common import (
     DbOption,
     JsonOption,
     KeyOption,
+    LogFormatOption,
     MaxAgeOption,
     MaxFutureOption,
     app,
@@ -80,6 +81,7 @@ def mqtt_ingest(
     ca_file: CaFileOption = None,
     cert: CertOption = None,
     key: KeyOption = None,
+    log_format: LogFormatOption = "text",
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
@@ -100,7 +102,7 @@ def mqtt_ingest(
     from linespeed.environment import mqtt_url
     from linespeed.mqtt.broker import TlsFiles, parse_broker_url
 
-    stop = bridge_process()
+    stop = bridge_process(log_format)
     settings = BridgeSettings(
         broker=parse_broker_url(
             required_url(mqtt_url(broker), "--broker", "LINESPEED_MQTT_URL")

@@ -17,6 +17,7 @@ from linespeed.cli.common import (
     DEFAULT_MAX_AGE_DAYS,
     DbOption,
     JsonOption,
+    LogFormatOption,
     MaxAgeOption,
     MaxFutureOption,
     app,
@@ -155,6 +156,7 @@ def nats_ingest(
         int,
         typer.Option("--max-payload-bytes", min=1, help="Refuse bigger messages (dead letters)."),
     ] = DEFAULT_MAX_PAYLOAD_BYTES,
+    log_format: LogFormatOption = "text",
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
@@ -172,7 +174,7 @@ def nats_ingest(
     """
     from linespeed.bridges.nats import NatsBridge, NatsBridgeSettings
 
-    stop = bridge_process()
+    stop = bridge_process(log_format)
     settings = NatsBridgeSettings(
         server=_server(server),
         plants=tuple(plant or ()),

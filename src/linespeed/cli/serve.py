@@ -11,6 +11,7 @@ from linespeed.cli.choices import DEFAULT_MAX_FUTURE_S
 from linespeed.cli.common import (
     DEFAULT_MAX_AGE_DAYS,
     DbOption,
+    LogFormatOption,
     MaxAgeOption,
     MaxFutureOption,
     PlantOption,
@@ -74,6 +75,7 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="With --tls-cert: its private key (PEM).")
     ] = None,
+    log_format: LogFormatOption = "text",
     plant: PlantOption = None,
     db: DbOption = None,
 ) -> None:
@@ -84,10 +86,12 @@ def serve(
     from linespeed.api import ApiSettings
     from linespeed.api.server import TlsFiles
     from linespeed.api.server import serve as run_server
+    from linespeed.logs import configure_logging
 
     if (tls_cert is None) != (tls_key is None):
         raise CliUsageError("give --tls-cert and --tls-key together", parameter="--tls-cert")
     tls = None if tls_cert is None or tls_key is None else TlsFiles(tls_cert, tls_key)
+    configure_logging(log_format)
     engine = open_plant(db, plant)
     scheme = "http" if tls is None else "https"
     out.print(

@@ -311,9 +311,11 @@ audit_log = Table(
     Column("outcome", String(64), nullable=False),
     Column("status_code", Integer, nullable=False),
     Column("detail", Text, nullable=False),
+    Column("request_id", String(64)),
     Index("ix_audit_log_at", "at"),
 )
-"""Every write request to the HTTP API: who, when, what, outcome. Append-only (triggers)."""
+"""Every write request to the HTTP API: who, when, what, outcome, and the request's id (its
+log lines carry it; NULL for the command line's records). Append-only (triggers)."""
 
 store_settings = Table(
     "store_settings",
