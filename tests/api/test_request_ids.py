@@ -29,7 +29,7 @@ def test_each_request_is_answered_with_its_id(client: TestClient) -> None:
     assert first != second
     given = client.get("/api/v1/health", headers={"X-Request-ID": "proxy:7f3a-01"})
     assert given.headers["X-Request-ID"] == "proxy:7f3a-01"
-    for unsafe in ("two words", "x" * 65, "a\"b", "{\"json\": 1}"):
+    for unsafe in ("two words", "x" * 65, 'a"b', '{"json": 1}'):
         answered = client.get("/api/v1/health", headers={"X-Request-ID": unsafe})
         assert answered.headers["X-Request-ID"] != unsafe
 
