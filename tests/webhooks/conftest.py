@@ -1,4 +1,7 @@
-"""Fixtures for the webhooks: a store whose 3rd car is a milestone, news, a receiver."""
+"""Fixtures for the webhooks: a store whose 3rd car is a milestone, news, a receiver.
+
+Every test here runs on SQLite and on PostgreSQL (see tests/backends.py).
+"""
 
 from __future__ import annotations
 
@@ -14,8 +17,11 @@ from linespeed.events.types import Event, StationState, StationStateName
 from linespeed.plant.model import Milestones, Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from linespeed.webhooks import DeliverySettings, WebhookRunner
+from tests.backends import any_db_url, backend
 from tests.conftest import make_store
 from tests.webhooks.receiver import Receiver, receiving
+
+__all__ = ["any_db_url", "backend"]
 
 SECRET = "correct horse battery staple"
 FAST = DeliverySettings(
@@ -26,7 +32,7 @@ FAST = DeliverySettings(
 
 @pytest.fixture
 def milestone_store(db_url: str, plant: Plant) -> Iterator[Engine]:
-    """A temp-file store whose plant makes the 3rd car a milestone."""
+    """A store (a temp file, or a schema) whose plant makes the 3rd car a milestone."""
     small = plant.model_copy(update={"milestones": Milestones(also=(3,), color="lava-orange")})
     store = make_store(db_url, small)
     yield store
