@@ -17,9 +17,11 @@ from sqlalchemy import Engine
 
 from linespeed.cli import webhook as cli_webhook
 from linespeed.plant.model import Plant
+from linespeed.store.plant_stores import plant_store
 from linespeed.webhooks import KINDS, DeliverySettings, list_deliveries, list_webhooks
 from linespeed.webhooks.log import STATUSES
 from tests.conftest import Result, cli_runner, ingest
+from tests.second_plant import second_plant
 from tests.webhooks.conftest import SECRET, station_news
 from tests.webhooks.receiver import Receiver, receiving
 
@@ -160,3 +162,24 @@ def test_the_cli_s_copies_are_the_library_s() -> None:
     assert settings.timeout_s == cli_webhook.DEFAULT_TIMEOUT_S
     assert settings.max_attempts == cli_webhook.DEFAULT_MAX_ATTEMPTS
     assert settings.poll_s == cli_webhook.DEFAULT_POLL_S
+
+
+def test_webhooks_belong_to_one_plant_of_a_store_of_several(
+    run: Run, milestone_store: Engine, plant: Plant, receiver: Receiver, tmp_path: Path
+) -> None:
+    plant_file, _ = second_plant(tmp_path)
+    assert run("init", "--plant", str(plant_file)).exit_code == 0
+    unnamed = run("webhook", "add", receiver.url, "--on", "station.down")
+    assert unnamed.exit_code == 1 and "name one with --plant" in unnamed.stderr
+    added = run("webhook", "add", receiver.url, "--on", "station.down", "--plant", "yz2")
+    assert added.exit_code == 0, added.stderr
+    assert run("webhook", "list", "--plant", "yz1", "--json").json() == []
+
+    url = milestone_store.url.render_as_string(hide_password=False)
+    with plant_store(url, "yz2") as second:
+        ingest(second, station_news(plant, "s"))
+    ingest(milestone_store, station_news(plant, "s"))  # yz1's news: not for yz2's webhook
+    finished = run("webhook", "run", "--until-idle", "--poll-s", "0.01", "--plant", "yz2")
+    assert finished.exit_code == 0, finished.stderr
+    [body] = [json.loads(each.body) for each in receiver.delivered()]
+    assert (body["plant"], body["kind"], body["seq"]) == ("yz2", "station.down", 1)
