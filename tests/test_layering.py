@@ -47,6 +47,8 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     # aftersales: the fleet in operation from the store's deliveries (store, ramp's level);
     # twin: a scenario (sim) fitted from the store with the KPIs' stops, forecasts for ramp
     frozenset({"live", "aftersales", "twin"}),
+    # webhooks: the live news POSTed to the plant's URLs, run by `serve` and by the cli
+    frozenset({"webhooks"}),
     frozenset({"api", "bridges", "web", "cli"}),
 )
 """Packages from the bottom up; the top-level modules (`errors`, `yamlfile`, `csvfile`,
@@ -261,7 +263,7 @@ def test_the_rules_name_importer_imported_and_rule() -> None:
         "linespeed.ingest.core (line 5) imports linespeed.ramp.milestones: "
         "[ingest-ramp] `ingest` imports nothing from `ramp`",
         "linespeed.kpi.counts (line 6) imports linespeed.api.app: "
-        "[ranks] `kpi` (rank 8) imports `api` (rank 10)",
+        "[ranks] `kpi` (rank 8) imports `api` (rank 11)",
         "linespeed.kpi.counts (line 6) imports linespeed.api.app: "
         "[faces] nothing imports the face `api` but `cli` (server and bridges)",
         "linespeed.cli.serve (line 7) imports linespeed.api.routes: "

@@ -13,6 +13,7 @@ keeps it so):
   and milestones.
 - `aftersales`: vehicles in operation, service bays and fast chargers per region.
 - `live`: news since a sequence number and the line's board, for SSE, MQTT and NATS.
+- `webhooks`: that news (milestones, stations down, shortages) POSTed, signed, to URLs.
 - `sim`: the line simulator; it yields events and knows nothing of the store.
 - `twin`: a scenario fitted from the store (work times, failures, the plan, supply), and
   the milestone forecasts it answers.

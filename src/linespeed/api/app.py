@@ -40,6 +40,7 @@ from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor, LiveWindow
 from linespeed.live import FeedPoller, StreamSettings
 from linespeed.supply.plan_file import PlanFileError
+from linespeed.webhooks import DeliverySettings, WebhookRunner
 
 WEB_DIR: Final = Path(__file__).parents[1] / "web"
 THREADS: Final = 8
@@ -64,6 +65,8 @@ class ApiSettings:
     """...and then per second, on average (beyond: 429 `request.rate_limited`)."""
     live_window: LiveWindow | None = field(default_factory=LiveWindow)
     """How far from now posted events may be dated (None: any time from 1970 to 2200)."""
+    webhooks: DeliverySettings | None = field(default_factory=DeliverySettings)
+    """How the plant's webhooks are delivered while the server runs (None: not by it)."""
 
 
 def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
@@ -86,13 +89,18 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         closing=lambda: bool(app.state.closing),
     )
     poster = EventPoster(writer)
+    webhooks = None if settings.webhooks is None else WebhookRunner(engine, settings.webhooks)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # Handlers block a thread only to read; fewer threads take turns on the GIL and
         # on the database's pooled connections (5 kept open) more cheaply.
         anyio.to_thread.current_default_thread_limiter().total_tokens = THREADS
+        if webhooks is not None:
+            webhooks.start()
         yield
+        if webhooks is not None:
+            await anyio.to_thread.run_sync(webhooks.stop)
         poster.close()
         await feed_poller.stop()
         writer.close()

@@ -19,6 +19,8 @@ importing a module registers it, in the order `--help` lists them:
 - `mqtt`: events in over MQTT
 - `nats`: events in over NATS JetStream: streams set up, ingest
 - `trace`: genealogy and recall
+- `webhook`: milestones, stations down and part shortages POSTed as signed JSON; the
+  delivery log; `webhook run` delivers where no server runs
 - `common`: the app, consoles, shared options and output helpers; `errors`: usage errors
 - `choices`: the library's choices and defaults that signatures show, copied so that
   `--help` loads no library (each command imports what it needs when it runs)
@@ -57,6 +59,7 @@ from linespeed.cli import (  # noqa: F401  # isort: skip
     mqtt,
     nats,
     trace,
+    webhook,
     token,
     backup,
 )

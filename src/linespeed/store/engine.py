@@ -161,7 +161,7 @@ def migrate(engine: Engine) -> None:
         raise StoreError(f"cannot migrate database {engine.url!r}: {error.orig}") from None
 
 
-SCHEMA_HEAD: Final = "0017"
+SCHEMA_HEAD: Final = "0018"
 """The newest migration's revision: a store at any other is not up to date. Kept beside the
 migrations' own chain (a test checks the two agree) so opening a store needs no Alembic."""
 

@@ -454,3 +454,44 @@ plant_stores = Table(
 `location` is its name) or file (SQLite, `<stem>.<location>.db` beside the first's) of its
 own. The store's first plant lives beside this table and is not listed in it; a plant's own
 store leaves it empty."""
+
+webhooks = Table(
+    "webhooks",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("url", Text, nullable=False),
+    Column("kinds", Text, nullable=False),
+    Column("secret", Text),
+    Column("after_seq", BigInteger, nullable=False),
+    Column("added_at", UtcDateTime, nullable=False),
+    sqlite_autoincrement=True,
+)
+"""The plant's webhooks (`linespeed.webhooks`): where news of `kinds` (comma-separated:
+`milestone`, `station.down`, `shortage`) is POSTed, signed with `secret` if set.
+`after_seq` is the resume point: every event up to it is in the delivery log or needs no
+delivery. Ids are never reused. Operators' data: `rebuild` leaves it alone."""
+
+webhook_deliveries = Table(
+    "webhook_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("webhook_id", Integer, nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("http_status", Integer),
+    Column("error", Text),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_attempt_at", UtcDateTime),
+    Column("next_attempt_at", UtcDateTime),
+    Column("finished_at", UtcDateTime),
+    UniqueConstraint("webhook_id", "seq", name="uq_webhook_deliveries_webhook_seq"),
+    Index("ix_webhook_deliveries_status", "status", "webhook_id"),
+    sqlite_autoincrement=True,
+)
+"""The delivery log: one row per news item queued for a webhook, in event order, with the
+exact `body` sent; `status` `retrying` (not delivered yet; the next attempt is due at
+`next_attempt_at`), `delivered` or `failed` (given up). A webhook has at most one
+`retrying` row: the item it is working on."""
