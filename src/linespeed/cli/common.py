@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final, Protocol
 from zoneinfo import ZoneInfo
 
 import typer
@@ -200,6 +200,62 @@ def progress_counter(label: str, total: int | None) -> Iterator[Callable[[int], 
     ) as progress:
         task = progress.add_task(label, total=total)
         yield lambda done: progress.advance(task, done)
+
+
+@contextmanager
+def progress_of(label: str) -> Iterator[Callable[[int, int], None]]:
+    """A progress bar on standard error (when it is a terminal) for work that reports
+    (done, in all); yields that report's callback."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    ) as progress:
+        task = progress.add_task(label, total=None)
+        yield lambda done, total: progress.update(task, completed=done, total=total)
+
+
+class BridgeCounts(Protocol):
+    """What a bridge's report counts (`BridgeReport`, `NatsReport`)."""
+
+    messages: int
+    accepted: int
+    duplicates: int
+    rejected: int
+
+
+def bridge_counts(report: BridgeCounts) -> str:
+    """`messages N: accepted A, duplicates D, rejected R`: a bridge's status and summary."""
+    return (
+        f"messages {report.messages}: accepted {report.accepted}, "
+        f"duplicates {report.duplicates}, rejected {report.rejected}"
+    )
+
+
+@contextmanager
+def status_line(render: Callable[[], str]) -> Iterator[None]:
+    """A line at the bottom of standard error, redrawn twice a second from `render()`, while
+    the block runs (only when standard error is a terminal; log lines print above it)."""
+    if not err.is_terminal:
+        yield
+        return
+    from rich.live import Live
+    from rich.text import Text
+
+    with Live(
+        get_renderable=lambda: Text(render()),
+        console=err,
+        transient=True,
+        refresh_per_second=2,
+        redirect_stdout=False,
+    ):
+        yield
 
 
 @contextmanager

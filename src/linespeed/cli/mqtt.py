@@ -23,6 +23,7 @@ from linespeed.cli.common import (
     MaxAgeOption,
     MaxFutureOption,
     app,
+    bridge_counts,
     bridge_process,
     err,
     live_window,
@@ -30,6 +31,7 @@ from linespeed.cli.common import (
     out,
     print_json,
     required_url,
+    status_line,
 )
 
 mqtt_app = typer.Typer(help="Events in over MQTT: `linespeed mqtt ingest --broker URL`.")
@@ -121,13 +123,11 @@ def mqtt_ingest(
             f"bridging {subscription} from {settings.broker} over {bridge.protocol}; Ctrl-C to stop"
         )
 
-    report = bridge.run(stop, on_ready=ready)
+    with status_line(lambda: bridge_counts(bridge.report)):
+        report = bridge.run(stop, on_ready=ready)
     if json_output:
         print_json(report.as_dict())
         return
-    out.print(
-        f"messages {report.messages}: accepted {report.accepted}, "
-        f"duplicates {report.duplicates}, rejected {report.rejected}"
-    )
+    out.print(bridge_counts(report))
     for reason, count in sorted(report.reasons.items()):
         out.print(f"  {reason}: {count}")

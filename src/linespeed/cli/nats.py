@@ -21,17 +21,21 @@ from linespeed.cli.common import (
     MaxAgeOption,
     MaxFutureOption,
     app,
+    bridge_counts,
     bridge_process,
     err,
     live_window,
     out,
     print_json,
     required_url,
+    status_line,
 )
 from linespeed.cli.errors import CliUsageError
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
+
+    from linespeed.bridges.nats import NatsReport
 
 nats_app = typer.Typer(
     help="Events in over NATS JetStream: `linespeed nats setup`, then `linespeed nats ingest`."
@@ -191,15 +195,12 @@ def nats_ingest(
     def ready(reading: str) -> None:
         err.print(f"reading {reading}; Ctrl-C to stop")
 
-    report = bridge.run(stop, on_ready=ready)
+    with status_line(lambda: _counts(bridge.report)):
+        report = bridge.run(stop, on_ready=ready)
     if json_output:
         print_json(report.as_dict())
         return
-    out.print(
-        f"messages {report.messages}: accepted {report.accepted}, "
-        f"duplicates {report.duplicates}, rejected {report.rejected}"
-        f" ({report.terminated} messages terminated, {report.redelivered} redelivered)"
-    )
+    out.print(_counts(report))
     for reason, count in sorted(report.reasons.items()):
         out.print(f"  {reason}: {count}")
 
@@ -230,3 +231,10 @@ def _server(given: str | None) -> str:
     from linespeed.environment import nats_url
 
     return required_url(nats_url(given), "--server", "LINESPEED_NATS_URL")
+
+
+def _counts(report: NatsReport) -> str:
+    return (
+        f"{bridge_counts(report)} ({report.terminated} messages terminated,"
+        f" {report.redelivered} redelivered)"
+    )

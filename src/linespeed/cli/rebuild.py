@@ -10,6 +10,7 @@ from linespeed.cli.common import (
     out,
     plural,
     print_json,
+    progress_of,
     store,
 )
 
@@ -20,12 +21,14 @@ def rebuild(
 ) -> None:
     """Recompute every projection from the event log alone (events are never re-validated).
 
+    On a terminal a progress bar shows the events replayed, of how many.
+
     Example: linespeed rebuild --db sqlite:///yz1.db
     """
     from linespeed.store.rebuild import rebuild as rebuild_projections
 
-    with store(db, plant) as engine:
-        replayed = rebuild_projections(engine)
+    with store(db, plant) as engine, progress_of("rebuild") as progress:
+        replayed = rebuild_projections(engine, progress)
     if json_output:
         print_json({"replayed": replayed})
     else:
