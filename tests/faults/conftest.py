@@ -1,5 +1,5 @@
 """The fault tests use the MQTT test services (tests/mqtt/conftest.py)."""
 
-from tests.mqtt.conftest import own_broker
+from tests.mqtt.conftest import mqtt_broker, own_broker
 
-__all__ = ["own_broker"]
+__all__ = ["mqtt_broker", "own_broker"]

@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException
 
 import linespeed
@@ -39,6 +40,7 @@ from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor, LiveWindow
 from linespeed.live import FeedPoller, StreamSettings
+from linespeed.store.engine import store_failure
 from linespeed.supply.plan_file import PlanFileError
 from linespeed.webhooks import DeliverySettings, WebhookRunner
 
@@ -137,6 +139,8 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.add_middleware(RequestIdMiddleware)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(OverflowError, _overflow_error)
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(InterfaceError, _store_unavailable)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static"), name="static")
@@ -175,6 +179,24 @@ async def _validation_error(request: Request, error: Exception) -> JSONResponse:
 async def _http_error(request: Request, error: Exception) -> JSONResponse:
     assert isinstance(error, HTTPException)
     return _error(request, error.status_code, f"http.{error.status_code}", error.detail)
+
+
+STORE_RETRY_AFTER_S: Final = 5
+
+
+async def _store_unavailable(request: Request, error: Exception) -> JSONResponse:
+    """The store cannot be reached (a restart, a lost connection, a full disk): 503, to be
+    tried again; the server itself goes on and reconnects once the store is back."""
+    assert isinstance(error, DBAPIError)
+    log.warning("%s %s: the store failed: %s", request.method, request.url.path, error.orig)
+    answer = _error(
+        request,
+        503,
+        "store.unavailable",
+        f"{store_failure(error)}; nothing of this request was stored: try again",
+    )
+    answer.headers["Retry-After"] = str(STORE_RETRY_AFTER_S)
+    return answer
 
 
 async def _overflow_error(request: Request, error: Exception) -> JSONResponse:

@@ -32,7 +32,7 @@ from typing import Any, Final, NamedTuple
 
 import msgspec
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from linespeed.bridges.mqtt_late import LateDeliveries
 from linespeed.bridges.mqtt_messages import DEFAULT_MAX_PAYLOAD_BYTES, message_events
@@ -64,7 +64,11 @@ DEFAULT_LINGER_S: Final = 0.05
 """How long the bridge gathers messages for one transaction, at most."""
 _POLL_S: Final = 0.2
 _LINGER_STEP_S: Final = 0.005
-_STORE_RETRIES: Final = 5
+STORE_RETRY_FIRST_S: Final = 1.0
+STORE_RETRY_MAX_S: Final = 60.0
+"""While the store fails (a restart, a full disk), batches are tried again after 1, 2, 4 ...
+seconds, at most a minute apart, for as long as it takes: nothing is acknowledged meanwhile,
+so the broker keeps the messages."""
 _DRAIN_S: Final = 2.0
 
 log = logging.getLogger(__name__)
@@ -210,7 +214,8 @@ class MqttBridge:
 
         While one batch commits, the next is gathered and decoded in another thread
         (`Ingestor.ingest_batches`). When the store fails, the batches not yet committed
-        are ingested again, in order, after a pause (a few times, then the error goes up).
+        are ingested again, in order, after a pause that doubles up to STORE_RETRY_MAX_S, for
+        as long as the store fails and `stop` is not set.
         """
         ingestor = Ingestor(self.engine, self.settings.live_window)
         late = LateDeliveries(ingestor)
@@ -234,13 +239,18 @@ class MqttBridge:
                         )
                         self.report.milestones_published += 1
                 return
-            except OperationalError as error:
+            except (OperationalError, InterfaceError) as error:
                 halted.set()
+                delay_s = min(STORE_RETRY_FIRST_S * 2**attempt, STORE_RETRY_MAX_S)
                 attempt += 1
-                if attempt >= _STORE_RETRIES:
-                    raise
-                log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
-                time.sleep(2**attempt)
+                log.warning(
+                    "the store failed (%s): %d batches wait, unacknowledged; trying again in %g s",
+                    str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "",
+                    len(pending),
+                    delay_s,
+                )
+                if stop.wait(delay_s):
+                    return
 
     def _batches(
         self, stop: threading.Event, halted: threading.Event, plant: str, pending: deque[_Batch]
