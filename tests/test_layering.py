@@ -41,7 +41,10 @@ RANKS: Final[tuple[frozenset[str], ...]] = (
     frozenset({"events"}),
     frozenset({"store"}),
     frozenset({"ingest"}),
-    frozenset({"supply"}),  # the plan (read by kpi, ramp, live) and the parts supply
+    # supply: the plan (read by kpi, ramp, live) and the parts supply;
+    # metrics: Prometheus counts of ingest (watched through ingest's hook) and of the lines'
+    # newest cars (store), read by api, bridges' commands and cli
+    frozenset({"supply", "metrics"}),
     frozenset({"access", "kpi", "trace", "ramp", "sim"}),
     # live: news of the log: milestones (ramp), token revocation (access);
     # aftersales: the fleet in operation from the store's deliveries (store, ramp's level);

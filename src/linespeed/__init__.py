@@ -9,6 +9,7 @@ keeps it so):
 - `ingest`: the one ingest path every source calls, and files.
 - `access`: tokens, roles, rate limits and the audit log.
 - `supply`: the production plan, receipts, stock on hand, days of cover.
+- `metrics`: Prometheus counts of ingest, API latency, bridges and the lines' newest cars.
 - `kpi`, `trace`, `ramp`: the questions: KPIs; genealogy and recall; ramp curves, forecasts
   and milestones.
 - `aftersales`: vehicles in operation, service bays and fast chargers per region.

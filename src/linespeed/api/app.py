@@ -13,7 +13,7 @@ import anyio.to_thread
 import msgspec
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -24,12 +24,14 @@ from linespeed.access.audit import audit_engine
 from linespeed.access.errors import UnauthorizedError
 from linespeed.access.ratelimit import RateLimiter, RefusalLog
 from linespeed.access.tokens import authenticate
+from linespeed.api.auth import Credentials, token_of
 from linespeed.api.deadletters import router as deadletters_router
 from linespeed.api.errors import EventsRejectedError, status_for
 from linespeed.api.middleware import (
     AuditMiddleware,
     RefuseNul,
     RequestIdMiddleware,
+    RequestSeconds,
     SecurityHeaders,
     TokenlessWriteLimit,
 )
@@ -40,6 +42,14 @@ from linespeed.api.writer import GroupWriter
 from linespeed.errors import LinespeedError
 from linespeed.ingest.core import Ingestor, LiveWindow
 from linespeed.live import FeedPoller, StreamSettings
+from linespeed.metrics import (
+    CONTENT_TYPE,
+    LineAgeCollector,
+    joined,
+    observe_request,
+    scrape,
+    watch_ingest,
+)
 from linespeed.store.engine import store_failure
 from linespeed.supply.plan_file import PlanFileError
 from linespeed.webhooks import DeliverySettings, WebhookRunner
@@ -69,6 +79,9 @@ class ApiSettings:
     """How far from now posted events may be dated (None: any time from 1970 to 2200)."""
     webhooks: DeliverySettings | None = field(default_factory=DeliverySettings)
     """How the plant's webhooks are delivered while the server runs (None: not by it)."""
+    metrics_token_required: bool = False
+    """Whether `/metrics` asks for a token (of any role); by default Prometheus scrapes it
+    without one: it holds counts, not plant data."""
 
 
 def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI:
@@ -91,6 +104,8 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
         closing=lambda: bool(app.state.closing),
     )
     poster = EventPoster(writer)
+    watch_ingest("api")
+    metrics = joined(LineAgeCollector(engine))
     webhooks = None if settings.webhooks is None else WebhookRunner(engine, settings.webhooks)
 
     @asynccontextmanager
@@ -137,6 +152,7 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     app.add_middleware(RefuseNul)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(RequestIdMiddleware)
+    app.add_middleware(RequestSeconds, observe=observe_request)
     app.add_exception_handler(LinespeedError, _linespeed_error)
     app.add_exception_handler(OverflowError, _overflow_error)
     app.add_exception_handler(OperationalError, _store_unavailable)
@@ -149,6 +165,17 @@ def create_app(engine: Engine, settings: ApiSettings = ApiSettings()) -> FastAPI
     def dashboard() -> FileResponse:
         """The line's dashboard page."""
         return FileResponse(WEB_DIR / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus_metrics(request: Request, credentials: Credentials) -> Response:
+        """The server's metrics for Prometheus (docs/operations.md#monitoring).
+
+        Raises UnauthorizedError (401) if the server requires a token for them and the
+        request carries no active one.
+        """
+        if settings.metrics_token_required:
+            token_of(request, credentials)
+        return Response(scrape(metrics), media_type=CONTENT_TYPE)
 
     return app
 

@@ -125,6 +125,8 @@ class _Batch(NamedTuple):
     items: list[RawEvent]
     plants: list[str]
     """The plant each item's topic names."""
+    counts: list[int] | None = None
+    """How many items each message gave (None: one each)."""
 
 
 class MqttBridge:
@@ -137,6 +139,26 @@ class MqttBridge:
         self._inbox: queue.SimpleQueue[Message] = queue.SimpleQueue()
         self.protocol = "MQTT"
         """The MQTT version spoken with the broker (`MQTT 5` or `MQTT 3.1.1`), once connected."""
+        self.received = 0
+        """Messages taken from the broker (the same one again after a redelivery)."""
+        self.refused_whole = 0
+        """Messages whose every event was refused (all in dead letters)."""
+        self._connection: Connection | None = None
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages taken from the broker and not yet acknowledged (their batch uncommitted)."""
+        return max(0, self.received - self.report.messages)
+
+    @property
+    def reconnects(self) -> int:
+        """Times the bridge connected to the broker again after losing it."""
+        connection = self._connection
+        return 0 if connection is None else max(0, connection.generation - 1)
+
+    def _receive(self, message: Message) -> None:
+        self.received += 1  # only the connection's network thread counts
+        self._inbox.put(message)
 
     def run(
         self, stop: threading.Event, on_ready: Callable[[str], None] | None = None
@@ -162,7 +184,8 @@ class MqttBridge:
             persistent=True,
             receive_maximum=self.settings.receive_maximum,
         )
-        connection.on_message = self._inbox.put
+        connection.on_message = self._receive
+        self._connection = connection
         connection.open()
         try:
             self.protocol = connection.version_name
@@ -265,15 +288,17 @@ class MqttBridge:
                 yield batch.items
 
     def _prepare(self, plant: str, messages: list[Message]) -> _Batch:
-        batch = _Batch(messages, [], [])
+        counts: list[int] = []
+        batch = _Batch(messages, [], [], counts)
         limit = self.settings.max_payload_bytes
         for message in messages:
             where = parse_events_topic(message.topic) or EventsTopic(plant, "", "")
-            for item in message_events(
+            items = message_events(
                 message.payload, message.topic, where, plant, max_payload_bytes=limit
-            ):
-                batch.items.append(item)
-                batch.plants.append(where.plant)
+            )
+            batch.items.extend(items)
+            batch.plants.extend([where.plant] * len(items))
+            counts.append(len(items))
         return batch
 
     def _acknowledge(self, connection: Connection, batch: _Batch, outcomes: list[Outcome]) -> None:
@@ -282,9 +307,13 @@ class MqttBridge:
             mids.setdefault(message.generation, []).append(message.mid)
         for generation, of_generation in mids.items():  # an earlier connection's are dropped
             connection.acknowledge(generation, of_generation)
+        rejected_before = self.report.rejected
         self.report.add(outcomes)
         self.report.messages += len(batch.messages)
         self.report.batches += 1
+        if self.report.rejected > rejected_before:
+            counts = batch.counts or [1] * len(batch.messages)
+            self.refused_whole += _refused_whole(counts, outcomes)
         for item, outcome, item_plant in zip(batch.items, outcomes, batch.plants, strict=True):
             if outcome.status != "rejected":
                 continue
@@ -299,6 +328,17 @@ class MqttBridge:
                     outcome.event_id,
                     topic,
                 )
+
+
+def _refused_whole(counts: list[int], outcomes: list[Outcome]) -> int:
+    """How many messages (of `counts` items each, in order) had every event refused."""
+    refused = 0
+    start = 0
+    for count in counts:
+        if count and all(o.status == "rejected" for o in outcomes[start : start + count]):
+            refused += 1
+        start += count
+    return refused
 
 
 def _event_count(payload: bytes) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -33,6 +34,26 @@ from linespeed.cli.common import (
     required_url,
     status_line,
 )
+from linespeed.cli.errors import CliUsageError
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+    from linespeed.metrics import BridgeNumbers
+
+MetricsPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--metrics-port",
+        min=0,
+        max=65535,
+        help="Serve Prometheus metrics at http://HOST:PORT/metrics (0: a free port, printed).",
+        show_default=False,
+    ),
+]
+MetricsHostOption = Annotated[
+    str, typer.Option("--metrics-host", help="Address the metrics port listens on.")
+]
 
 mqtt_app = typer.Typer(help="Events in over MQTT: `linespeed mqtt ingest --broker URL`.")
 app.add_typer(mqtt_app, name="mqtt")
@@ -84,6 +105,8 @@ def mqtt_ingest(
     cert: CertOption = None,
     key: KeyOption = None,
     log_format: LogFormatOption = "text",
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
@@ -116,7 +139,20 @@ def mqtt_ingest(
         receive_maximum=receive_maximum,
         live_window=live_window(max_future_s, max_age_days),
     )
-    bridge = MqttBridge(open_plant(db, None if plant == "+" else plant), settings)
+    engine = open_plant(db, None if plant == "+" else plant)
+    bridge = MqttBridge(engine, settings)
+    if metrics_port is not None:
+        from linespeed.metrics import BridgeNumbers
+
+        def numbers() -> BridgeNumbers:
+            return BridgeNumbers(
+                messages=bridge.report.messages,
+                dead_letters=bridge.refused_whole,
+                unacknowledged=bridge.unacknowledged,
+                reconnects=bridge.reconnects,
+            )
+
+        start_metrics(metrics_host, metrics_port, "mqtt", engine, numbers)
 
     def ready(subscription: str) -> None:
         err.print(
@@ -131,3 +167,26 @@ def mqtt_ingest(
     out.print(bridge_counts(report))
     for reason, count in sorted(report.reasons.items()):
         out.print(f"  {reason}: {count}")
+
+
+def start_metrics(
+    host: str, port: int, bridge: str, engine: Engine, numbers: Callable[[], BridgeNumbers]
+) -> None:
+    """Count this process's ingest as `bridge`'s and serve /metrics on `host`:`port`: the
+    ingest counters, the bridge's `numbers()` and its store's lines' ages, read at each scrape.
+
+    Raises CliUsageError if the address cannot be bound.
+    """
+    from linespeed.metrics import BridgeCollector, LineAgeCollector, start_exporter, watch_ingest
+
+    watch_ingest(bridge)
+    try:
+        bound = start_exporter(
+            host, port, BridgeCollector(bridge, numbers), LineAgeCollector(engine)
+        )
+    except OSError as error:
+        raise CliUsageError(
+            f"cannot serve metrics on {host}:{port}: {error.strerror or error}",
+            parameter="--metrics-port",
+        ) from None
+    err.print(f"metrics at http://{host}:{bound}/metrics")

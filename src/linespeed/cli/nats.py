@@ -31,6 +31,7 @@ from linespeed.cli.common import (
     status_line,
 )
 from linespeed.cli.errors import CliUsageError
+from linespeed.cli.mqtt import MetricsHostOption, MetricsPortOption, start_metrics
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -161,6 +162,8 @@ def nats_ingest(
         typer.Option("--max-payload-bytes", min=1, help="Refuse bigger messages (dead letters)."),
     ] = DEFAULT_MAX_PAYLOAD_BYTES,
     log_format: LogFormatOption = "text",
+    metrics_port: MetricsPortOption = None,
+    metrics_host: MetricsHostOption = "127.0.0.1",
     max_future_s: MaxFutureOption = DEFAULT_MAX_FUTURE_S,
     max_age_days: MaxAgeOption = DEFAULT_MAX_AGE_DAYS,
     db: DbOption = None,
@@ -190,7 +193,17 @@ def nats_ingest(
         max_payload_bytes=max_payload_bytes,
         live_window=live_window(max_future_s, max_age_days),
     )
-    bridge = NatsBridge(_plant_store(db, tuple(plant or ())), settings)
+    engine = _plant_store(db, tuple(plant or ()))
+    bridge = NatsBridge(engine, settings)
+    if metrics_port is not None:
+        from linespeed.metrics import BridgeNumbers
+
+        def numbers() -> BridgeNumbers:  # the bridge makes no unacked count or reconnects public
+            return BridgeNumbers(
+                messages=bridge.report.messages, dead_letters=bridge.report.terminated
+            )
+
+        start_metrics(metrics_host, metrics_port, "nats", engine, numbers)
 
     def ready(reading: str) -> None:
         err.print(f"reading {reading}; Ctrl-C to stop")

@@ -75,6 +75,15 @@ def serve(
     tls_key: Annotated[
         Path | None, typer.Option("--tls-key", help="With --tls-cert: its private key (PEM).")
     ] = None,
+    metrics_token_required: Annotated[
+        bool,
+        typer.Option(
+            "--metrics-token-required",
+            envvar="LINESPEED_METRICS_TOKEN_REQUIRED",
+            help="Answer /metrics only with a token of any role (default: Prometheus scrapes"
+            " it without one; it holds counts, not plant data).",
+        ),
+    ] = False,
     log_format: LogFormatOption = "text",
     plant: PlantOption = None,
     db: DbOption = None,
@@ -96,7 +105,7 @@ def serve(
     scheme = "http" if tls is None else "https"
     out.print(
         f"linespeed on {scheme}://{host}:{port}/ : dashboard at /#token=<viewer token>, "
-        f"API at /api/v1 (OpenAPI /api/v1/openapi.json); Ctrl-C stops"
+        f"API at /api/v1 (OpenAPI /api/v1/openapi.json), metrics at /metrics; Ctrl-C stops"
     )
     settings = ApiSettings(
         max_body_bytes=int(max_body_mb * 1024 * 1024),
@@ -105,5 +114,6 @@ def serve(
         max_streams=max_streams,
         max_streams_per_token=max_streams_per_token,
         live_window=live_window(max_future_s, max_age_days),
+        metrics_token_required=metrics_token_required,
     )
     run_server(engine, host, port, settings, tls)

@@ -6,6 +6,7 @@ Files, HTTP, MQTT and the simulator all hand their payloads to `Ingestor.ingest`
 from __future__ import annotations
 
 import logging
+import time
 from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -68,6 +69,16 @@ STORE_TROUBLE: Final = (
 who retries the whole batch later (nothing of it was stored)."""
 
 log = logging.getLogger(__name__)
+
+BatchObserver = Callable[[Sequence["Outcome"], float], object]
+"""Told of each batch ingested: its outcomes and the seconds it took (`linespeed.metrics`)."""
+_observers: list[BatchObserver] = []
+
+
+def observe_batches(observer: BatchObserver) -> None:
+    """Tell `observer` of every batch that any `Ingestor` of this process ingests from now on,
+    once it is committed. It runs in the ingesting thread and must be quick."""
+    _observers.append(observer)
 
 
 @dataclass(frozen=True)
@@ -236,7 +247,10 @@ class Ingestor:
         StoreError if the store holds no plant, and lets the store's own failures through
         (STORE_TROUBLE: nothing of the batch is then stored).
         """
-        return self._ingest_isolating(decode_batch(batch))
+        started = time.perf_counter()
+        outcomes = self._ingest_isolating(decode_batch(batch))
+        _tell_observers(outcomes, started)
+        return outcomes
 
     def ingest_batches(self, batches: Iterable[Sequence[RawEvent]]) -> Iterator[list[Outcome]]:
         """Ingest batches in order as `ingest` does; yields each one's outcomes once committed.
@@ -253,9 +267,12 @@ class Ingestor:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="linespeed-decode") as pool:
             ahead = [pool.submit(decode_next)]
             while (decoded := ahead.pop().result()) is not None:
-                yield self._ingest_isolating(
+                started = time.perf_counter()
+                outcomes = self._ingest_isolating(
                     decoded, lambda: ahead.append(pool.submit(decode_next))
                 )
+                _tell_observers(outcomes, started)
+                yield outcomes
 
     def _ingest_isolating(
         self, prepared: DecodedBatch, before_commit: Callable[[], object] | None = None
@@ -355,6 +372,13 @@ class Ingestor:
             self._projector = Projector(load_plants(connection), stamp_for(self.engine.dialect))
             self._simulation = is_simulation(connection)
         return self._projector
+
+
+def _tell_observers(outcomes: list[Outcome], started: float) -> None:
+    if _observers:
+        took_s = time.perf_counter() - started
+        for observer in _observers:
+            observer(outcomes, took_s)
 
 
 Checked = tuple[list[Outcome], list[Rejection], list[dict[str, Any]]]
