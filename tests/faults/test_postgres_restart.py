@@ -1,4 +1,4 @@
-"""PostgreSQL restarted under a running `serve` and a running MQTT bridge: each answers or
+"""PostgreSQL restarted under a running `serve` and running MQTT and NATS bridges: each answers or
 waits while it is away, and goes on by itself once it is back, nothing lost or doubled.
 
 The server is the test's own (tests/faults/postgres_cluster.py); the machine's shared
@@ -19,15 +19,21 @@ from linespeed.access.tokens import create_token
 from linespeed.api import ApiSettings
 from linespeed.api.server import running_server
 from linespeed.bridges import mqtt as mqtt_bridge
+from linespeed.bridges import nats_commits
 from linespeed.bridges.mqtt import BridgeSettings
+from linespeed.bridges.nats import NatsBridgeSettings
 from linespeed.mqtt.broker import BrokerAddress
+from linespeed.natsio.publisher import publish_event_lines
+from linespeed.natsio.streams import StreamPlan, set_up_streams
+from linespeed.natsio.subjects import stream_name
 from linespeed.plant.model import Plant
 from linespeed.sim.publish import publish_events
 from linespeed.store.schema import events
 from tests.conftest import make_store
 from tests.faults.postgres_cluster import OwnPostgres, own_postgres
 from tests.mqtt.conftest import running_bridge, wait_until
-from tests.natsio.conftest import line_events
+from tests.natsio.cleanup import remove_streams
+from tests.natsio.conftest import ThreadBridge, line_events
 
 pytestmark = [pytest.mark.service, pytest.mark.slow]
 
@@ -112,3 +118,41 @@ def test_the_mqtt_bridge_waits_for_postgresql_and_goes_on_by_itself(
     assert _stored(engine) == (len(lines), len(lines))
     assert bridge.report.accepted == len(lines)
     engine.dispose()
+
+
+def test_the_nats_bridge_waits_for_postgresql_and_goes_on_by_itself(
+    postgres: OwnPostgres,
+    plant: Plant,
+    nats_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setattr(nats_commits, "STORE_RETRY_MAX_S", 0.5)
+    caplog.set_level(logging.WARNING, logger="linespeed.bridges.nats_commits")
+    own = plant.model_copy(update={"plant": f"t{uuid.uuid4().hex[:10]}"})
+    engine = make_store(postgres.url, own, simulation=True)
+    lines = line_events(0.5)
+    half = len(lines) // 2
+    set_up_streams(nats_url, StreamPlan((own.plant,)))
+    settings = NatsBridgeSettings(server=nats_url, live_window=None, ack_wait_s=5.0)
+    try:
+        with ThreadBridge(engine, settings) as bridge:
+            publish_event_lines(lines[:half], nats_url, own.plant)
+            wait_until(lambda: _stored(engine)[0] == half, 60, "the first half stored")
+            postgres.stop()
+            publish_event_lines(lines[half:], nats_url, own.plant)
+
+            def failures() -> int:
+                return sum("batches wait" in record.getMessage() for record in caplog.records)
+
+            # away for longer than an ack wait and many tries: in progress, acknowledged never
+            wait_until(lambda: failures() >= 12, 60, "twelve failed tries")
+            assert bridge.report.messages == half
+            postgres.start()
+            wait_until(lambda: _stored(engine)[0] == len(lines), 120, "every event stored")
+            wait_until(lambda: bridge.report.messages == len(lines), 30, "every message acked")
+        assert _stored(engine) == (len(lines), len(lines))
+        assert bridge.report.accepted == len(lines)
+    finally:
+        remove_streams(nats_url, stream_name(own.plant))
+        engine.dispose()

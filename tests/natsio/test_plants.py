@@ -8,7 +8,6 @@ import subprocess
 import uuid
 from collections.abc import Iterator
 
-import nats
 import pytest
 from sqlalchemy import Engine
 
@@ -19,7 +18,8 @@ from linespeed.plant.model import Plant
 from linespeed.store.plant_stores import plant_store_for
 from linespeed.store.plants import save_plant
 from tests.conftest import make_store
-from tests.natsio.conftest import LINESPEED, line_events, run, stored_count, wait_until
+from tests.natsio.cleanup import remove_streams
+from tests.natsio.conftest import LINESPEED, line_events, stored_count, wait_until
 
 pytestmark = [pytest.mark.service]
 
@@ -48,17 +48,7 @@ def streams(nats_url: str, two_plants: tuple[Plant, Plant]) -> Iterator[None]:
     names = [stream_name(plant.plant) for plant in two_plants]
     set_up_streams(nats_url, StreamPlan(tuple(plant.plant for plant in two_plants)))
     yield
-
-    async def remove() -> None:
-        client = await nats.connect(nats_url)
-        js = client.jetstream()
-        for stream in await js.streams_info():
-            name = stream.config.name or ""
-            if any(name == mine or name.startswith(f"KV_LS_LEASE_{mine}_") for mine in names):
-                await js.delete_stream(name)
-        await client.close()
-
-    run(remove())
+    remove_streams(nats_url, *names)
 
 
 def test_an_ingest_of_one_plant_writes_that_plant_s_tables_alone(

@@ -3,9 +3,11 @@
 The bridge's event loop pulls and prepares batches and hands them over; the committer runs
 them through `Ingestor.ingest_batches` (which decodes the next batch while one commits) and
 hands each batch back with its outcomes once it is committed, in the order they came. When
-the store fails, the batches not yet committed are ingested again, in order, after a pause
-(a few times, then a StoreError is handed back and the bridge stops: nothing of them was
-acknowledged, so JetStream delivers them again).
+the store fails (a restart, a full disk), the batches not yet committed are ingested again,
+in order, after a pause that doubles up to a minute, for as long as it takes; nothing of them
+is acknowledged meanwhile (the bridge keeps them in progress). Told to stop retrying
+(`stop_retrying`, when the bridge is stopped), or after STORE_RETRIES tries if that is set,
+a StoreError is handed back: JetStream delivers the batches again to the next reader.
 """
 
 from __future__ import annotations
@@ -14,17 +16,20 @@ import asyncio
 import logging
 import queue
 import threading
-import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Final, Generic, TypeVar
 
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from linespeed.errors import StoreError
 from linespeed.ingest.core import Ingestor, Outcome, RawEvent
+from linespeed.store.engine import store_failure
 
-STORE_RETRIES: Final = 5
+STORE_RETRIES: int | None = None
+"""Tries of a failing batch before the committer gives up; None: for as long as it takes."""
+STORE_RETRY_FIRST_S: Final = 1.0
+STORE_RETRY_MAX_S: float = 60.0
 _AHEAD_WAIT_S: Final = 0.2
 """How long a read ahead (while a batch commits) waits for the next batch to be handed over."""
 Work = TypeVar("Work")
@@ -43,6 +48,7 @@ class Committer(Generic[Work]):
         self._inbox: queue.SimpleQueue[tuple[Work, list[RawEvent]] | None] = queue.SimpleQueue()
         self._pending: deque[tuple[Work, list[RawEvent]]] = deque()
         self._thread = threading.Thread(target=self._run, name="linespeed-nats-commit", daemon=True)
+        self._giving_up = threading.Event()
 
     def start(self) -> None:
         """Start the thread."""
@@ -51,6 +57,10 @@ class Committer(Generic[Work]):
     def submit(self, work: Work, items: list[RawEvent]) -> None:
         """Hand a batch over; it comes back on `done` once committed."""
         self._inbox.put((work, items))
+
+    def stop_retrying(self) -> None:
+        """Give up on a failing store at the next pause (the bridge is stopping)."""
+        self._giving_up.set()
 
     def close(self) -> None:
         """Let the thread end after the batches handed over; wait for it."""
@@ -66,19 +76,27 @@ class Committer(Generic[Work]):
                     work, _items = self._pending.popleft()
                     self.loop.call_soon_threadsafe(self.done.put_nowait, (work, outcomes))
                     attempt = 0
-            except OperationalError as error:
+            except (OperationalError, InterfaceError) as error:
+                delay_s = min(STORE_RETRY_FIRST_S * 2**attempt, STORE_RETRY_MAX_S)
                 attempt += 1
-                if attempt >= STORE_RETRIES:
+                why = store_failure(error)
+                if (STORE_RETRIES is not None and attempt >= STORE_RETRIES) or (
+                    self._giving_up.is_set()
+                ):
                     failed = StoreError(
-                        f"the store failed {attempt} times in a row to commit a batch"
-                        f" ({str(error.orig).strip()}): stopped; nothing of the batch was"
+                        f"{why}, {attempt} times in a row: stopped; nothing of the batch was"
                         " acknowledged, JetStream delivers it again"
                     )
                     failed.__cause__ = error
                     self.loop.call_soon_threadsafe(self.done.put_nowait, failed)
                     return
-                log.warning("store failed (%s); retrying in %d s", error.orig, 2**attempt)
-                time.sleep(2**attempt)
+                log.warning(
+                    "%s: %d batches wait, unacknowledged; trying again in %g s",
+                    why,
+                    len(self._pending),
+                    delay_s,
+                )
+                self._giving_up.wait(delay_s)
             except BaseException as error:
                 self.loop.call_soon_threadsafe(self.done.put_nowait, error)
                 return
