@@ -68,6 +68,31 @@ def test_a_failing_commit_is_handed_back_not_waited_on_forever(
     assert ingestor.committed == []
 
 
+def test_a_committer_told_to_stop_retrying_hands_its_failure_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Without a limit it tries for as long as the store fails, until the bridge stops."""
+    monkeypatch.setattr(nats_commits, "STORE_RETRY_MAX_S", 0.01)
+    ingestor = _StandIn(fail_at=0)
+
+    async def fail_until_stopped() -> BaseException | tuple[str, list[Outcome]]:
+        committer: Committer[str] = Committer(ingestor, asyncio.get_running_loop())
+        committer.start()
+        committer.submit("batch-1", _batch("a"))
+        try:
+            await asyncio.sleep(0.3)
+            assert committer.done.empty()  # still trying, not failed
+            committer.stop_retrying()
+            return await asyncio.wait_for(committer.done.get(), 5.0)
+        finally:
+            await asyncio.to_thread(committer.close)
+
+    done = run(fail_until_stopped())
+    assert isinstance(done, StoreError)
+    assert "times in a row to commit a batch (database is locked): stopped" in done.message
+    assert ingestor.committed == []
+
+
 def test_batches_handed_over_with_pauses_are_committed_in_order() -> None:
     """A pause longer than a read ahead waits ends the batches; the next ones still come."""
     ingestor = _StandIn()

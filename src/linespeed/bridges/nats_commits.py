@@ -79,12 +79,12 @@ class Committer(Generic[Work]):
             except (OperationalError, InterfaceError) as error:
                 delay_s = min(STORE_RETRY_FIRST_S * 2**attempt, STORE_RETRY_MAX_S)
                 attempt += 1
-                why = store_failure(error)
                 if (STORE_RETRIES is not None and attempt >= STORE_RETRIES) or (
                     self._giving_up.is_set()
                 ):
                     failed = StoreError(
-                        f"{why}, {attempt} times in a row: stopped; nothing of the batch was"
+                        f"the store failed {attempt} times in a row to commit a batch"
+                        f" ({str(error.orig).strip()}): stopped; nothing of the batch was"
                         " acknowledged, JetStream delivers it again"
                     )
                     failed.__cause__ = error
@@ -92,7 +92,7 @@ class Committer(Generic[Work]):
                     return
                 log.warning(
                     "%s: %d batches wait, unacknowledged; trying again in %g s",
-                    why,
+                    store_failure(error),
                     len(self._pending),
                     delay_s,
                 )
