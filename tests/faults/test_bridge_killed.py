@@ -79,7 +79,7 @@ class BridgeProcess:
             )
         assert self.process.stderr is not None
         line = self.process.stderr.readline()
-        while b" WARNING the broker at " in line:  # the fall-back to MQTT 3.1.1, logged
+        while b" WARNING linespeed.mqtt.handshake the broker at " in line:  # the fall-back to 3.1.1
             self.logged.append(line)
             line = self.process.stderr.readline()
         assert line.startswith(b"bridging "), line
