@@ -383,7 +383,11 @@ class NatsBridge:
             mine = outcomes[at : at + count]
             at += count
             with contextlib.suppress(nats.errors.Error):
-                if mine and all(outcome.status == "rejected" for outcome in mine):
+                if (
+                    mine
+                    and mine[0].status == "rejected"
+                    and all(outcome.status == "rejected" for outcome in mine)
+                ):
                     await message.term()
                     self.report.terminated += 1
                 else:

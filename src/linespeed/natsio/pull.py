@@ -20,7 +20,8 @@ import contextlib
 import json
 import logging
 import time
-from collections.abc import Callable
+import weakref
+from collections.abc import Awaitable, Callable
 from typing import Final
 
 import nats.errors
@@ -70,11 +71,13 @@ class Puller:
         self._subscription = await self.client.subscribe(
             f"{self._inbox}.*", cb=self._received, pending_msgs_limit=-1, pending_bytes_limit=-1
         )
+        _fast_path(self.client)[self._subscription._id] = self
 
     async def close(self) -> None:
         """Stop receiving; hand back the messages that came after the last pull (negative
         acknowledgement: JetStream delivers them again at once, before later ones)."""
         if self._subscription is not None:
+            _fast_path(self.client).pop(self._subscription._id, None)
             with contextlib.suppress(Exception):
                 await self._subscription.unsubscribe()
             self._subscription = None
@@ -130,15 +133,17 @@ class Puller:
         messages, self._messages = self._messages, []
         return messages
 
+    def _delivered(self, msg: Msg) -> None:
+        """A message the consumer delivered (its reply is where to acknowledge it; its headers
+        are the publisher's, a `Status` among them or not): kept even if its request has ended,
+        so that it is not left unacknowledged to come again after later ones."""
+        self._messages.append(msg)
+        if len(self._messages) >= self._wanted:
+            self._done.set()
+
     async def _received(self, msg: Msg) -> None:
         if msg.reply.startswith(_ACK_PREFIX):
-            # A message the consumer delivered (its reply is where to acknowledge it; its
-            # headers are the publisher's, a `Status` among them or not): kept even if its
-            # request has ended, so that it is not left unacknowledged to come again after
-            # later ones.
-            self._messages.append(msg)
-            if len(self._messages) >= self._wanted:
-                self._done.set()
+            self._delivered(msg)
             return
         status = msg.headers.get(_STATUS) if msg.headers else None
         if status == _HEARTBEAT:
@@ -208,3 +213,35 @@ class Takeover:
             )
         self._leader, self._until = leader, now + self.settle_s
         return False
+
+
+_Process = Callable[[int, bytes, bytes, bytes, bytes], Awaitable[None]]
+_FAST: weakref.WeakKeyDictionary[Client, dict[int, Puller]] = weakref.WeakKeyDictionary()
+
+
+def _fast_path(client: Client) -> dict[int, Puller]:
+    """The pullers of `client`, by subscription id, whose delivered messages skip the client's
+    general path (headers parsed into a dict, a queue, a task per subscription): nats-py's
+    `Client._process_msg` is wrapped, once per client, to hand them to their puller at once
+    as a `Msg` without headers (nothing the bridge reads). Statuses, and every other
+    subscription's messages, take the general path."""
+    pullers = _FAST.get(client)
+    if pullers is not None:
+        return pullers
+    pullers = _FAST[client] = {}
+    general: _Process | None = getattr(client, "_process_msg", None)
+    if general is None:  # another nats-py: the general path for all
+        return pullers
+    ack_prefix = _ACK_PREFIX.encode()
+
+    async def process(sid: int, subject: bytes, reply: bytes, data: bytes, headers: bytes) -> None:
+        puller = pullers.get(sid)
+        if puller is None or not reply.startswith(ack_prefix):
+            await general(sid, subject, reply, data, headers)
+            return
+        puller._delivered(
+            Msg(client, subject=subject.decode(), reply=reply.decode(), data=data, _sid=sid)
+        )
+
+    client._process_msg = process  # type: ignore[method-assign]
+    return pullers
