@@ -12,8 +12,10 @@ It simulates D days of the bundled scenario's line and, in the same run:
 
 Each runs `--repeat` times (default 3), alternating, each on a fresh store and a fresh durable
 consumer, so a burst of load from elsewhere on the machine hits all alike; the best run of
-each is reported. Beside the wall-clock rates it prints the events per CPU-second of the
-ingest process (the machine may be busy with other work). It prints the ratios b/a and c/a
+each is reported; `--compare SRC` also times, alternating, the ingest of another source tree
+(`R1-compared`, `R3-compared`: before and after a change in one run). Beside the wall-clock
+rates it prints the events per CPU-second of the ingest process (the machine may be busy with
+other work). It prints the ratios b/a and c/a
 (goal >= 0.8). Then, on the R1 server, two plants ingesting at once into one PostgreSQL store
 against one plant alone (`bench/plants.py`; goal >= 1.6), unless --pg is "none".
 It only prints figures.
@@ -24,6 +26,7 @@ hide the `nats` library from every import, so it moves its folder to the end of 
 Run:
     .venv/bin/python bench/nats.py               # 5 days, about 8,000 events
     .venv/bin/python bench/nats.py --days 20 --json
+    .venv/bin/python bench/nats.py --compare ../main/src   # this tree's ingest against main's
 (Not `python bench/jetstream.py`: with bench/ first on the path, `import nats` would find
 bench/nats.py.)
 """
@@ -95,14 +98,20 @@ def _file_rate(lines: list[bytes], folder: Path, run: int) -> tuple[float, float
     return len(lines) / seconds, len(lines) / cpu_s
 
 
-def _nats_rate(lines: list[bytes], folder: Path, url: str, name: str) -> tuple[float, float]:
-    """(events stored per second, per CPU-second of the ingest) reading the whole stream."""
+def _nats_rate(
+    lines: list[bytes], folder: Path, url: str, name: str, source: Path | None = None
+) -> tuple[float, float]:
+    """(events stored per second, per CPU-second of the ingest) reading the whole stream, with
+    the linespeed package of `source` (a source tree's `src` folder) if given."""
     db_url = f"sqlite:///{folder / f'{name}.db'}"
     init_store(db_url)
     store = connect(db_url)
+    env = {**os.environ, "LINESPEED_DB": db_url}
+    if source is not None:
+        env["PYTHONPATH"] = str(source)
     ingest = subprocess.Popen(
         [LINESPEED, "nats", "ingest", "--server", url, "--durable", name, "--max-age-days", "0"],
-        env={**os.environ, "LINESPEED_DB": db_url},
+        env=env,
         stderr=subprocess.PIPE,
         stdout=subprocess.DEVNULL,
     )
@@ -132,6 +141,12 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each (best is reported)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument(
+        "--compare",
+        type=Path,
+        help="also time the NATS ingest of the linespeed package in this source tree's src"
+        " folder (a checkout of main), alternating with this one",
+    )
+    parser.add_argument(
         "--pg",
         default=os.environ.get("LINESPEED_TEST_PG_URL", DEFAULT_PG_URL),
         help='PostgreSQL server for the two-plant run ("none" to skip it)',
@@ -140,6 +155,8 @@ def main() -> None:
 
     file_runs: list[tuple[float, float]] = []
     nats_runs: dict[str, list[tuple[float, float]]] = {"R1": [], "R3": []}
+    if options.compare is not None:
+        nats_runs.update({"R1-compared": [], "R3-compared": []})
     published: dict[str, float] = {}
     plants: dict[str, float] = {}
     with tempfile.TemporaryDirectory(prefix="linespeed-bench-nats-") as workdir:
@@ -160,6 +177,10 @@ def main() -> None:
                 file_runs.append(_file_rate(lines, folder, run))
                 for key, url in urls.items():
                     nats_runs[key].append(_nats_rate(lines, folder, url, f"{key}-{run}"))
+                    if options.compare is not None:
+                        nats_runs[f"{key}-compared"].append(
+                            _nats_rate(lines, folder, url, f"{key}-c{run}", options.compare)
+                        )
             if options.pg != "none":
                 publish({"yz2": both["yz2"]}, urls["R1"])
                 plants = two_plants_figures(both, urls["R1"], options.pg, folder, options.repeat)
@@ -193,7 +214,7 @@ def main() -> None:
     for key in best:
         print(
             f"JetStream {key} stored: {best[key]:10,.0f} events/s  {best_cpu[key]:10,.0f}"
-            f" events/CPU-s  (published at {published[key]:,.0f} events/s)"
+            f" events/CPU-s  (published at {published[key[:2]]:,.0f} events/s)"
         )
     for key in best:
         print(

@@ -27,6 +27,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from linespeed.bridges.nats import NatsBridge, NatsBridgeSettings, NatsReport
+from linespeed.natsio.server import NatsBusyError, NatsError
+from linespeed.natsio.streams import StreamPlan, StreamState, set_up_streams
 from linespeed.natsio.sync import run_sync
 from linespeed.plant.model import Plant
 from linespeed.store.schema import events
@@ -197,6 +199,23 @@ def cluster(folder: Path, servers: list[NatsServer], size: int = 3) -> list[Nats
         node.start()
     wait_until(lambda: js_ready(nodes[0].url), 30.0, "the cluster's JetStream meta leader")
     return nodes
+
+
+def set_up_placed(url: str, plan: StreamPlan, timeout_s: float = 30.0) -> list[StreamState]:
+    """`set_up_streams`, tried again while a new cluster cannot place the streams' replicas
+    yet (its meta leader does not know every server: "no suitable peers for placement") or
+    JetStream is busy; fails the test after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return set_up_streams(url, plan)
+        except NatsError as error:
+            placing = isinstance(error, NatsBusyError) or "no suitable peers" in error.message
+            if not placing:
+                raise
+            if time.monotonic() > deadline:
+                pytest.fail(f"timed out after {timeout_s:g} s setting up the streams: {error}")
+        time.sleep(0.2)
 
 
 class ThreadBridge:

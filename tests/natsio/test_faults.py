@@ -36,6 +36,7 @@ from tests.natsio.conftest import (
     line_events,
     mqtt311_publish,
     run,
+    set_up_placed,
     stored_count,
     wait_until,
 )
@@ -157,7 +158,7 @@ def test_a_lost_stream_leader_and_a_killed_ingest_lose_nothing(
     db_url: str,
 ) -> None:
     nodes = cluster(tmp_path, own_servers)
-    set_up_streams(nodes[0].url, StreamPlan((PLANT,), replicas=3))
+    set_up_placed(nodes[0].url, StreamPlan((PLANT,), replicas=3))
     lines = line_events(3)
     sent = publish_event_lines(lines, nodes[0].url, PLANT)
     assert sent.published == len(lines)

@@ -14,7 +14,10 @@ it again. Several processes may run on one durable consumer: one reads, the othe
 on its lease (`linespeed.natsio.lease`) and take over when it dies. The reader pulls, and keeps
 messages in progress, only while its lease covers them (they would be delivered again before
 the lease lapses), and never while a pull is under way: what a dead reader left comes back in
-the stream's order, before the standby taking over pulls anything after it.
+the stream's order, before the standby taking over pulls anything after it. A reader taking
+over while such messages are outstanding waits until the consumer's leader has surely queued
+them to come first (`linespeed.natsio.pull.Takeover`: a leader that just took over, after a
+stream leader's failover or a restart, delivers later messages for a moment).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from linespeed.ingest.core import (
 )
 from linespeed.mqtt.topics import EventsTopic, parse_events_topic
 from linespeed.natsio.lease import LEASE_FACTOR, ConsumerLease, lease_bucket
-from linespeed.natsio.pull import Puller
+from linespeed.natsio.pull import Puller, Takeover
 from linespeed.natsio.server import NatsBusyError, NatsError, connect
 from linespeed.natsio.streams import StreamPlan, StreamState, ensure_streams
 from linespeed.natsio.subjects import (
@@ -69,6 +72,8 @@ _PLACES_KEPT: Final = 10_000
 _UNSEEN: Final = EventsTopic("", "", None)
 _IN_FLIGHT: Final = 3
 """Batches handed to the committer and not yet committed, at most."""
+_SETTLE_POLL_S: Final = 0.1
+"""How long the bridge waits before it looks again whether a feed taken over may pull."""
 _BUSY_S: Final = 60.0
 """How long the bridge waits at its start for a busy JetStream (a leader election)."""
 
@@ -129,6 +134,8 @@ class _Feed:
     lease: ConsumerLease
     ack_wait_s: float
     """The consumer's acknowledgement wait (one made earlier keeps its own)."""
+    takeover: Takeover
+    """Holds the first pull of each take of the lease while a dead reader's messages wait."""
 
 
 class _Batch(NamedTuple):
@@ -268,7 +275,7 @@ class NatsBridge:
         await lease.open()
         puller = Puller(client, stream, durable)
         await puller.open()
-        return _Feed(plant, stream, durable, puller, lease, ack_wait_s)
+        return _Feed(plant, stream, durable, puller, lease, ack_wait_s, Takeover(puller))
 
     async def _bridge(self, stop: threading.Event, feeds: list[_Feed]) -> None:
         """Pull and hand over batches until `stop`; acknowledge each once it is committed.
@@ -318,10 +325,14 @@ class NatsBridge:
     async def _pull(self, feeds: list[_Feed]) -> tuple[_Feed | None, list[Msg]]:
         """The next messages of the first feed (in turn) whose lease this process holds and
         covers them, with that feed."""
+        settling = False
         for _turn in range(len(feeds)):
             feed = feeds[self._turn % len(feeds)]
             self._turn += 1
             if not await feed.lease.try_acquire():
+                continue
+            if not await feed.takeover.ready(feed.lease.taken):
+                settling = True  # a dead reader's messages are not yet due first
                 continue
             covered_s = await feed.lease.cover(_FETCH_WAIT_S + _PULL_SLACK_S)
             if covered_s <= 0:
@@ -329,6 +340,8 @@ class NatsBridge:
             messages = await _pull(feed, self.settings.batch_size, covered_s)
             if messages:
                 return feed, messages
+        if settling:
+            await asyncio.sleep(_SETTLE_POLL_S)
         return None, []
 
     async def _keep(
@@ -370,7 +383,11 @@ class NatsBridge:
             mine = outcomes[at : at + count]
             at += count
             with contextlib.suppress(nats.errors.Error):
-                if mine and all(outcome.status == "rejected" for outcome in mine):
+                if (
+                    mine
+                    and mine[0].status == "rejected"
+                    and all(outcome.status == "rejected" for outcome in mine)
+                ):
                     await message.term()
                     self.report.terminated += 1
                 else:

@@ -66,6 +66,8 @@ class ConsumerLease:
         """The acknowledgement wait of the consumer the lease guards."""
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}".encode()
         self.held = False
+        self.taken = 0
+        """How many times this process has taken the lease (held it again after it did not)."""
         self._revision = 0
         self._renewed_at = 0.0
         self._kv: KeyValue | None = None
@@ -155,6 +157,7 @@ class ConsumerLease:
             return False  # JetStream busy (a leader election): try again later
         self._renewed_at = sent_at
         self.held = True
+        self.taken += 1
         return True
 
     async def renew(self) -> bool:
