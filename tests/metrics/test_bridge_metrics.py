@@ -19,11 +19,16 @@ from linespeed.metrics import BridgeCollector, BridgeNumbers, joined, scrape
 from linespeed.mqtt.broker import BrokerAddress
 from linespeed.mqtt.connection import Connection
 from linespeed.mqtt.topics import events_topic
+from linespeed.natsio.publisher import publish_event_lines
+from linespeed.natsio.streams import StreamPlan, set_up_streams
+from linespeed.natsio.subjects import stream_name
 from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from tests.conftest import make_store, payload
 from tests.metrics.scraping import families, value
 from tests.mqtt.conftest import forget_session, mqtt_broker, own_plant, wait_until
+from tests.natsio.cleanup import remove_streams
+from tests.natsio.conftest import line_events
 
 __all__ = ["mqtt_broker", "own_plant"]
 
@@ -117,3 +122,51 @@ def test_a_number_the_bridge_keeps_to_itself_has_no_sample() -> None:
     scraped = families(text)
     assert "linespeed_bridge_unacknowledged_messages" not in scraped
     assert "linespeed_bridge_reconnects" not in scraped
+
+
+@pytest.mark.service
+def test_a_scrape_of_the_nats_bridge_counts_what_it_ingested(
+    own_plant: Plant, tmp_path: Path
+) -> None:
+    nats_url = os.environ.get("LINESPEED_TEST_NATS_URL")
+    if not nats_url:
+        if os.environ.get("CI") == "true":
+            pytest.fail("under CI the NATS tests must run: LINESPEED_TEST_NATS_URL is not set")
+        pytest.skip("set LINESPEED_TEST_NATS_URL to run")
+    db_url = f"sqlite:///{tmp_path / 'bridge.db'}"
+    make_store(db_url, own_plant, simulation=True).dispose()
+    lines = line_events(0.2)
+    set_up_streams(nats_url, StreamPlan((own_plant.plant,)))
+    try:
+        assert publish_event_lines(lines, nats_url, own_plant.plant).published == len(lines)
+        command = [LINESPEED, "nats", "ingest", "--server", nats_url, "--max-age-days", "0"]
+        command += ["--metrics-port", "0", "--db", db_url]
+        bridge = subprocess.Popen(
+            command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        try:
+            assert bridge.stderr is not None
+            announced = bridge.stderr.readline()
+            found = re.fullmatch(r"metrics at (http://127\.0\.0\.1:\d+/metrics)\n", announced)
+            assert found, announced
+            url = found.group(1)
+            wait_until(
+                lambda: (
+                    value(_read(url), "linespeed_bridge_messages_total", bridge="nats")
+                    == len(lines)
+                ),
+                60,
+                "every message counted",
+            )
+            text = _read(url)
+        finally:
+            bridge.send_signal(signal.SIGTERM)
+            bridge.communicate(timeout=30)
+        assert bridge.returncode == 0
+    finally:
+        remove_streams(nats_url, stream_name(own_plant.plant))
+    scraped = families(text)
+    assert {name: scraped[name].type for name in BRIDGE_TYPES} == BRIDGE_TYPES
+    assert value(text, "linespeed_events_accepted_total", source="nats") == len(lines)
+    assert value(text, "linespeed_bridge_unacknowledged_messages", bridge="nats") == 0
+    assert value(text, "linespeed_bridge_reconnects_total", bridge="nats") == 0

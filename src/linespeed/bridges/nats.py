@@ -164,8 +164,21 @@ class NatsBridge:
         self._feeds: dict[int, _Feed] = {}
         """The feed each batch in flight was pulled from, by the batch's id."""
         self._turn = 0
+        self._in_flight: list[list[Msg]] = []
+        self._client: Client | None = None
         self._places: dict[str, EventsTopic | None] = {}
         """The plant, line and station of each subject seen (few: one per station)."""
+
+    @property
+    def unacknowledged(self) -> int:
+        """Messages pulled and not yet acknowledged (being committed, or waiting to be)."""
+        return sum(len(messages) for messages in list(self._in_flight))
+
+    @property
+    def reconnects(self) -> int:
+        """Times the connection to the server was made again after it was lost."""
+        client = self._client
+        return 0 if client is None else int(client.stats.get("reconnects", 0))
 
     def run(
         self, stop: threading.Event, on_ready: Callable[[str], None] | None = None
@@ -191,7 +204,7 @@ class NatsBridge:
         on_ready: Callable[[str], None] | None,
     ) -> None:
         settings = self.settings
-        client = await connect(settings.server, name="linespeed-ingest")
+        client = self._client = await connect(settings.server, name="linespeed-ingest")
         try:
             feeds = await self._open(client, plants)
             if on_ready is not None:
@@ -290,6 +303,7 @@ class NatsBridge:
         committer: Committer[list[Msg]] = Committer(self._ingestor, asyncio.get_running_loop())
         committer.start()
         in_flight: list[list[Msg]] = []
+        self._in_flight = in_flight
         touching = asyncio.Lock()
         keeping = asyncio.create_task(self._keep(feeds, in_flight, touching))
         try:
@@ -313,6 +327,8 @@ class NatsBridge:
                     await self._finish(await committer.done.get(), in_flight)
                 elif not any(feed.lease.covers() > 0 for feed in feeds):
                     await asyncio.sleep(min(feed.lease.renew_every_s for feed in feeds))
+            # Stopping: a store failing now is not waited out (nothing of it is acknowledged).
+            committer.stop_retrying()
             while in_flight:
                 await self._finish(await committer.done.get(), in_flight)
         finally:

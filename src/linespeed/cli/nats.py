@@ -198,9 +198,12 @@ def nats_ingest(
     if metrics_port is not None:
         from linespeed.metrics import BridgeNumbers
 
-        def numbers() -> BridgeNumbers:  # the bridge makes no unacked count or reconnects public
+        def numbers() -> BridgeNumbers:
             return BridgeNumbers(
-                messages=bridge.report.messages, dead_letters=bridge.report.terminated
+                messages=bridge.report.messages,
+                dead_letters=bridge.report.terminated,
+                unacknowledged=bridge.unacknowledged,
+                reconnects=bridge.reconnects,
             )
 
         start_metrics(metrics_host, metrics_port, "nats", engine, numbers)
