@@ -55,7 +55,7 @@ def plant_locations(home: Engine) -> dict[str, str | None]:
     """Every plant of the store, the first one first, with where its tables are.
 
     The first plant's location is None (it lives in `home` itself); the others' are schema
-    names (PostgreSQL) or file names beside the home file (SQLite).
+    names (PostgreSQL) or plant ids naming their files beside the home file (`plant_file`).
     """
     first = home_plant_id(home)
     located: dict[str, str | None] = {} if first is None else {first: None}
