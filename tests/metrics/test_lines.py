@@ -4,8 +4,8 @@ from the store at scrape time in one query over the `units` indexes, on SQLite a
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, func, select
 
 from linespeed.metrics import LineAgeCollector, NewestCars, joined, newest_unit_times, scrape
@@ -13,7 +13,7 @@ from linespeed.plant.model import Plant
 from linespeed.sim.example import ExampleSettings, example_events
 from linespeed.store.schema import units
 from tests.backends import any_db_url, backend
-from tests.conftest import ingest
+from tests.conftest import ingest, make_store
 from tests.metrics.scraping import families
 
 __all__ = ["any_db_url", "backend"]  # every test on SQLite and PostgreSQL
@@ -76,10 +76,10 @@ def _plan(engine: Engine, newest: NewestCars) -> list[str]:
 
 
 def test_the_first_look_walks_the_time_indexes_and_later_ones_the_number_ranges(
-    engine: Engine,
+    plant: Plant, tmp_path: Path
 ) -> None:
-    if engine.dialect.name != "sqlite":
-        pytest.skip("PostgreSQL's plan depends on its statistics: the SQLite plan is checked")
+    # SQLite's plan only: PostgreSQL's depends on its statistics
+    engine = make_store(f"sqlite:///{tmp_path / 'plans.db'}", plant)
     newest = NewestCars()
     first = _plan(engine, newest)
     on_units = [plan for plan in first if "units" in plan]
@@ -90,6 +90,7 @@ def test_the_first_look_walks_the_time_indexes_and_later_ones_the_number_ranges(
     with engine.connect() as connection:
         newest.look(connection, ["l1"])
     later = [plan for plan in _plan(engine, newest) if plan.startswith("SEARCH units")]
+    engine.dispose()
     assert [plan.split(" (")[-1] for plan in later] == ["start_seq>?)", "completion_seq>?)"]
 
 
