@@ -55,6 +55,11 @@ def _stored(engine: Engine) -> tuple[int, int]:
         )
 
 
+def _failed_tries(caplog: pytest.LogCaptureFixture) -> int:
+    """The bridge's warnings of a batch tried again after the store failed."""
+    return sum("batches wait" in record.getMessage() for record in caplog.records)
+
+
 def test_serve_answers_503_while_postgresql_is_away_and_recovers_by_itself(
     postgres: OwnPostgres, plant: Plant
 ) -> None:
@@ -107,11 +112,8 @@ def test_the_mqtt_bridge_waits_for_postgresql_and_goes_on_by_itself(
         postgres.stop()
         publish_events(lines[half:], mqtt_broker, own.plant, speed=0)
 
-        def failures() -> int:
-            return sum("the store failed" in record.getMessage() for record in caplog.records)
-
         # away for longer than a few tries: the bridge keeps trying, acknowledging nothing
-        wait_until(lambda: failures() >= 8, 60, "eight failed tries")
+        wait_until(lambda: _failed_tries(caplog) >= 8, 60, "eight failed tries")
         assert bridge.report.messages == half
         postgres.start()
         wait_until(lambda: _stored(engine)[0] == len(lines), 120, "every event stored")
@@ -142,11 +144,8 @@ def test_the_nats_bridge_waits_for_postgresql_and_goes_on_by_itself(
             postgres.stop()
             publish_event_lines(lines[half:], nats_url, own.plant)
 
-            def failures() -> int:
-                return sum("batches wait" in record.getMessage() for record in caplog.records)
-
             # away for longer than an ack wait and many tries: in progress, acknowledged never
-            wait_until(lambda: failures() >= 12, 60, "twelve failed tries")
+            wait_until(lambda: _failed_tries(caplog) >= 12, 60, "twelve failed tries")
             assert bridge.report.messages == half
             postgres.start()
             wait_until(lambda: _stored(engine)[0] == len(lines), 120, "every event stored")

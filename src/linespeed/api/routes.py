@@ -204,7 +204,7 @@ def get_part_recall(
     )
     if _accepts_csv(request):
         return Response(recall_csv(recall).encode(), media_type=RECALL_CSV_TYPE)
-    return json_response({"cars": recall.cars, "counts": recall.counts, "plants": recall.plants})
+    return json_response(recall.answer())
 
 
 def _accepts_csv(request: Request) -> bool:

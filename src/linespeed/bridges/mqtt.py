@@ -56,6 +56,7 @@ from linespeed.mqtt.topics import (
     milestones_topic,
     parse_events_topic,
 )
+from linespeed.store.engine import store_failure
 
 DEFAULT_RECEIVE_MAXIMUM: Final = 20_000
 """Messages the bridge takes before it acknowledges any (MQTT 5 Receive Maximum; in 3.1.1 the
@@ -267,8 +268,8 @@ class MqttBridge:
                 delay_s = min(STORE_RETRY_FIRST_S * 2**attempt, STORE_RETRY_MAX_S)
                 attempt += 1
                 log.warning(
-                    "the store failed (%s): %d batches wait, unacknowledged; trying again in %g s",
-                    str(error.orig).strip().splitlines()[0] if str(error.orig).strip() else "",
+                    "%s: %d batches wait, unacknowledged; trying again in %g s",
+                    store_failure(error),
                     len(pending),
                     delay_s,
                 )

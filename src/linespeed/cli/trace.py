@@ -171,7 +171,7 @@ def trace_part(
     if csv_file is not None:
         write_recall_csv(recall, csv_file)
     if json_output:
-        print_json({"cars": recall.cars, "counts": recall.counts, "plants": recall.plants})
+        print_json(recall.answer())
         return
     _print_recall(recall, csv_file)
 

@@ -99,6 +99,10 @@ class Recall:
     counts: dict[str, int] = field(default_factory=dict)
     plants: list[str] = field(default_factory=list)
 
+    def answer(self) -> dict[str, Any]:
+        """What `trace part --json` prints and the API answers: cars, counts, plants."""
+        return {"cars": self.cars, "counts": self.counts, "plants": self.plants}
+
 
 def part_recall(
     engine: Engine,
